@@ -1,0 +1,107 @@
+"""Opening the DuckDB file: the one writer, read-only readers, migrations and views.
+
+    WarehouseError
+     ├── WarehouseLocked     another process holds the write lock
+     └── WarehouseCorrupt    the file is not a readable DuckDB database
+
+Schema changes are the numbered files in `warehouse/migrations/` (`001_core.sql`, ...), applied in order
+when a writer opens the file; each runs in one transaction together with the row that records it in
+`schema_migrations`, so a crash leaves either the whole migration or none of it. Views are
+`warehouse/views/*.sql` (`CREATE OR REPLACE VIEW`), re-applied on every writer open so they always match
+the code.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseError(Exception):
+    """The warehouse file cannot be used."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process is writing to the warehouse."""
+
+
+class WarehouseCorrupt(WarehouseError):
+    """The file is not a DuckDB database we can read."""
+
+
+_MIGRATION_NAME = re.compile(r"^(?P<version>\d{3})_[a-z0-9_]+\.sql$")
+
+
+def sql_dir() -> Path:
+    """`warehouse/` of the source tree, or its copy inside an installed wheel."""
+    packaged = Path(str(resources.files("scraper"))) / "_warehouse"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "warehouse"
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open `path`; a writer also brings the schema up to date."""
+    if read_only and not Path(path).exists():
+        raise WarehouseError(f"no warehouse at {path}")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLocked(f"warehouse is in use by another process: {path}") from exc
+        raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
+    except duckdb.Error as exc:
+        raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
+    if not read_only:
+        migrate(con)
+    return con
+
+
+def migrate(con: duckdb.DuckDBPyConnection, directory: Path | None = None) -> list[int]:
+    """Apply pending migrations in order, then the views. Returns the versions applied."""
+    directory = directory or sql_dir()
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, path in _migrations(directory / "migrations"):
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, path.name]
+            )
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    for view in sorted((directory / "views").glob("*.sql")):
+        con.execute(view.read_text(encoding="utf-8"))
+    return applied
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _migrations(directory: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in directory.glob("*.sql"):
+        match = _MIGRATION_NAME.match(path.name)
+        if match:
+            found.append((int(match["version"]), path))
+    return sorted(found)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,90 @@
+"""URL rules of the site: canonical form, study ids, post ids, page kinds.
+
+Canonicalisation is w3lib's (Scrapy's): sorted query, percent-encoding, no fragment. On top of it we
+drop what w3lib keeps but the site does not distinguish: default ports, tracking parameters and a
+trailing slash, so one page has one URL and is fetched once.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+DEFAULT_SITE = "https://tressless.com"
+
+# Query parameters that only track the visitor; they never change what a page shows.
+TRACKING_PARAMETERS = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "utm_id",
+    "gclid",
+    "fbclid",
+    "mc_cid",
+    "mc_eid",
+    "ref",
+    "ref_src",
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# `/research/<slug>-<id>`: the id is the text after the last hyphen, 3 or 4 characters.
+STUDY_PATH = re.compile(r"^/research/(?P<slug>[^/]+)-(?P<id>[A-Za-z0-9]{3,4})/?$")
+# Community posts: the site's own `/community/.../<slug>-<id>` or a Reddit `/comments/<id>/`.
+POST_ID_PATTERNS = (
+    re.compile(r"/comments/(?P<id>[A-Za-z0-9]+)"),
+    re.compile(r"^/community/(?:.*/)?(?:[^/]*-)?(?P<id>[A-Za-z0-9]+)/?$"),
+)
+_PAGE_KIND_PREFIXES = (("/search/", "search"), ("/learn/", "learn"), ("/learn", "learn"))
+
+
+def canonicalize(url: str, base: str | None = None) -> str:
+    """The one spelling of `url` (made absolute against `base` first)."""
+    absolute = urljoin(base, url.strip()) if base else url.strip()
+    cleaned = url_query_cleaner(absolute, TRACKING_PARAMETERS, remove=True)
+    parts = urlsplit(canonicalize_url(cleaned))
+    netloc = parts.hostname or ""
+    if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme):
+        netloc = f"{netloc}:{parts.port}"
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
+
+
+def study_id_from_url(url: str | None) -> str | None:
+    """The study id of a `/research/<slug>-<id>` URL, else None."""
+    if not url:
+        return None
+    match = STUDY_PATH.match(urlsplit(url).path)
+    return match["id"] if match else None
+
+
+def is_study_url(url: str | None) -> bool:
+    return study_id_from_url(url) is not None
+
+
+def post_id_from_url(url: str | None) -> str | None:
+    """The id of a community post URL, else None."""
+    if not url:
+        return None
+    path = urlsplit(url).path
+    for pattern in POST_ID_PATTERNS:
+        match = pattern.search(path)
+        if match:
+            return match["id"]
+    return None
+
+
+def page_kind_from_url(url: str | None) -> str | None:
+    """`study`, `search` or `learn` when the path says so; None when it does not tell."""
+    if not url:
+        return None
+    path = urlsplit(url).path
+    if STUDY_PATH.match(path):
+        return "study"
+    for prefix, kind in _PAGE_KIND_PREFIXES:
+        if path.startswith(prefix):
+            return kind
+    return None
