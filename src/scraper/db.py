@@ -4,11 +4,11 @@
      ├── WarehouseLocked     another process holds the write lock
      └── WarehouseCorrupt    the file is not a readable DuckDB database
 
-Schema changes are the numbered files in `warehouse/migrations/` (`001_core.sql`, ...), applied in order
-when a writer opens the file; each runs in one transaction together with the row that records it in
-`schema_migrations`, so a crash leaves either the whole migration or none of it. Views are
-`warehouse/views/*.sql` (`CREATE OR REPLACE VIEW`), re-applied on every writer open so they always match
-the code.
+Schema changes are the numbered files in `warehouse/migrations/` (`001_core.sql`, ...), applied
+in order when a writer opens the file; each runs in one transaction together with the row that
+records it in `schema_migrations`, so a crash leaves either the whole migration or none of it. Views
+are `warehouse/views/*.sql` (`CREATE OR REPLACE VIEW`), re-applied on every writer open so they
+always match the code.
 """
 
 from __future__ import annotations
