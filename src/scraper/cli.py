@@ -1,0 +1,56 @@
+"""The `scraper` command line. Every command has `--help`; bad input ends in one line and exit 2.
+
+Commands are thin: they turn options into library calls (or flow runs) and print the result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from scraper.parse import parse_study
+
+app = typer.Typer(
+    name="scraper",
+    help="Crawl study pages into a DuckDB warehouse, and query it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root() -> None:
+    """Crawl study pages into a DuckDB warehouse, and query it."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and a non-zero exit: what a user sees instead of a traceback."""
+    typer.echo(f"scraper: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command("parse")
+def parse_command(
+    files: Annotated[list[Path], typer.Argument(help="Saved study pages (HTML).")],
+    url: Annotated[
+        str | None,
+        typer.Option(help="The URL the pages were fetched from (resolves relative links)."),
+    ] = None,
+) -> None:
+    """Parse saved pages and print one JSON object per page (JSON Lines), in order."""
+    for path in files:
+        try:
+            html = path.read_bytes()
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc.strerror or exc}")
+        page = parse_study(html, url)
+        sys.stdout.write(json.dumps(page.to_json(), ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    app()

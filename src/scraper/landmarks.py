@@ -1,0 +1,118 @@
+"""What a reader sees on a study page, as data: labels, heading texts and text patterns.
+
+The parser finds every field by these landmarks and by document order, never by class names or
+nesting depth, so a change of markup that keeps the visible page leaves extraction intact.
+Grouped by page part, top to bottom (../shared/site-anatomy.md).
+"""
+
+from __future__ import annotations
+
+import re
+
+from scraper.records import SectionKey
+
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTH = r"(?P<month>" + "|".join(MONTHS) + r")"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_OPEN_QUOTE = "“"
+_CLOSE_QUOTE = "”"
+
+# --- Page chrome: elements a reader never sees, or site furniture around the study -------------
+INVISIBLE_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas"}
+)
+CHROME_TAGS = frozenset({"nav", "footer"})
+# Elements that start a new line of text; everything else flows inline.
+BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "br", "button", "caption", "dd",
+        "details", "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "form", "h1",
+        "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "li", "main", "menu", "ol", "p",
+        "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+        "center",
+    }
+)  # fmt: skip
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# `<title>` suffixes such as " | Tressless" or " - Tressless" are the site's name, not the study's.
+TITLE_SITE_SUFFIX = re.compile(r"\s+[|\-–—·]\s+[^|\-–—·]{1,40}$")
+
+# --- Header: date and venue, authors, image, TLDR ---------------------------------------------
+# `January 2024 in “ Dermatologic therapy` (newer), `in “Dermatologic therapy` (older), date only.
+DATE_LINE = re.compile(
+    rf"^{_MONTH}\s+{_YEAR}(?:\s+in\s*{_OPEN_QUOTE}\s*(?P<venue>.*?))?\s*{_CLOSE_QUOTE}?\s*$",
+    re.IGNORECASE,
+)
+VENUE_LINE = re.compile(rf"^in\s*{_OPEN_QUOTE}\s*(?P<venue>.+?)\s*{_CLOSE_QUOTE}?\s*$")
+AUTHOR_SEPARATOR = ", "
+# A names line: short comma-separated tokens. Longer tokens are prose (a summary), not names.
+MAX_WORDS_PER_AUTHOR = 6
+MAX_AUTHOR_LENGTH = 80
+IMAGE_ALT = "Image of study"
+TLDR_LABEL = re.compile(r"^TLDR\b[:\s]*", re.IGNORECASE)
+
+# --- Link line ------------------------------------------------------------------------------
+ARROW = "→"
+DISCUSS_LINK = re.compile(r"^Discuss this study in the Community\s*→?$", re.IGNORECASE)
+VIEW_ON_LINK = re.compile(r"^View this study on\s*(?P<host>[^\s→]*)\s*→?$", re.IGNORECASE)
+
+# --- Sections -------------------------------------------------------------------------------
+# Heading texts of each section, both generations. Matched against a whole line.
+SECTION_HEADINGS: dict[str, SectionKey] = {
+    "research cited in this study": "cited_research",
+    "cited in this study": "cited_research",
+    "related community posts": "community_posts",
+    "related research": "related_research",
+    "similar research": "related_research",
+    "related": "related_research",
+}
+# The order sections take on every page; a list whose heading is missing takes the next kind.
+SECTION_ORDER: tuple[SectionKey, ...] = ("cited_research", "community_posts", "related_research")
+JOIN_BUTTON = re.compile(r"\s*\bJoin$")
+# `14 / 14 results`, `6 / 1000+ results`, `9 / results`, `14 / NoResults`,
+# `0 / 0 results — no results`
+COUNT_LINE = re.compile(
+    r"^(?P<shown>\d+)\s*/\s*(?:(?P<total>\d+\+?)\s*results?|(?P<none>NoResults)|results?)"
+    r"(?:\s*[—–-]?\s*no results)?\s*$",
+    re.IGNORECASE,
+)
+NO_RESULTS_LINE = re.compile(r"^[—–-]?\s*no results$", re.IGNORECASE)
+
+# --- Entries of the cited and related lists ---------------------------------------------------
+# A rendering glitch of the site that stands before some entries.
+GLITCH = "[object Object]"
+# `12 citations, July 2013 in “Journal of Investigative Dermatology”`, each part optional, read
+# from the start of the text after the entry's title; what follows is the entry's TLDR.
+ENTRY_META = re.compile(
+    r"^\s*(?:(?P<citations>\d[\d,]*)\s+citations?\b)?[\s,;·]*"
+    rf"(?:{_MONTH}\s+{_YEAR}\b)?\s*"
+    rf"(?:in\s*{_OPEN_QUOTE}\s*(?P<venue>[^{_CLOSE_QUOTE}\n]*?)\s*(?:{_CLOSE_QUOTE}|(?=\n)|$))?",
+    re.IGNORECASE,
+)
+
+# --- Community post cards ---------------------------------------------------------------------
+COMMUNITY_BADGE = "community"
+# Link texts in the community section that are buttons, not posts.
+NON_POST_LINK_TEXTS = frozenset({"join", "community", ""})
+# `in Chat  36 upvotes 1 month ago`; category or upvotes may be missing.
+_AGE = r"(?P<age>\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)"
+POST_META = re.compile(
+    r"^\s*(?:in\s+(?P<category>[^\n]+?)(?=\s+\d+\s+upvotes?\b|\s+\d+\s+\w+\s+ago\b|\s*\n|\s*$))?"
+    rf"\s*(?:(?P<upvotes>\d+)\s+upvotes?\b)?\s*(?:{_AGE})?",
+    re.IGNORECASE,
+)
+
+# --- Pages that are not studies -----------------------------------------------------------------
+ERROR_TITLE = re.compile(r"\b(404|410|not found|page not found|gone|error)\b", re.IGNORECASE)
