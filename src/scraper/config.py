@@ -1,0 +1,132 @@
+"""Crawl settings: every default in one place, each with the reason it has that value.
+
+The defaults are for the live site and deliberately gentle (one request per second, two at a
+time). Tests and the replica demo pass faster values explicitly. Nothing here reads the
+environment: the CLI and the flows build a `CrawlConfig` from their own options and hand it down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from scraper.urls import DEFAULT_SITE
+
+PROJECT_NAME = "tressless-research-scraper"
+PROJECT_VERSION = "0.1"
+# Where a site operator can read what this crawler is and how to reach whoever runs it. A deployment
+# should point this at a page it controls (`CrawlConfig(contact_url=...)`).
+CONTACT_URL = "https://example.org/tressless-research-scraper"
+
+
+def default_user_agent(contact_url: str = CONTACT_URL) -> str:
+    """`<product>/<version> (+<contact>)`: the form robots.txt groups and server logs expect."""
+    return f"{PROJECT_NAME}/{PROJECT_VERSION} (polite research crawler; +{contact_url})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrawlConfig:
+    """How to crawl: site, politeness, guards, retries, batching and revisit policy."""
+
+    # --- site -----------------------------------------------------------------------------------
+    base_url: str = DEFAULT_SITE  # the site's root; robots.txt and the sitemap index hang off it
+    # Hosts we may fetch. Empty means "the host of base_url and its www. twin": links elsewhere are
+    # recorded with a reason, never followed.
+    allowed_hosts: tuple[str, ...] = ()
+    seed_urls: tuple[
+        str, ...
+    ] = ()  # extra start URLs besides the sitemaps (absolute or site paths)
+    follow_community_posts: bool = False  # community post pages are not studies: opt-in
+    use_sitemaps: bool = True  # robots.txt `Sitemap:` -> index -> sitemaps
+
+    # --- identity -------------------------------------------------------------------------------
+    user_agent: str = field(default_factory=default_user_agent)  # names us and a contact URL
+    robots_agent: str = PROJECT_NAME  # the product token matched against robots.txt groups
+    obey_robots: bool = True  # off only for loopback tests of the guard itself
+
+    # --- politeness -----------------------------------------------------------------------------
+    rate: float = 1.0  # requests per second per host, summed over all shards (see for_shard)
+    concurrency: int = 2  # requests in flight per host; the rate still applies on top
+    # While a host answers 5xx/429 or times out, its interval is multiplied by up to this factor;
+    # each success halves the factor again.
+    max_slowdown: float = 8.0
+    # A Retry-After longer than this is not waited for inside a crawl: the URL gives up with the
+    # reason and its next visit is pushed past the requested time instead.
+    max_retry_after_s: float = 300.0
+
+    # --- timeouts (seconds) ---------------------------------------------------------------------
+    connect_timeout_s: float = 10.0  # TCP + TLS handshake
+    read_timeout_s: float = 30.0  # between two chunks of a response
+    request_deadline_s: float = 60.0  # whole request: stops a server that trickles bytes forever
+    pool_timeout_s: float = 30.0  # waiting for a free connection in our own pool
+
+    # --- guards ---------------------------------------------------------------------------------
+    max_body_bytes: int = 5 * 1024 * 1024  # study pages are ~50-300 KB; 5 MiB leaves headroom
+    max_sitemap_bytes: int = 50 * 1024 * 1024  # the sitemaps.org limit for one (unzipped) sitemap
+    max_sitemaps: int = 1000  # sitemap files followed per discovery, index nesting included
+    max_redirects: int = 5  # hops, each checked against allowed_hosts and robots.txt
+    max_url_length: int = 2048  # longer "URLs" are junk from broken markup, not pages
+
+    # --- retries --------------------------------------------------------------------------------
+    max_attempts: int = 3  # per URL per visit: the first request + 2 retries
+    retry_statuses: tuple[int, ...] = (408, 429, 500, 502, 503, 504)  # transient; other 4xx never
+    backoff_initial_s: float = 1.0  # first retry waits about this long (before jitter)
+    backoff_max_s: float = 60.0  # cap of one exponential wait
+    backoff_jitter_s: float = 1.0  # random 0..jitter added so retries of many URLs do not align
+
+    # --- batching and crawl state ---------------------------------------------------------------
+    batch_size: int = 50  # URLs per unit of work (one Prefect task, one transaction)
+    # A URL claimed by a batch and never recorded (a crashed worker) becomes due again after this.
+    claim_timeout: timedelta = timedelta(hours=1)
+
+    # --- revisit policy -------------------------------------------------------------------------
+    revisit_initial: timedelta = timedelta(days=1)  # interval after a page's first fetch
+    revisit_min: timedelta = timedelta(hours=6)  # a page that changes every visit: 4 times a day
+    revisit_max: timedelta = timedelta(days=30)  # a page that never changes: monthly
+    revisit_shrink: float = 0.5  # interval factor when a visit found a change
+    revisit_grow: float = 1.5  # interval factor when a visit found nothing new
+    failure_backoff: timedelta = timedelta(hours=1)  # next try after a failed visit, doubling
+
+    # --- archive --------------------------------------------------------------------------------
+    warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at about this size
+    warc_prefix: str = "crawl"  # WARC file names: <prefix>-<UTC time>-<seq>.warc.gz
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0:
+            raise ValueError(f"rate must be positive, not {self.rate}")
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+        if not urlsplit(self.base_url).hostname:
+            raise ValueError(f"base_url has no host: {self.base_url!r}")
+
+    @property
+    def hosts(self) -> frozenset[str]:
+        """The hosts we may fetch (lower case, without port)."""
+        if self.allowed_hosts:
+            return frozenset(host.lower() for host in self.allowed_hosts)
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        twin = host.removeprefix("www.") if host.startswith("www.") else f"www.{host}"
+        return frozenset({host, twin})
+
+    @property
+    def min_interval_s(self) -> float:
+        """Seconds between two request starts on one host."""
+        return 1.0 / self.rate
+
+    def with_options(self, **changes: object) -> CrawlConfig:
+        """A copy with some settings changed (validated again)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def for_shard(self, shards: int) -> CrawlConfig:
+        """The settings of one of `shards` parallel fetchers: the host budget is split, never
+        multiplied, so all shards together stay within `rate` and `concurrency`."""
+        if shards < 1:
+            raise ValueError(f"shards must be at least 1, not {shards}")
+        return replace(
+            self, rate=self.rate / shards, concurrency=max(1, self.concurrency // shards)
+        )
