@@ -49,6 +49,9 @@ from scraper.urls import canonicalize
 log = logging.getLogger(__name__)
 
 Expect = Literal["html", "any"]
+# How a URL failed: our guard refused it, transient trouble outlasted the retry budget, the server
+# asked for a longer pause than we wait, or a final status we do not retry (404, 403...).
+FailureKind = Literal["refused", "transient", "retry-after", "http"]
 Headers = tuple[tuple[str, str], ...]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -181,6 +184,7 @@ class FetchResult:
     not_modified: bool = False  # the server said 304
     unchanged: bool = False  # 304, or the same content hash as last visit
     error: str | None = None  # give-up reason; None when the page came back fine
+    failure: FailureKind | None = None  # what kind of give-up `error` is
     bytes: int = 0  # bytes received on the wire over all attempts and hops
     elapsed: float = 0.0  # seconds from the first attempt to the result
     attempts: int = 0  # requests made for the final hop chain, retries included
@@ -619,6 +623,7 @@ class Fetcher:
             not_modified=not_modified,
             unchanged=error is None and (not_modified or same),
             error=error,
+            failure="http" if error else None,
             bytes=wire_bytes,
             elapsed=elapsed,
             attempts=attempts,
@@ -642,6 +647,7 @@ class Fetcher:
             headers=response.headers if response else (),
             body=None,
             error=reason,
+            failure=_failure_kind(exc),
             bytes=wire_bytes,
             elapsed=elapsed,
             attempts=attempts,
@@ -669,6 +675,14 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+def _failure_kind(exc: FetchError) -> FailureKind:
+    if isinstance(exc, TransientError):
+        return "transient"
+    if isinstance(exc, RetryAfterTooLong):
+        return "retry-after"
+    return "refused"
 
 
 def _origin(url: str) -> str:

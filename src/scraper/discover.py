@@ -1,0 +1,332 @@
+"""Discovery: where URLs come from, and which of them we follow.
+
+Three sources: robots.txt `Sitemap:` lines -> sitemap index -> sitemaps (gzip too, `<lastmod>`
+kept); the seed URLs of the config; links in parsed pages (cited and related research, community
+posts when enabled). Every URL found is classified once: a canonical `Discovered` the frontier may
+schedule, or a `Rejected` with its reason (`off-site: doi.org`, `bad-url: javascript`,
+`too-long`, `skipped: learn`), which the frontier records instead of following.
+
+    DiscoveryError       a sitemap could not be used (recorded per sitemap, never fatal)
+     └── SitemapError    not a sitemap, not XML, a DTD, or larger than the cap once unzipped
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+from scraper.config import CrawlConfig
+from scraper.fetch import Fetcher, FetchResult
+from scraper.records import StudyPage
+from scraper.urls import canonicalize, post_id_from_url, study_id_from_url
+
+Source = Literal["seed", "sitemap", "link", "redirect"]
+PageKindName = Literal["study", "post", "search", "learn", "other"]
+
+# Schemes that are not pages: never followed, recorded as `bad-url: <scheme>`.
+UNFOLLOWABLE_SCHEMES = ("javascript", "data", "mailto", "tel", "about", "file", "ftp", "blob")
+GZIP_MAGIC = b"\x1f\x8b"
+SITEMAP_INDEX_TAG = "sitemapindex"
+SITEMAP_URLSET_TAG = "urlset"
+
+
+class DiscoveryError(Exception):
+    """A discovery source could not be used."""
+
+
+class SitemapError(DiscoveryError):
+    """The bytes are not a usable sitemap."""
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discovered:
+    """A URL we may crawl, canonical, with how we learned of it."""
+
+    url: str
+    source: Source
+    kind: PageKindName = "other"
+    study_id: str | None = None
+    lastmod: datetime | None = None  # from the sitemap, when it said
+    referrer: str | None = None  # the sitemap or page that listed it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejected:
+    """A URL found and not followed, with the reason."""
+
+    url: str
+    reason: str
+    referrer: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discovery:
+    """What one discovery step found, refused, and fetched on the way."""
+
+    found: tuple[Discovered, ...] = ()
+    rejected: tuple[Rejected, ...] = ()
+    sitemaps: tuple[str, ...] = ()  # sitemap URLs that were read
+    errors: tuple[str, ...] = ()  # "<sitemap url>: <reason>" for those that could not be
+    responses: tuple[FetchResult, ...] = ()  # the sitemap fetches, for the archive
+
+    def merge(self, other: Discovery) -> Discovery:
+        return Discovery(
+            found=self.found + other.found,
+            rejected=self.rejected + other.rejected,
+            sitemaps=self.sitemaps + other.sitemaps,
+            errors=self.errors + other.errors,
+            responses=self.responses + other.responses,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SitemapEntry:
+    loc: str
+    lastmod: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sitemap:
+    is_index: bool  # a sitemap index lists sitemaps; a urlset lists pages
+    entries: tuple[SitemapEntry, ...]
+
+
+# --- classifying URLs -----------------------------------------------------------------------------
+
+
+def page_kind(url: str) -> PageKindName:
+    """study | post | search | learn | other, from the path alone."""
+    if study_id_from_url(url):
+        return "study"
+    path = urlsplit(url).path
+    if path.startswith("/community/") and post_id_from_url(url):
+        return "post"
+    if path.startswith("/search"):
+        return "search"
+    if path.startswith("/learn"):
+        return "learn"
+    return "other"
+
+
+def classify(
+    url: str,
+    config: CrawlConfig,
+    *,
+    source: Source,
+    base: str | None = None,
+    referrer: str | None = None,
+    lastmod: datetime | None = None,
+) -> Discovered | Rejected:
+    """Accept `url` as a canonical page to crawl, or reject it with a reason."""
+    raw = url.strip()
+    refused = _refusal(raw, config, base)
+    if refused:
+        return Rejected(url=raw[: config.max_url_length], reason=refused, referrer=referrer)
+    canonical = site_form(canonicalize(raw, base=base), config)
+    kind = page_kind(canonical)
+    if source != "seed" and not _followed_kind(kind, config):
+        return Rejected(url=canonical, reason=f"skipped: {kind}", referrer=referrer)
+    return Discovered(
+        url=canonical,
+        source=source,
+        kind=kind,
+        study_id=study_id_from_url(canonical),
+        lastmod=lastmod,
+        referrer=referrer,
+    )
+
+
+def site_form(url: str, config: CrawlConfig) -> str:
+    """One spelling per page of the site: `http://` and `www.` variants of the base host take the
+    base URL's scheme and host (the site links its own studies both ways)."""
+    parts = urlsplit(url)
+    base = urlsplit(config.base_url)
+    base_host = (base.hostname or "").lower()
+    twins = {base_host, base_host.removeprefix("www."), f"www.{base_host.removeprefix('www.')}"}
+    if (parts.hostname or "").lower() not in twins or parts.port not in (None, base.port):
+        return url
+    return parts._replace(scheme=base.scheme, netloc=base.netloc.lower()).geturl()
+
+
+def _refusal(raw: str, config: CrawlConfig, base: str | None) -> str | None:
+    """Why `raw` cannot be followed at all, or None."""
+    refused = _lexical_refusal(raw, config)
+    if refused:
+        return refused
+    try:
+        parts = urlsplit(canonicalize(raw, base=base))
+    except ValueError:
+        return "bad-url: unparsable"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"bad-url: {parts.scheme or 'relative'}"
+    if parts.hostname.lower() not in config.hosts:
+        return f"off-site: {parts.hostname.lower()}"
+    return None
+
+
+def _lexical_refusal(raw: str, config: CrawlConfig) -> str | None:
+    """Refusals visible in the text itself, before any parsing."""
+    if not raw:
+        return "bad-url: empty"
+    if len(raw) > config.max_url_length:
+        return "too-long"
+    scheme = raw.split(":", 1)[0].lower() if ":" in raw else ""
+    if scheme in UNFOLLOWABLE_SCHEMES:
+        return f"bad-url: {scheme}"
+    return None
+
+
+def _followed_kind(kind: PageKindName, config: CrawlConfig) -> bool:
+    return kind == "study" or (kind == "post" and config.follow_community_posts)
+
+
+def split(items: Iterable[Discovered | Rejected]) -> Discovery:
+    found = tuple(item for item in items if isinstance(item, Discovered))
+    rejected = tuple(item for item in items if isinstance(item, Rejected))
+    return Discovery(found=found, rejected=rejected)
+
+
+# --- seeds and page links -------------------------------------------------------------------------
+
+
+def seeds(config: CrawlConfig) -> Discovery:
+    """The configured seed URLs (site paths are taken relative to `base_url`)."""
+    return split(
+        [classify(url, config, source="seed", base=config.base_url) for url in config.seed_urls]
+    )
+
+
+def links_from_page(page: StudyPage, config: CrawlConfig) -> Discovery:
+    """Cited and related research of a parsed page, plus its community posts when enabled."""
+    base = page.url or config.base_url
+    urls = [entry.url for entry in (*page.cited_research, *page.related_research) if entry.url]
+    if config.follow_community_posts:
+        urls += [post.url for post in page.community_posts if post.url]
+    items = [classify(url, config, source="link", base=base, referrer=page.url) for url in urls]
+    return split(items)
+
+
+# --- sitemaps -------------------------------------------------------------------------------------
+
+
+def parse_sitemap(body: bytes, *, max_bytes: int) -> Sitemap:
+    """A sitemap index or urlset, gzip or plain. Locations as written, lastmod as UTC datetimes."""
+    data = _gunzip(body, max_bytes) if body.startswith(GZIP_MAGIC) else body
+    if len(data) > max_bytes:
+        raise SitemapError("too-large")
+    if b"<!DOCTYPE" in data[:4096].upper():
+        raise SitemapError("dtd-refused")  # sitemaps need no DTD; entities are a bomb vector
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise SitemapError(f"not-xml: {exc}") from exc
+    tag = _local(root.tag)
+    if tag not in (SITEMAP_INDEX_TAG, SITEMAP_URLSET_TAG):
+        raise SitemapError(f"not-a-sitemap: <{tag}>")
+    entries = tuple(entry for child in root if (entry := _entry(child)) is not None)
+    return Sitemap(is_index=tag == SITEMAP_INDEX_TAG, entries=entries)
+
+
+def parse_lastmod(text: str | None) -> datetime | None:
+    """A W3C datetime (`2024-01-02`, `2024-01-02T10:00:00+01:00`, `...Z`) in UTC, else None."""
+    if not text or not text.strip():
+        return None
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+async def discover_sitemaps(fetcher: Fetcher, config: CrawlConfig) -> Discovery:
+    """robots.txt `Sitemap:` lines (or /sitemap.xml) -> indexes -> urlsets, level by level."""
+    robots = await fetcher.robots(config.base_url)
+    level = list(robots.sitemaps) or [canonicalize("/sitemap.xml", base=config.base_url)]
+    seen: set[str] = set()
+    discovery = Discovery()
+    while level and len(seen) < config.max_sitemaps:
+        batch = _next_sitemaps(level, seen, config)
+        discovery = discovery.merge(batch.checked)
+        results = await fetcher.fetch_batch(batch.urls, expect="any")
+        level = []
+        for result in results:
+            step, children = _read_sitemap(result, config)
+            discovery = discovery.merge(step)
+            level.extend(children)
+    return discovery
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    urls: list[str]
+    checked: Discovery
+
+
+def _next_sitemaps(candidates: list[str], seen: set[str], config: CrawlConfig) -> _Level:
+    urls: list[str] = []
+    rejected: list[Rejected] = []
+    for candidate in candidates:
+        refused = _refusal(candidate.strip(), config, config.base_url)
+        if refused:
+            rejected.append(Rejected(url=candidate[: config.max_url_length], reason=refused))
+            continue
+        url = canonicalize(candidate, base=config.base_url)
+        if url not in seen and len(seen) < config.max_sitemaps:
+            seen.add(url)
+            urls.append(url)
+    return _Level(urls, Discovery(rejected=tuple(rejected)))
+
+
+def _read_sitemap(result: FetchResult, config: CrawlConfig) -> tuple[Discovery, list[str]]:
+    """One fetched sitemap: its page URLs classified, or the child sitemaps of an index."""
+    fetched = Discovery(responses=(result,))
+    if not result.ok or result.body is None:
+        reason = result.error or f"http-{result.status}"
+        return fetched.merge(Discovery(errors=(f"{result.url}: {reason}",))), []
+    try:
+        sitemap = parse_sitemap(result.body, max_bytes=config.max_sitemap_bytes)
+    except SitemapError as exc:
+        return fetched.merge(Discovery(errors=(f"{result.url}: {exc}",))), []
+    read = fetched.merge(Discovery(sitemaps=(result.url,)))
+    if sitemap.is_index:
+        return read, [entry.loc for entry in sitemap.entries]
+    items = [
+        classify(e.loc, config, source="sitemap", referrer=result.url, lastmod=e.lastmod)
+        for e in sitemap.entries
+    ]
+    return read.merge(split(items)), []
+
+
+def _gunzip(body: bytes, max_bytes: int) -> bytes:
+    """At most `max_bytes` (+1 to notice more): a small file must not unzip to gigabytes."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise SitemapError(f"bad-gzip: {exc}") from exc
+    if len(data) > max_bytes:
+        raise SitemapError("too-large")
+    return data
+
+
+def _local(tag: str) -> str:
+    """`{namespace}name` -> `name`."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _entry(element: ET.Element) -> SitemapEntry | None:
+    if _local(element.tag) not in ("url", "sitemap"):
+        return None
+    fields = {_local(child.tag): (child.text or "").strip() for child in element}
+    loc = fields.get("loc")
+    if not loc:
+        return None
+    return SitemapEntry(loc=loc, lastmod=parse_lastmod(fields.get("lastmod")))

@@ -1,0 +1,688 @@
+"""Crawl state in DuckDB: what is due, what each visit found, and when to look again.
+
+The state is the `pages` table of migration 002 (Contract 3's `pages` plus scheduling columns) and
+`frontier_crawls`. A crawl is one pass over what is due, and it survives a SIGKILL:
+
+    crawl = frontier.begin_crawl()       resume the unfinished crawl, or start one
+    frontier.add(discovery)              new URLs are due now; a newer sitemap lastmod brings a
+                                         known page forward; rejected URLs are recorded
+    targets = frontier.due(crawl, n)     claim up to n URLs due in this crawl (with validators)
+    frontier.record(crawl, results)      one transaction: outcome, validators, hash, next visit;
+                                         the claims are released and the pages are done in `crawl`
+    frontier.finish_crawl(crawl)
+
+Every write is its own transaction, so after a crash a page recorded in this crawl is not due again
+in it, and a page that was claimed but never recorded comes back (`begin_crawl` releases the claims
+a dead process left). A study id already known under another slug is the same study: the second URL
+is stored as an alias and not fetched, until the first one is gone (404/410), when the alias takes
+over.
+
+    FrontierError        the frontier cannot do what was asked
+     └── UnknownCrawl    no crawl with that id
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
+
+from scraper.config import CrawlConfig
+from scraper.discover import Discovered, Discovery, Rejected, page_kind
+from scraper.fetch import FetchResult, FetchTarget
+from scraper.urls import study_id_from_url
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["new", "changed", "unchanged", "gone", "failed", "refused"]
+OUTCOMES: tuple[Outcome, ...] = ("new", "changed", "unchanged", "gone", "failed", "refused")
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+class FrontierError(Exception):
+    """The frontier cannot do what was asked."""
+
+
+class UnknownCrawl(FrontierError):
+    """No crawl with that id."""
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Crawl:
+    """One pass over the due pages; `resumed` when it was picked up after an interruption."""
+
+    crawl_id: str
+    started_at: datetime
+    full: bool  # every known page is due, whatever its next visit says
+    resumed: bool
+    discovered: bool  # discovery (robots.txt, sitemaps, seeds) already ran to the end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddSummary:
+    new: int = 0  # URLs not known before (aliases included)
+    aliases: int = 0  # of those, studies already known under another slug
+    brought_forward: int = 0  # known pages due now because a sitemap says they changed
+    rejected: int = 0  # rejected URLs recorded
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrawlStats:
+    crawl_id: str
+    known: int  # pages in the frontier that are fetched (aliases not counted)
+    visited: int  # recorded in this crawl
+    remaining: int  # still due in this crawl, claimed ones included
+    claimed: int  # claimed by a batch and not yet recorded
+    outcomes: dict[Outcome, int]  # visits of this crawl by outcome
+    attempts: int  # requests made for those visits
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the frontier holds about a URL before a visit is recorded."""
+
+    revisit_seconds: int
+    failures: int
+    etag: str | None
+    last_modified: str | None
+    content_sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Visit:
+    """The row update one visit makes."""
+
+    url: str
+    outcome: Outcome
+    status_code: int | None
+    fetched_at: datetime
+    etag: str | None
+    last_modified: str | None
+    content_sha256: str | None
+    error: str | None
+    next_visit_at: datetime
+    revisit_seconds: int
+    failures: int
+    attempts: int
+
+
+# --- the frontier ---------------------------------------------------------------------------------
+
+
+class Frontier:
+    """The crawl state of one DuckDB connection (the single writer)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: CrawlConfig) -> None:
+        self.con = con
+        self.config = config
+
+    # --- crawls -----------------------------------------------------------------------------------
+
+    def begin_crawl(
+        self,
+        *,
+        full: bool = False,
+        crawl_id: str | None = None,
+        resume: bool = True,
+        now: datetime | None = None,
+    ) -> Crawl:
+        """The unfinished crawl if there is one (and `resume`), else a new one.
+
+        Claims left by a process that died are released either way: DuckDB has one writer, so no
+        other live process can hold them. `full` and `crawl_id` apply to a new crawl only.
+        """
+        now = now or _now()
+        with self._transaction():
+            self.con.execute(
+                "UPDATE pages SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by IS NOT NULL"
+            )
+            open_crawl = self._open_crawl()
+            if open_crawl and resume:
+                self.con.execute(
+                    "UPDATE frontier_crawls SET resumed = resumed + 1 WHERE crawl_id = ?",
+                    [open_crawl.crawl_id],
+                )
+                log.info("resuming crawl %s", open_crawl.crawl_id)
+                return Crawl(
+                    crawl_id=open_crawl.crawl_id,
+                    started_at=open_crawl.started_at,
+                    full=open_crawl.full,
+                    resumed=True,
+                    discovered=open_crawl.discovered,
+                )
+            if open_crawl:
+                self._close(open_crawl.crawl_id, now)
+            crawl = Crawl(
+                crawl_id=crawl_id or _new_crawl_id(now),
+                started_at=now,
+                full=full,
+                resumed=False,
+                discovered=False,
+            )
+            self.con.execute(
+                "INSERT INTO frontier_crawls (crawl_id, started_at, full_recrawl) VALUES (?, ?, ?)",
+                [crawl.crawl_id, now, full],
+            )
+        return crawl
+
+    def mark_discovered(self, crawl: Crawl, *, now: datetime | None = None) -> Crawl:
+        """Discovery of this crawl ran to the end: a resume need not run it again."""
+        self.con.execute(
+            "UPDATE frontier_crawls SET discovered_at = ? WHERE crawl_id = ?",
+            [now or _now(), crawl.crawl_id],
+        )
+        return Crawl(
+            crawl_id=crawl.crawl_id,
+            started_at=crawl.started_at,
+            full=crawl.full,
+            resumed=crawl.resumed,
+            discovered=True,
+        )
+
+    def finish_crawl(self, crawl: Crawl, *, now: datetime | None = None) -> CrawlStats:
+        """Close the crawl (pages still due stay due for the next one) and return its numbers."""
+        with self._transaction():
+            self._close(crawl.crawl_id, now or _now())
+            self.con.execute(
+                "UPDATE pages SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?",
+                [crawl.crawl_id],
+            )
+        return self.stats(crawl)
+
+    def crawl(self, crawl_id: str) -> Crawl:
+        row = self.con.execute(
+            "SELECT crawl_id, started_at, full_recrawl, resumed > 0, discovered_at IS NOT NULL"
+            " FROM frontier_crawls WHERE crawl_id = ?",
+            [crawl_id],
+        ).fetchone()
+        if row is None:
+            raise UnknownCrawl(f"no crawl {crawl_id!r}")
+        return Crawl(
+            crawl_id=row[0], started_at=row[1], full=row[2], resumed=row[3], discovered=row[4]
+        )
+
+    # --- discovery --------------------------------------------------------------------------------
+
+    def add(self, discovery: Discovery, *, now: datetime | None = None) -> AddSummary:
+        """Record what discovery found (new URLs due now) and what it refused."""
+        now = now or _now()
+        found = _dedupe(discovery.found)
+        with self._transaction():
+            new, aliases = self._insert_new(found, now)
+            forward = self._apply_lastmods(found, now)
+            rejected = self._record_rejected(discovery.rejected, now)
+        return AddSummary(new=new, aliases=aliases, brought_forward=forward, rejected=rejected)
+
+    def _insert_new(self, found: list[Discovered], now: datetime) -> tuple[int, int]:
+        known = self._existing_urls([item.url for item in found])
+        fresh = [item for item in found if item.url not in known]
+        primaries = self._primaries({item.study_id for item in fresh if item.study_id})
+        rows: list[dict[str, Any]] = []
+        aliases = 0
+        for item in fresh:
+            alias_of = primaries.get(item.study_id) if item.study_id else None
+            if item.study_id and alias_of is None:
+                primaries[item.study_id] = item.url
+            aliases += alias_of is not None
+            rows.append(self._new_row(item, alias_of, now))
+        if rows:
+            self._insert_pages(rows)
+        return len(rows), aliases
+
+    def _new_row(self, item: Discovered, alias_of: str | None, now: datetime) -> dict[str, Any]:
+        return {
+            "url": item.url,
+            "study_id": item.study_id,
+            "page_kind": item.kind,
+            "alias_of": alias_of,
+            "source": item.source,
+            "referrer": item.referrer,
+            "discovered_at": now,
+            "sitemap_lastmod": item.lastmod,
+            "next_visit_at": now,
+            "revisit_seconds": _seconds(self.config.revisit_initial),
+        }
+
+    def _insert_pages(self, rows: list[dict[str, Any]]) -> None:
+        schema = pa.schema(
+            [
+                ("url", pa.string()),
+                ("study_id", pa.string()),
+                ("page_kind", pa.string()),
+                ("alias_of", pa.string()),
+                ("source", pa.string()),
+                ("referrer", pa.string()),
+                ("discovered_at", _TS),
+                ("sitemap_lastmod", _TS),
+                ("next_visit_at", _TS),
+                ("revisit_seconds", pa.int64()),
+            ]
+        )
+        with self._registered("new_pages", pa.Table.from_pylist(rows, schema=schema)):
+            self.con.execute(
+                "INSERT INTO pages (url, study_id, page_kind, alias_of, source, referrer,"
+                " discovered_at, sitemap_lastmod, next_visit_at, revisit_seconds)"
+                " SELECT * FROM new_pages ON CONFLICT (url) DO NOTHING"
+            )
+
+    def _apply_lastmods(self, found: list[Discovered], now: datetime) -> int:
+        """A sitemap lastmod newer than our last fetch makes the page due now."""
+        dated = [item for item in found if item.lastmod is not None]
+        if not dated:
+            return 0
+        table = pa.table(
+            {"url": [i.url for i in dated], "lastmod": pa.array([i.lastmod for i in dated], _TS)}
+        )
+        with self._registered("lastmods", table):
+            row = self.con.execute(
+                "SELECT count(*) FROM pages p JOIN lastmods l USING (url)"
+                " WHERE l.lastmod > coalesce(p.sitemap_lastmod, '-infinity'::TIMESTAMPTZ)"
+                " AND p.fetched_at IS NOT NULL AND l.lastmod > p.fetched_at"
+                " AND p.next_visit_at > ?",
+                [now],
+            ).fetchone()
+            self.con.execute(
+                "UPDATE pages SET sitemap_lastmod = l.lastmod,"
+                " next_visit_at = CASE"
+                "   WHEN pages.fetched_at IS NULL OR l.lastmod > pages.fetched_at"
+                "   THEN least(pages.next_visit_at, ?)"
+                "   ELSE pages.next_visit_at END"
+                " FROM lastmods l WHERE pages.url = l.url"
+                " AND l.lastmod > coalesce(pages.sitemap_lastmod, '-infinity'::TIMESTAMPTZ)",
+                [now],
+            )
+        return int(row[0]) if row else 0
+
+    def _record_rejected(self, rejected: Sequence[Rejected], now: datetime) -> int:
+        if not rejected:
+            return 0
+        counts: dict[str, tuple[Rejected, int]] = {}
+        for item in rejected:
+            first, seen = counts.get(item.url, (item, 0))
+            counts[item.url] = (first, seen + 1)
+        table = pa.table(
+            {
+                "url": list(counts),
+                "reason": [first.reason for first, _ in counts.values()],
+                "referrer": [first.referrer for first, _ in counts.values()],
+                "seen": pa.array([seen for _, seen in counts.values()], pa.int64()),
+            }
+        )
+        with self._registered("rejected", table):
+            self.con.execute(
+                "INSERT INTO frontier_rejected (url, reason, referrer, first_seen_at, last_seen_at,"
+                " seen) SELECT url, reason, referrer, ?, ?, seen FROM rejected"
+                " ON CONFLICT (url) DO UPDATE SET last_seen_at = excluded.last_seen_at,"
+                " seen = frontier_rejected.seen + excluded.seen",
+                [now, now],
+            )
+        return len(counts)
+
+    # --- the work loop ----------------------------------------------------------------------------
+
+    def due(
+        self, crawl: Crawl, limit: int | None = None, *, now: datetime | None = None
+    ) -> list[FetchTarget]:
+        """Claim up to `limit` (default: batch size) URLs due in `crawl`, oldest due first."""
+        now = now or _now()
+        limit = limit or self.config.batch_size
+        stale = now - self.config.claim_timeout
+        with self._transaction():
+            rows = self.con.execute(
+                "UPDATE pages SET claimed_by = ?, claimed_at = ? WHERE url IN ("
+                f" SELECT url FROM pages WHERE {_DUE} ORDER BY next_visit_at, url LIMIT ?)"
+                " RETURNING url, etag, last_modified, content_sha256, next_visit_at",
+                [crawl.crawl_id, now, stale, crawl.crawl_id, crawl.full, now, limit],
+            ).fetchall()
+        rows.sort(key=lambda row: (row[4], row[0]))
+        return [
+            FetchTarget(url=url, etag=etag, last_modified=modified, content_sha256=digest)
+            for url, etag, modified, digest, _ in rows
+        ]
+
+    def release(self, crawl: Crawl, urls: Iterable[str]) -> None:
+        """Give claimed URLs back unvisited (a batch that was abandoned)."""
+        table = pa.table({"url": pa.array(list(urls), pa.string())})
+        with self._registered("released", table):
+            self.con.execute(
+                "UPDATE pages SET claimed_by = NULL, claimed_at = NULL FROM released"
+                " WHERE pages.url = released.url AND pages.claimed_by = ?",
+                [crawl.crawl_id],
+            )
+
+    def record(
+        self, crawl: Crawl, results: Sequence[FetchResult], *, now: datetime | None = None
+    ) -> list[Outcome]:
+        """Record a batch of visits in one transaction; returns each result's outcome."""
+        now = now or _now()
+        latest = {result.url: result for result in results}  # one visit per URL and batch
+        with self._transaction():
+            self._ensure_known(list(latest.values()), now)
+            known = self._known(list(latest))
+            visits = {url: self._visit(r, known[url], now) for url, r in latest.items()}
+            self._update_pages(crawl, list(visits.values()))
+            self._alias_redirects(list(latest.values()), now)
+            self._promote_aliases([v.url for v in visits.values() if v.outcome == "gone"], now)
+        return [visits[result.url].outcome for result in results]
+
+    def _ensure_known(self, results: list[FetchResult], now: datetime) -> None:
+        """Results for URLs that never went through `add` (a direct fetch) get a row first."""
+        known = self._existing_urls([result.url for result in results])
+        missing = [
+            self._new_row(
+                Discovered(
+                    url=r.url,
+                    source="seed",
+                    kind=page_kind(r.url),
+                    study_id=study_id_from_url(r.url),
+                ),
+                None,
+                now,
+            )
+            for r in results
+            if r.url not in known
+        ]
+        if missing:
+            self._insert_pages(missing)
+
+    def _visit(self, result: FetchResult, known: _Known, now: datetime) -> _Visit:
+        outcome = outcome_of(result, known.content_sha256)
+        interval, wait, failures = schedule(
+            outcome, known.revisit_seconds, known.failures, self.config, result.retry_after_s
+        )
+        fine = outcome in ("new", "changed", "unchanged")
+        return _Visit(
+            url=result.url,
+            outcome=outcome,
+            status_code=result.status,
+            fetched_at=result.fetched_at,
+            etag=result.etag if fine else known.etag,
+            last_modified=result.last_modified if fine else known.last_modified,
+            content_sha256=result.content_sha256 if fine else known.content_sha256,
+            error=result.error,
+            next_visit_at=now + wait,
+            revisit_seconds=interval,
+            failures=failures,
+            attempts=result.attempts,
+        )
+
+    def _update_pages(self, crawl: Crawl, visits: list[_Visit]) -> None:
+        table = pa.table(
+            {
+                "url": [v.url for v in visits],
+                "outcome": [v.outcome for v in visits],
+                "status_code": pa.array([v.status_code for v in visits], pa.int32()),
+                "fetched_at": pa.array([v.fetched_at for v in visits], _TS),
+                "etag": pa.array([v.etag for v in visits], pa.string()),
+                "last_modified": pa.array([v.last_modified for v in visits], pa.string()),
+                "content_sha256": pa.array([v.content_sha256 for v in visits], pa.string()),
+                "error": pa.array([v.error for v in visits], pa.string()),
+                "next_visit_at": pa.array([v.next_visit_at for v in visits], _TS),
+                "revisit_seconds": pa.array([v.revisit_seconds for v in visits], pa.int64()),
+                "failures": pa.array([v.failures for v in visits], pa.int64()),
+                "attempts": pa.array([v.attempts for v in visits], pa.int64()),
+            }
+        )
+        with self._registered("visits", table):
+            self.con.execute(
+                "UPDATE pages SET status_code = v.status_code, fetched_at = v.fetched_at,"
+                " etag = v.etag, last_modified = v.last_modified,"
+                " content_sha256 = v.content_sha256, error = v.error,"
+                " next_visit_at = v.next_visit_at, revisit_seconds = v.revisit_seconds,"
+                " failures = v.failures, attempts = pages.attempts + v.attempts,"
+                " visits = pages.visits + 1,"
+                " changes = pages.changes + CASE WHEN v.outcome IN ('new', 'changed')"
+                "   THEN 1 ELSE 0 END,"
+                " last_changed_at = CASE WHEN v.outcome IN ('new', 'changed')"
+                "   THEN v.fetched_at ELSE pages.last_changed_at END,"
+                " last_outcome = v.outcome, last_crawl_id = ?,"
+                " claimed_by = NULL, claimed_at = NULL"
+                " FROM visits v WHERE pages.url = v.url",
+                [crawl.crawl_id],
+            )
+
+    def _alias_redirects(self, results: list[FetchResult], now: datetime) -> None:
+        """A study that redirected to another slug of itself: that slug is an alias, not work."""
+        moved = [
+            r
+            for r in results
+            if r.final_url != r.url
+            and study_id_from_url(r.final_url)
+            and study_id_from_url(r.final_url) == study_id_from_url(r.url)
+        ]
+        known = self._existing_urls([r.final_url for r in moved])
+        rows = [
+            self._new_row(
+                Discovered(
+                    url=r.final_url,
+                    source="redirect",
+                    kind="study",
+                    study_id=study_id_from_url(r.final_url),
+                    referrer=r.url,
+                ),
+                r.url,
+                now,
+            )
+            for r in moved
+            if r.final_url not in known
+        ]
+        if rows:
+            self._insert_pages(rows)
+
+    def _promote_aliases(self, gone: list[str], now: datetime) -> None:
+        """A study gone from its URL lives on under an alias slug, if it has one: fetch that now."""
+        for url in gone:
+            row = self.con.execute(
+                "SELECT url FROM pages WHERE alias_of = ? ORDER BY discovered_at DESC, url LIMIT 1",
+                [url],
+            ).fetchone()
+            if row is None:
+                continue
+            successor = row[0]
+            self.con.execute(
+                "UPDATE pages SET alias_of = NULL, next_visit_at = least(next_visit_at, ?)"
+                " WHERE url = ?",
+                [now, successor],
+            )
+            self.con.execute(
+                "UPDATE pages SET alias_of = ? WHERE (alias_of = ? AND url <> ?) OR url = ?",
+                [successor, url, successor, url],
+            )
+            log.info("study at %s is gone; its alias %s takes over", url, successor)
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def stats(self, crawl: Crawl, *, now: datetime | None = None) -> CrawlStats:
+        now = now or _now()
+        row = self.con.execute(
+            "SELECT count(*) FILTER (WHERE alias_of IS NULL),"
+            " count(*) FILTER (WHERE last_crawl_id = ?),"
+            " count(*) FILTER (WHERE claimed_by = ?),"
+            " coalesce(sum(attempts) FILTER (WHERE last_crawl_id = ?), 0)"
+            " FROM pages",
+            [crawl.crawl_id] * 3,
+        ).fetchone()
+        remaining = self.con.execute(
+            f"SELECT count(*) FROM pages WHERE {_DUE_IGNORING_CLAIMS}",
+            [crawl.crawl_id, crawl.full, now],
+        ).fetchone()
+        by_outcome = dict.fromkeys(OUTCOMES, 0)
+        for outcome, count in self.con.execute(
+            "SELECT last_outcome, count(*) FROM pages WHERE last_crawl_id = ? GROUP BY ALL",
+            [crawl.crawl_id],
+        ).fetchall():
+            by_outcome[outcome] = int(count)
+        known, visited, claimed, attempts = row if row else (0, 0, 0, 0)
+        return CrawlStats(
+            crawl_id=crawl.crawl_id,
+            known=int(known),
+            visited=int(visited),
+            remaining=int(remaining[0]) if remaining else 0,
+            claimed=int(claimed),
+            outcomes=by_outcome,
+            attempts=int(attempts),
+        )
+
+    def outcomes(self, crawl: Crawl) -> dict[str, Outcome]:
+        """URL -> outcome of its visit in `crawl`, for the pages visited in it."""
+        rows = self.con.execute(
+            "SELECT url, last_outcome FROM pages WHERE last_crawl_id = ? ORDER BY url",
+            [crawl.crawl_id],
+        ).fetchall()
+        return dict(rows)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.con.begin()
+        try:
+            yield
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    @contextlib.contextmanager
+    def _registered(self, name: str, table: pa.Table) -> Iterator[None]:
+        self.con.register(name, table)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
+
+    def _open_crawl(self) -> Crawl | None:
+        row = self.con.execute(
+            "SELECT crawl_id FROM frontier_crawls WHERE finished_at IS NULL"
+            " ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+        return self.crawl(row[0]) if row else None
+
+    def _close(self, crawl_id: str, now: datetime) -> None:
+        self.con.execute(
+            "UPDATE frontier_crawls SET finished_at = ? WHERE crawl_id = ?", [now, crawl_id]
+        )
+
+    def _existing_urls(self, urls: list[str]) -> set[str]:
+        if not urls:
+            return set()
+        with self._registered("probe", pa.table({"url": pa.array(urls, pa.string())})):
+            rows = self.con.execute("SELECT url FROM pages JOIN probe USING (url)").fetchall()
+        return {row[0] for row in rows}
+
+    def _primaries(self, study_ids: set[str]) -> dict[str, str]:
+        """study id -> the URL we fetch it under, for ids already known."""
+        if not study_ids:
+            return {}
+        table = pa.table({"study_id": pa.array(sorted(study_ids), pa.string())})
+        with self._registered("ids", table):
+            rows = self.con.execute(
+                "SELECT study_id, min(url) FROM pages JOIN ids USING (study_id)"
+                " WHERE alias_of IS NULL GROUP BY study_id"
+            ).fetchall()
+        return dict(rows)
+
+    def _known(self, urls: list[str]) -> dict[str, _Known]:
+        with self._registered("probe", pa.table({"url": pa.array(urls, pa.string())})):
+            rows = self.con.execute(
+                "SELECT url, revisit_seconds, failures, etag, last_modified, content_sha256"
+                " FROM pages JOIN probe USING (url)"
+            ).fetchall()
+        return {row[0]: _Known(*row[1:]) for row in rows}
+
+
+# The due predicate; parameters: stale-claim cutoff, crawl id, full flag, now.
+_DUE_IGNORING_CLAIMS = (
+    "alias_of IS NULL AND last_crawl_id IS DISTINCT FROM ? AND (? OR next_visit_at <= ?)"
+)
+_DUE = f"(claimed_by IS NULL OR claimed_at < ?) AND {_DUE_IGNORING_CLAIMS}"
+
+
+# --- policy (pure) --------------------------------------------------------------------------------
+
+
+def outcome_of(result: FetchResult, previous_sha256: str | None) -> Outcome:
+    """What a visit found, judged against the hash of the last body we saw."""
+    if result.ok:
+        if result.unchanged or (previous_sha256 and result.content_sha256 == previous_sha256):
+            return "unchanged"
+        return "new" if previous_sha256 is None else "changed"
+    if result.gone:
+        return "gone"
+    if result.failure == "refused":
+        return "refused"
+    return "failed"
+
+
+def schedule(
+    outcome: Outcome,
+    interval_s: int,
+    failures: int,
+    config: CrawlConfig,
+    retry_after_s: float | None = None,
+) -> tuple[int, timedelta, int]:
+    """(new interval in seconds, wait until the next visit, consecutive failures) after a visit.
+
+    The interval shrinks when a visit found a change and grows when it did not, within
+    [revisit_min, revisit_max]. A failed visit keeps the interval and retries sooner, doubling the
+    wait with each failure in a row (and never before a Retry-After we were given).
+    """
+    low, high = _seconds(config.revisit_min), _seconds(config.revisit_max)
+    if outcome == "failed":
+        failures += 1
+        wait = min(config.failure_backoff * 2 ** (failures - 1), config.revisit_max)
+        if retry_after_s:
+            wait = max(wait, timedelta(seconds=retry_after_s))
+        return interval_s, wait, failures
+    if outcome in ("gone", "refused"):
+        interval = high
+    elif outcome == "new":
+        interval = _seconds(config.revisit_initial)
+    elif outcome == "changed":
+        interval = round(interval_s * config.revisit_shrink)
+    else:
+        interval = round(interval_s * config.revisit_grow)
+    interval = max(low, min(high, interval))
+    return interval, timedelta(seconds=interval), 0
+
+
+def _dedupe(found: Iterable[Discovered]) -> list[Discovered]:
+    """One entry per URL: the first seen, with the newest lastmod any of them gave."""
+    merged: dict[str, Discovered] = {}
+    for item in found:
+        first = merged.get(item.url)
+        if first is None:
+            merged[item.url] = item
+        elif item.lastmod and (first.lastmod is None or item.lastmod > first.lastmod):
+            merged[item.url] = Discovered(
+                url=first.url,
+                source=first.source,
+                kind=first.kind,
+                study_id=first.study_id,
+                lastmod=item.lastmod,
+                referrer=first.referrer,
+            )
+    return list(merged.values())
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_crawl_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
