@@ -1,0 +1,139 @@
+"""The warehouse's commands: `scraper sql`, `scraper search`, `scraper export`.
+
+`register(app)` adds them to the main typer app. Like every command they end in one line on
+stderr and a non-zero exit instead of a traceback: 2 for a query or option we refuse, 1 when the
+warehouse itself cannot be used (missing, locked by a crawl, corrupt).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from scraper import db, warehouse
+
+EXIT_BAD_INPUT = 2  # a refused or malformed query, bad options
+EXIT_UNUSABLE = 1  # the warehouse cannot be opened or read
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+DbOption = Annotated[
+    Path, typer.Option("--db", help="The DuckDB warehouse file.", show_default=False)
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="How to print the result.")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the warehouse commands to `app`."""
+    app.command("sql")(sql_command)
+    app.command("search")(search_command)
+    app.command("export")(export_command)
+
+
+def sql_command(
+    db_path: DbOption,
+    query: Annotated[
+        str | None,
+        typer.Argument(
+            help="One read-only SQL statement; '-' reads it from stdin.", show_default=False
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="Read the statement from a .sql file instead.", show_default=False
+        ),
+    ] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Run one read-only SQL query against the warehouse (writes are refused)."""
+    text = _query_text(query, file)
+    try:
+        output = warehouse.run_sql(db_path, text, fmt.value, width=_width())
+    except db.WarehouseError as exc:
+        _fail(exc)
+    typer.echo(output)
+
+
+def search_command(
+    words: Annotated[list[str], typer.Argument(help="Words to find in titles, TLDRs, summaries.")],
+    db_path: DbOption,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Most hits shown.")] = 10,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Find studies by words, best first (BM25: title above TLDR above summary)."""
+    text = " ".join(words)
+    try:
+        con = warehouse.open_read_only(db_path)
+        try:
+            hits = warehouse.search(con, text, limit)
+        finally:
+            con.close()
+    except db.WarehouseError as exc:
+        _fail(exc)
+    if not hits:
+        typer.echo(f"no study matches {text!r}", err=True)
+        return
+    columns = ["rank", "score", "study_id", "title", "snippet", "url"]
+    rows = [
+        (rank, hit.score, hit.study_id, hit.title, hit.snippet, hit.url)
+        for rank, hit in enumerate(hits, start=1)
+    ]
+    typer.echo(warehouse.format_rows(columns, rows, fmt.value, width=_width()))
+
+
+def export_command(
+    db_path: DbOption,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for the Parquet files.", show_default=False)
+    ],
+) -> None:
+    """Write one Parquet file per public relation of the warehouse."""
+    try:
+        written = warehouse.export(db_path, out)
+    except (db.WarehouseError, OSError) as exc:
+        _fail(exc)
+    for relation in written:
+        typer.echo(f"{relation.path}  {relation.rows} rows")
+
+
+def _query_text(query: str | None, file: Path | None) -> str:
+    if (query is None) == (file is None):
+        _fail_input("give either a QUERY or --file, not both or neither")
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except OSError as exc:
+            _fail_input(f"cannot read {file}: {exc.strerror or exc}")
+    assert query is not None  # checked above
+    return sys.stdin.read() if query == "-" else query
+
+
+def _width() -> int:
+    """The terminal's width when printing to one, else a width that keeps rows readable."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return warehouse.DEFAULT_TABLE_WIDTH
+
+
+def _fail(exc: Exception) -> NoReturn:
+    bad_input = isinstance(exc, warehouse.QueryError)
+    code = EXIT_BAD_INPUT if bad_input else EXIT_UNUSABLE
+    typer.echo(f"scraper: error: {exc}", err=True)
+    raise typer.Exit(code)
+
+
+def _fail_input(message: str) -> NoReturn:
+    typer.echo(f"scraper: error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
