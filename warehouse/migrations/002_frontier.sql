@@ -57,8 +57,8 @@ CREATE TABLE frontier_rejected (
 );
 
 -- Where each archived response lives: any page can be re-read from the WARC files without the
--- network. One row per response or revisit record; the newest 2xx `response` of a URL holds the
--- body that `pages.content_sha256` describes.
+-- network. One row per response or revisit record; the newest 2xx `response` without an error
+-- holds the body that `pages.content_sha256` describes.
 CREATE TABLE archive_records (
     warc_file      VARCHAR NOT NULL,       -- file name inside the archive directory
     record_offset  BIGINT NOT NULL,        -- byte offset of the record's gzip member
@@ -68,6 +68,7 @@ CREATE TABLE archive_records (
     record_type    VARCHAR NOT NULL,       -- response | revisit
     status_code    INTEGER NOT NULL,
     content_sha256 VARCHAR,                -- hex digest of the payload (of the original, for revisits)
+    error          VARCHAR,                -- the fetch's give-up reason: a refused or cut body
     fetched_at     TIMESTAMPTZ NOT NULL,
     crawl_id       VARCHAR,
     PRIMARY KEY (warc_file, record_offset)

@@ -1,0 +1,572 @@
+"""The raw archive: every fetched response appended to gzip WARC files, indexed in DuckDB.
+
+Each response (status, headers, body) is a WARC `response` record, followed by the `request`
+record that asked for it. A revisit that brought nothing new is a `revisit` record without a body
+(profile server-not-modified for a 304, identical-payload-digest for a body we already hold), so
+an unchanged site costs headers, not pages. Redirect hops are archived too. Bodies are stored as
+decoded (what was hashed and parsed); the original `Content-Encoding` is kept in an
+`X-Archive-Content-Encoding` header and the length headers are made to match.
+
+Every gzip member holds one record, and `archive_records` (migration 002) maps a URL to
+(file, offset, length), so any page is re-read with one seek and no network. Writers only ever
+create new files (rotated by size, never appended to after a restart) and the index rows are
+written after the file is flushed to disk, so a crash can leave at most a torn last record in a
+file, which no index row points at and `scan` detects and skips.
+
+    ArchiveError
+     ├── TornRecord      a gzip member cut short (a crash mid-write)
+     └── MissingRecord   the index points at bytes that are not a record
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal, Self
+
+import duckdb
+import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
+from warcio.warcwriter import WARCWriter
+
+from scraper.config import PROJECT_NAME, PROJECT_VERSION, CrawlConfig
+from scraper.fetch import FetchResult, Headers, RawResponse
+
+RecordType = Literal["response", "revisit"]
+
+WARC_VERSION = "1.1"  # allows microsecond WARC-Date
+REVISIT_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+REVISIT_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+# Our own WARC fields: the frontier URL a record was fetched for, and the crawl.
+PAGE_URL_FIELD = "X-Scraper-Page-URL"
+CRAWL_ID_FIELD = "X-Scraper-Crawl-Id"
+ERROR_FIELD = "X-Scraper-Error"
+ORIGINAL_ENCODING_HEADER = "X-Archive-Content-Encoding"
+# Headers that describe the wire form of the body, not the decoded body we store.
+_WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
+_READ_CHUNK = 1 << 16
+
+
+class ArchiveError(Exception):
+    """The archive cannot give back what was asked."""
+
+
+class TornRecord(ArchiveError):
+    """A gzip member ends before it is complete: the writer died in the middle of it."""
+
+    def __init__(self, message: str, *, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class MissingRecord(ArchiveError):
+    """The index points at bytes that are not a readable record."""
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveEntry:
+    """Where one response or revisit record lives (a row of `archive_records`)."""
+
+    warc_file: str
+    offset: int
+    length: int
+    url: str  # the frontier URL the fetch was for
+    target_uri: str  # the URL this response answered (a redirect hop's own URL)
+    record_type: RecordType
+    status_code: int
+    content_sha256: str | None
+    error: str | None
+    fetched_at: datetime
+    crawl_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchivedResponse:
+    """A response read back from the archive."""
+
+    url: str
+    target_uri: str
+    record_type: RecordType
+    status: int
+    headers: Headers
+    body: bytes  # empty for revisits and refused bodies
+    fetched_at: datetime
+    crawl_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanReport:
+    """What a walk through one WARC file found."""
+
+    path: Path
+    entries: tuple[ArchiveEntry, ...]  # response and revisit records, in file order
+    records: int  # every complete record (warcinfo and request included)
+    torn_at: int | None  # offset of a torn last record, skipped; None when the file is whole
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+class WarcWriter:
+    """Appends fetch results to `<prefix>-<UTC time>-<pid>-<seq>.warc.gz` files in `directory`.
+
+    Knows nothing of the database, so a shard can write WARC files and leave indexing to the
+    coordinator (`scan` + `index`).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        prefix: str = "crawl",
+        max_bytes: int = 256 * 1024 * 1024,
+        user_agent: str = "",
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.user_agent = user_agent
+        self._stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}"
+        self._seq = 0
+        self._file: IO[bytes] | None = None
+        self._name = ""
+        self._writer: WARCWriter | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._writer = None
+
+    def write(
+        self, results: Sequence[FetchResult], *, crawl_id: str | None = None
+    ) -> list[ArchiveEntry]:
+        """Append every response of `results`; flushed and fsynced before returning."""
+        entries: list[ArchiveEntry] = []
+        for result in results:
+            for hop in (*result.redirects, result.response):
+                if hop is not None:
+                    entries.append(self._write_exchange(result, hop, crawl_id))
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        return entries
+
+    def _write_exchange(
+        self, result: FetchResult, hop: RawResponse, crawl_id: str | None
+    ) -> ArchiveEntry:
+        file, writer = self._current()
+        final = hop is result.response
+        record, kind, digest = _response_record(writer, result, hop, final, crawl_id)
+        offset = file.tell()
+        writer.write_record(record)
+        length = file.tell() - offset
+        writer.write_record(_request_record(writer, hop, record))
+        return ArchiveEntry(
+            warc_file=self._name,
+            offset=offset,
+            length=length,
+            url=result.url,
+            target_uri=hop.url,
+            record_type=kind,
+            status_code=hop.status,
+            content_sha256=digest,
+            error=result.error if final else None,
+            fetched_at=hop.received_at,
+            crawl_id=crawl_id,
+        )
+
+    def _current(self) -> tuple[IO[bytes], WARCWriter]:
+        """The open file, rotated to a new one once it passed `max_bytes`."""
+        if self._file is not None and self._writer is not None:
+            if self._file.tell() < self.max_bytes:
+                return self._file, self._writer
+            self.close()
+        self._seq += 1
+        self._name = f"{self.prefix}-{self._stamp}-{self._seq:05d}.warc.gz"
+        self._file = (self.directory / self._name).open("xb")
+        self._writer = WARCWriter(self._file, gzip=True, warc_version=WARC_VERSION)
+        info = {
+            "software": f"{PROJECT_NAME}/{PROJECT_VERSION} (warcio)",
+            "format": f"WARC File Format {WARC_VERSION}",
+            "http-header-user-agent": self.user_agent,
+            "robots": "obey",
+        }
+        self._writer.write_record(self._writer.create_warcinfo_record(self._name, info))
+        return self._file, self._writer
+
+
+def _response_record(
+    writer: WARCWriter, result: FetchResult, hop: RawResponse, final: bool, crawl_id: str | None
+) -> tuple[Any, RecordType, str | None]:
+    """A `response` record, or a body-less `revisit` when the final answer brought nothing new."""
+    fields = {
+        "WARC-Date": datetime_to_iso_date(_naive_utc(hop.received_at), use_micros=True),
+        PAGE_URL_FIELD: result.url,
+    }
+    if crawl_id:
+        fields[CRAWL_ID_FIELD] = crawl_id
+    if final and result.error:
+        fields[ERROR_FIELD] = result.error
+    if final and result.unchanged and result.content_sha256:
+        profile = REVISIT_NOT_MODIFIED if result.not_modified else REVISIT_IDENTICAL
+        fields |= {
+            "WARC-Profile": profile,
+            "WARC-Refers-To-Target-URI": hop.url,
+            "WARC-Payload-Digest": _warc_digest(result.content_sha256),
+        }
+        headers = _http_headers(hop, body_length=None)
+        record = writer.create_warc_record(
+            hop.url, "revisit", http_headers=headers, warc_headers_dict=fields
+        )
+        return record, "revisit", result.content_sha256
+    body = hop.body or b""
+    digest = hashlib.sha256(body).hexdigest()
+    fields["WARC-Payload-Digest"] = _warc_digest(digest)
+    if hop.truncated or (hop.body is None and hop.status != 304):
+        fields["WARC-Truncated"] = "length" if hop.truncated else "unspecified"
+    record = writer.create_warc_record(
+        hop.url,
+        "response",
+        payload=io.BytesIO(body),
+        length=len(body),
+        http_headers=_http_headers(hop, body_length=len(body)),
+        warc_headers_dict=fields,
+    )
+    return record, "response", digest if hop.body is not None else None
+
+
+def _request_record(writer: WARCWriter, hop: RawResponse, response: Any) -> Any:
+    target = hop.url.split("://", 1)[-1]
+    path = "/" + target.split("/", 1)[1] if "/" in target else "/"
+    headers = StatusAndHeaders(
+        f"GET {path} {hop.http_version}", list(hop.request_headers), is_http_request=True
+    )
+    fields = {
+        "WARC-Date": response.rec_headers.get_header("WARC-Date"),
+        "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),
+    }
+    return writer.create_warc_record(
+        hop.url, "request", http_headers=headers, warc_headers_dict=fields
+    )
+
+
+def _http_headers(hop: RawResponse, *, body_length: int | None) -> StatusAndHeaders:
+    """The response's headers, with the wire-form headers replaced to describe the stored body."""
+    headers = [(k, v) for k, v in hop.headers if k.lower() not in _WIRE_HEADERS]
+    encoding = hop.header("content-encoding")
+    if encoding:
+        headers.append((ORIGINAL_ENCODING_HEADER, encoding))
+    if body_length is not None:
+        headers.append(("Content-Length", str(body_length)))
+    return StatusAndHeaders(
+        f"{hop.status} {_reason(hop.status)}", headers, protocol=hop.http_version
+    )
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def _warc_digest(sha256_hex: str) -> str:
+    return "sha256:" + base64.b32encode(bytes.fromhex(sha256_hex)).decode("ascii")
+
+
+def _naive_utc(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+def read_record(directory: Path, entry: ArchiveEntry) -> ArchivedResponse:
+    """The response an index entry points at (one seek, one gzip member)."""
+    path = Path(directory) / entry.warc_file
+    try:
+        with path.open("rb") as fh:
+            fh.seek(entry.offset)
+            data = fh.read(entry.length)
+    except OSError as exc:
+        raise MissingRecord(f"cannot read {path}: {exc}") from exc
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        raw = inflater.decompress(data)
+    except zlib.error as exc:
+        raise MissingRecord(f"no record at {entry.warc_file}:{entry.offset}") from exc
+    if not inflater.eof:
+        raise TornRecord(f"torn record at {entry.warc_file}:{entry.offset}", offset=entry.offset)
+    return _parse_member(raw, entry.warc_file, entry.offset)
+
+
+def _parse_member(raw: bytes, warc_file: str, offset: int) -> ArchivedResponse:
+    for record in ArchiveIterator(io.BytesIO(raw)):
+        if record.rec_type not in ("response", "revisit"):
+            break
+        headers = record.rec_headers
+        http = record.http_headers
+        return ArchivedResponse(
+            url=headers.get_header(PAGE_URL_FIELD) or headers.get_header("WARC-Target-URI"),
+            target_uri=headers.get_header("WARC-Target-URI"),
+            record_type=record.rec_type,
+            status=int(http.get_statuscode()),
+            headers=tuple(http.headers),
+            body=record.raw_stream.read(),
+            fetched_at=_warc_date(headers.get_header("WARC-Date")),
+            crawl_id=headers.get_header(CRAWL_ID_FIELD),
+        )
+    raise MissingRecord(f"no response record at {warc_file}:{offset}")
+
+
+def scan(path: Path) -> ScanReport:
+    """Walk a WARC file member by member; a torn last member is reported and skipped."""
+    path = Path(path)
+    entries: list[ArchiveEntry] = []
+    records = 0
+    torn_at: int | None = None
+    with path.open("rb") as fh:
+        try:
+            for offset, length, raw in _members(fh):
+                records += 1
+                entry = _entry_of(raw, path.name, offset, length)
+                if entry is not None:
+                    entries.append(entry)
+        except TornRecord as exc:
+            torn_at = exc.offset
+    return ScanReport(path=path, entries=tuple(entries), records=records, torn_at=torn_at)
+
+
+def _members(fh: IO[bytes]) -> Iterator[tuple[int, int, bytes]]:
+    """(offset, compressed length, decompressed bytes) of each gzip member; TornRecord at a cut."""
+    offset = 0
+    pending = fh.read(_READ_CHUNK)
+    while pending:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        parts: list[bytes] = []
+        length = 0
+        while not inflater.eof:
+            if not pending:
+                pending = fh.read(_READ_CHUNK)
+                if not pending:
+                    raise TornRecord(f"record cut short at {offset}", offset=offset)
+            try:
+                parts.append(inflater.decompress(pending))
+            except zlib.error as exc:
+                raise TornRecord(f"bad gzip member at {offset}: {exc}", offset=offset) from exc
+            used = len(pending) - len(inflater.unused_data)
+            length += used
+            pending = inflater.unused_data
+        yield offset, length, b"".join(parts)
+        offset += length
+        if not pending:
+            pending = fh.read(_READ_CHUNK)
+
+
+def _entry_of(raw: bytes, warc_file: str, offset: int, length: int) -> ArchiveEntry | None:
+    for record in ArchiveIterator(io.BytesIO(raw)):
+        if record.rec_type not in ("response", "revisit"):
+            return None
+        headers = record.rec_headers
+        body = record.raw_stream.read()
+        digest_field = headers.get_header("WARC-Payload-Digest") or ""
+        return ArchiveEntry(
+            warc_file=warc_file,
+            offset=offset,
+            length=length,
+            url=headers.get_header(PAGE_URL_FIELD) or headers.get_header("WARC-Target-URI"),
+            target_uri=headers.get_header("WARC-Target-URI"),
+            record_type=record.rec_type,
+            status_code=int(record.http_headers.get_statuscode()),
+            content_sha256=_hex_digest(digest_field, body, record.rec_type),
+            error=headers.get_header(ERROR_FIELD),
+            fetched_at=_warc_date(headers.get_header("WARC-Date")),
+            crawl_id=headers.get_header(CRAWL_ID_FIELD),
+        )
+    return None
+
+
+def _hex_digest(field: str, body: bytes, record_type: str) -> str | None:
+    if field.startswith("sha256:"):
+        return base64.b32decode(field.removeprefix("sha256:")).hex()
+    return hashlib.sha256(body).hexdigest() if record_type == "response" else None
+
+
+def _warc_date(value: str) -> datetime:
+    return iso_date_to_datetime(value).replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+# --- the index ------------------------------------------------------------------------------------
+
+_INDEX_COLUMNS = (
+    "warc_file, record_offset, record_length, url, target_uri, record_type, status_code,"
+    " content_sha256, error, fetched_at, crawl_id"
+)
+_INDEX_SCHEMA = pa.schema(
+    [
+        ("warc_file", pa.string()),
+        ("record_offset", pa.int64()),
+        ("record_length", pa.int64()),
+        ("url", pa.string()),
+        ("target_uri", pa.string()),
+        ("record_type", pa.string()),
+        ("status_code", pa.int32()),
+        ("content_sha256", pa.string()),
+        ("error", pa.string()),
+        ("fetched_at", pa.timestamp("us", tz="UTC")),
+        ("crawl_id", pa.string()),
+    ]
+)
+# The newest complete 2xx body of each URL: what a reparse reads.
+_LATEST_BODIES = (
+    f"SELECT {_INDEX_COLUMNS} FROM archive_records"
+    " WHERE record_type = 'response' AND status_code BETWEEN 200 AND 299 AND error IS NULL"
+    " QUALIFY row_number() OVER (PARTITION BY url"
+    "   ORDER BY fetched_at DESC, warc_file DESC, record_offset DESC) = 1"
+)
+
+
+def index(con: duckdb.DuckDBPyConnection, entries: Sequence[ArchiveEntry]) -> int:
+    """Add index rows (a record already indexed is left as it is). Returns rows offered."""
+    if not entries:
+        return 0
+    rows = [
+        {
+            "warc_file": e.warc_file,
+            "record_offset": e.offset,
+            "record_length": e.length,
+            "url": e.url,
+            "target_uri": e.target_uri,
+            "record_type": e.record_type,
+            "status_code": e.status_code,
+            "content_sha256": e.content_sha256,
+            "error": e.error,
+            "fetched_at": e.fetched_at,
+            "crawl_id": e.crawl_id,
+        }
+        for e in entries
+    ]
+    con.register("archive_batch", pa.Table.from_pylist(rows, schema=_INDEX_SCHEMA))
+    try:
+        con.execute(
+            f"INSERT INTO archive_records ({_INDEX_COLUMNS}) SELECT {_INDEX_COLUMNS}"
+            " FROM archive_batch ON CONFLICT DO NOTHING"
+        )
+    finally:
+        con.unregister("archive_batch")
+    return len(rows)
+
+
+def latest_entries(
+    con: duckdb.DuckDBPyConnection, urls: Sequence[str] | None = None
+) -> list[ArchiveEntry]:
+    """The newest complete 2xx body of each URL (of `urls`, or of all), ordered by URL."""
+    sql = f"SELECT * FROM ({_LATEST_BODIES})"
+    params: list[object] = []
+    if urls is not None:
+        sql += " WHERE list_contains(?, url)"
+        params.append(list(urls))
+    rows = con.execute(sql + " ORDER BY url", params).fetchall()
+    return [_entry_row(row) for row in rows]
+
+
+def _entry_row(row: tuple[Any, ...]) -> ArchiveEntry:
+    return ArchiveEntry(
+        warc_file=row[0],
+        offset=row[1],
+        length=row[2],
+        url=row[3],
+        target_uri=row[4],
+        record_type=row[5],
+        status_code=row[6],
+        content_sha256=row[7],
+        error=row[8],
+        fetched_at=row[9],
+        crawl_id=row[10],
+    )
+
+
+# --- the whole archive ----------------------------------------------------------------------------
+
+
+class Archive:
+    """A WARC directory plus its index in the crawl database: write, look up, read back."""
+
+    def __init__(
+        self, directory: Path, con: duckdb.DuckDBPyConnection, config: CrawlConfig | None = None
+    ) -> None:
+        config = config or CrawlConfig()
+        self.directory = Path(directory)
+        self.con = con
+        self.writer = WarcWriter(
+            self.directory,
+            prefix=config.warc_prefix,
+            max_bytes=config.warc_max_bytes,
+            user_agent=config.user_agent,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def append(
+        self, results: Sequence[FetchResult], *, crawl_id: str | None = None
+    ) -> list[ArchiveEntry]:
+        """Write the batch's responses (fsynced), then index them."""
+        entries = self.writer.write(results, crawl_id=crawl_id)
+        index(self.con, entries)
+        return entries
+
+    def read(self, url: str) -> ArchivedResponse | None:
+        """The newest complete 2xx response archived for `url`, or None."""
+        entries = latest_entries(self.con, [url])
+        return read_record(self.directory, entries[0]) if entries else None
+
+    def iter_latest(self) -> Iterator[ArchivedResponse]:
+        """Every URL's newest complete 2xx response: what a reparse needs, without the network."""
+        for entry in latest_entries(self.con):
+            yield read_record(self.directory, entry)
+
+    def reindex(self) -> list[ScanReport]:
+        """Scan every WARC file and index what the index lacks (after a crash between the two)."""
+        reports = [scan(path) for path in sorted(self.directory.glob("*.warc.gz"))]
+        for report in reports:
+            index(self.con, report.entries)
+        return reports
