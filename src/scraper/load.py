@@ -175,9 +175,14 @@ def load_pages(
         if protect_fields:
             latest = _keep_last_good(con, latest, stored, protect_fields)
         new, changed, unchanged, stale = _classify(latest.values(), stored)
+        # the search index only needs rebuilding where the searched text itself changed
+        reindexed = new + [
+            c for c in changed if _searched_text(c.record) != stored[c.study_id].text
+        ]
+        tables = _stage_tables(visits, new + changed + unchanged, new + changed, reindexed, run_id)
         before = _row_counts(con)
-        with _staged(con, _stage_tables(visits, new + changed + unchanged, new + changed, run_id)):
-            _write_staged(con, run_id)
+        with _staged(con, tables):
+            _write_staged(con, run_id, replace=bool(new or changed), reindex=bool(reindexed))
         after = _row_counts(con)
     return LoadStats(
         studies_new=len(new),
@@ -245,15 +250,23 @@ def _latest_per_study(visits: Iterable[_Candidate]) -> dict[str, _Candidate]:
 class _Stored:
     content_hash: str
     last_seen_at: datetime
+    text: tuple[str | None, ...]  # what search indexes: title, tldr, summary
 
 
 def _stored_versions(con: duckdb.DuckDBPyConnection, study_ids: list[str]) -> dict[str, _Stored]:
     rows = con.execute(
-        "SELECT study_id, content_hash, last_seen_at FROM studies"
+        "SELECT study_id, content_hash, last_seen_at, title, tldr, summary FROM studies"
         " WHERE study_id IN (SELECT unnest(?::VARCHAR[]))",
         [study_ids],
     ).fetchall()
-    return {row[0]: _Stored(content_hash=row[1], last_seen_at=row[2]) for row in rows}
+    return {
+        row[0]: _Stored(content_hash=row[1], last_seen_at=row[2], text=tuple(row[3:]))
+        for row in rows
+    }
+
+
+def _searched_text(record: StudyPage) -> tuple[str | None, ...]:
+    return (record.title, record.tldr, record.summary)
 
 
 def _keep_last_good(
@@ -426,18 +439,18 @@ def _stage_tables(
     visits: Sequence[_Candidate],
     current: Sequence[_Candidate],
     replaced: Sequence[_Candidate],
+    reindexed: Sequence[_Candidate],
     run_id: int | None,
 ) -> dict[str, pa.Table]:
     """The batch as Arrow tables, named as the SQL in `_write_staged` reads them.
 
     `visits` (every visit, stale ones too) feed the history; `current` (new, changed, unchanged)
-    the studies rows; `replaced` (new, changed) the child lists and the search index.
+    the studies rows; `replaced` (new, changed) the child lists; `reindexed` the search index.
     """
     return {
         "stage_studies": _table(STUDY_SCHEMA, (_study_row(c, run_id) for c in current)),
-        "stage_replaced": pa.table(
-            {"study_id": pa.array([c.study_id for c in replaced], pa.string())}
-        ),
+        "stage_replaced": _ids_table(replaced),
+        "stage_reindexed": _ids_table(reindexed),
         "stage_authors": _table(AUTHOR_SCHEMA, _author_rows(replaced)),
         "stage_cited": _table(CITED_SCHEMA, _entry_rows(replaced, "cited_research", "cited")),
         "stage_related": _table(
@@ -456,6 +469,10 @@ def _stage_tables(
 
 def _table(schema: pa.Schema, rows: Iterable[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist(list(rows), schema=schema)
+
+
+def _ids_table(candidates: Sequence[_Candidate]) -> pa.Table:
+    return pa.table({"study_id": pa.array([c.study_id for c in candidates], pa.string())})
 
 
 def _study_row(candidate: _Candidate, run_id: int | None) -> dict[str, Any]:
@@ -636,7 +653,7 @@ ON CONFLICT (study_id) DO UPDATE SET
 _APPEND_TEXT_HISTORY = """
 INSERT INTO study_text_history
 SELECT n.study_id, f.field, f.old_value, f.new_value, n.last_seen_at, ?
-FROM stage_studies n JOIN studies s USING (study_id),
+FROM stage_studies n JOIN studies s ON s.study_id = n.study_id AND s.content_hash <> n.content_hash,
 LATERAL (VALUES
     ('title', s.title, n.title),
     ('tldr', s.tldr, n.tldr),
@@ -685,10 +702,11 @@ INSERT INTO community_post_observations BY NAME SELECT * FROM stage_post_observa
 ON CONFLICT (post_id, observed_at) DO UPDATE SET
     upvotes = excluded.upvotes, age_text = excluded.age_text
 """
-# The search index of the replaced studies, tokenised by the same macro the query side uses.
+# The search index of studies whose title, TLDR or summary changed, tokenised by the same
+# macro the query side uses.
 _REINDEX_TERMS = """
-DELETE FROM study_terms WHERE study_id IN (SELECT study_id FROM stage_replaced);
-DELETE FROM study_field_lengths WHERE study_id IN (SELECT study_id FROM stage_replaced);
+DELETE FROM study_terms WHERE study_id IN (SELECT study_id FROM stage_reindexed);
+DELETE FROM study_field_lengths WHERE study_id IN (SELECT study_id FROM stage_reindexed);
 INSERT INTO study_terms
 SELECT study_id, field, term, count(*)::INTEGER
 FROM (
@@ -696,26 +714,33 @@ FROM (
     FROM studies
     CROSS JOIN LATERAL (VALUES ('title', title), ('tldr', tldr), ('summary', summary))
         AS f(field, text)
-    WHERE study_id IN (SELECT study_id FROM stage_replaced)
+    WHERE study_id IN (SELECT study_id FROM stage_reindexed)
 )
 GROUP BY ALL;
 INSERT INTO study_field_lengths
 SELECT study_id, field, sum(tf)::INTEGER FROM study_terms
-WHERE study_id IN (SELECT study_id FROM stage_replaced)
+WHERE study_id IN (SELECT study_id FROM stage_reindexed)
 GROUP BY ALL;
 """
 
 
-def _write_staged(con: duckdb.DuckDBPyConnection, run_id: int | None) -> None:
+def _write_staged(
+    con: duckdb.DuckDBPyConnection, run_id: int | None, *, replace: bool, reindex: bool
+) -> None:
+    """Run the batch's statements; steps with nothing staged are skipped (they would scan)."""
     con.execute(_APPEND_TEXT_HISTORY, [run_id])
     con.execute(_UPSERT_STUDIES)
-    for table, stage in _CHILD_TABLES:
-        con.execute(f"DELETE FROM {table} WHERE study_id IN (SELECT study_id FROM stage_replaced)")
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {stage}")
+    if replace:
+        for table, stage in _CHILD_TABLES:
+            con.execute(
+                f"DELETE FROM {table} WHERE study_id IN (SELECT study_id FROM stage_replaced)"
+            )
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {stage}")
     con.execute(_UPSERT_POSTS)
     con.execute(_UPSERT_STUDY_OBSERVATIONS)
     con.execute(_UPSERT_POST_OBSERVATIONS)
-    con.execute(_REINDEX_TERMS)
+    if reindex:
+        con.execute(_REINDEX_TERMS)
 
 
 _COUNTED_TABLES = (
