@@ -485,14 +485,22 @@ def index(con: duckdb.DuckDBPyConnection, entries: Sequence[ArchiveEntry]) -> in
 
 
 def latest_entries(
-    con: duckdb.DuckDBPyConnection, urls: Sequence[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    urls: Sequence[str] | None = None,
+    *,
+    pages_only: bool = False,
 ) -> list[ArchiveEntry]:
-    """The newest complete 2xx body of each URL (of `urls`, or of all), ordered by URL."""
-    sql = f"SELECT * FROM ({_LATEST_BODIES})"
+    """The newest complete 2xx body of each URL (of `urls`, or of all), ordered by URL.
+
+    `pages_only` keeps the URLs of the frontier's pages (no sitemaps or robots.txt).
+    """
+    sql = f"SELECT * FROM ({_LATEST_BODIES}) latest WHERE true"
     params: list[object] = []
     if urls is not None:
-        sql += " WHERE list_contains(?, url)"
+        sql += " AND list_contains(?, url)"
         params.append(list(urls))
+    if pages_only:
+        sql += " AND url IN (SELECT url FROM pages)"
     rows = con.execute(sql + " ORDER BY url", params).fetchall()
     return [_entry_row(row) for row in rows]
 
@@ -560,8 +568,8 @@ class Archive:
         return read_record(self.directory, entries[0]) if entries else None
 
     def iter_latest(self) -> Iterator[ArchivedResponse]:
-        """Every URL's newest complete 2xx response: what a reparse needs, without the network."""
-        for entry in latest_entries(self.con):
+        """Every page's newest complete 2xx response: what a reparse needs, without the network."""
+        for entry in latest_entries(self.con, pages_only=True):
             yield read_record(self.directory, entry)
 
     def reindex(self) -> list[ScanReport]:
