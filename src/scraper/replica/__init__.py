@@ -1,0 +1,29 @@
+"""A deterministic synthetic copy of the research site, for tests, the demo and benchmarks.
+
+    from scraper.replica import Replica, ReplicaServer
+    replica = Replica(pages=60, seed=7)
+    with ReplicaServer(replica) as server:
+        ...  # crawl server.base_url; compare with replica.truth(path)
+
+Layers: `world` (state and time) -> `views` (what each page shows) -> `markup` (three HTML
+renderings of a view) and `truth` (the Contract 1 record of a view) -> `site.Replica` (paths,
+responses, validators) -> `server.ReplicaServer` (HTTP on 127.0.0.1). `cli.replica_app` is the
+`scraper replica` command group.
+"""
+
+from scraper.replica.markup import MARKUPS
+from scraper.replica.server import LoggedRequest, ReplicaServer, ReplicaServerError
+from scraper.replica.site import DEFAULT_BASE_URL, Advanced, Replica, ReplicaError
+from scraper.replica.variants import FORCED_VARIANTS
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "FORCED_VARIANTS",
+    "MARKUPS",
+    "Advanced",
+    "LoggedRequest",
+    "Replica",
+    "ReplicaError",
+    "ReplicaServer",
+    "ReplicaServerError",
+]

@@ -1,0 +1,206 @@
+"""`ReplicaServer`: a `Replica` served over HTTP on 127.0.0.1, in a background thread.
+
+    ReplicaServerError     the server did not start (port taken, startup timeout)
+
+A Starlette app with one catch-all route hands every request to `Replica.respond` and records it
+in `request_log` (thread-safe). uvicorn runs it on a socket bound here, so the port is known before
+the first request and port 0 picks a free one. Control endpoints, for other processes:
+
+    POST /_replica/advance?days=N     advance the replica's time; answers JSON (`Advanced`)
+    GET  /_replica/truth?path=/...    the ground truth of a page as Contract 1 JSON (or null)
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from scraper.replica.site import Replica, ReplicaError
+
+HOST = "127.0.0.1"  # loopback only: the replica never listens on a public interface
+STARTUP_TIMEOUT = 10.0  # seconds to wait for uvicorn to accept connections
+SHUTDOWN_TIMEOUT = 10.0
+CONTROL_PREFIX = "/_replica/"
+
+
+class ReplicaServerError(RuntimeError):
+    """The replica server could not start."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedRequest:
+    """One request as the server saw it. `at` is `time.monotonic()` when it was answered."""
+
+    method: str
+    path: str  # with the query string, if any
+    headers: dict[str, str]  # lower-case names
+    status: int
+    bytes_sent: int  # body bytes on the wire (compressed when gzipped; 0 for HEAD and 304)
+    at: float
+
+
+class _Log:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LoggedRequest] = []
+
+    def add(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def snapshot(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def build_app(replica: Replica, log: _Log) -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.url.path.startswith(CONTROL_PREFIX):
+            response = _control(replica, request)
+        elif request.method == "POST":
+            response = Response(b"method not allowed\n", 405, {"Allow": "GET, HEAD"})
+        else:
+            status, headers, body = replica.respond("GET", path, request.headers)
+            if request.method == "HEAD":
+                headers = {**headers, "Content-Length": str(len(body))}
+                body = b""
+            response = Response(body, status, headers)
+        log.add(
+            LoggedRequest(
+                method=request.method,
+                path=path,
+                headers=dict(request.headers),
+                status=response.status_code,
+                bytes_sent=len(response.body),
+                at=time.monotonic(),
+            )
+        )
+        return response
+
+    route = Route("/{path:path}", endpoint, methods=["GET", "HEAD", "POST"])
+    return Starlette(routes=[route])
+
+
+def _control(replica: Replica, request: Request) -> Response:
+    name = request.url.path.removeprefix(CONTROL_PREFIX)
+    if name == "advance" and request.method == "POST":
+        try:
+            done = replica.advance(int(request.query_params.get("days", "30")))
+        except (ValueError, ReplicaError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse(_advanced_json(done))
+    if name == "truth" and request.method == "GET":
+        record = replica.truth(request.query_params.get("path", "/"))
+        return JSONResponse(record.to_json() if record else None)
+    return JSONResponse({"error": f"unknown control endpoint {request.url.path}"}, 404)
+
+
+def _advanced_json(done: Any) -> dict[str, Any]:
+    return {
+        "day": done.day,
+        "changed": list(done.changed),
+        "added": list(done.added),
+        "removed": list(done.removed),
+        "moved": done.moved,
+    }
+
+
+class ReplicaServer:
+    """`with ReplicaServer(replica) as server:` serves `replica` at `server.base_url`.
+
+    While serving, `replica.base_url` is the server's base URL, so the ground truth's URLs match
+    the URLs a crawler sees.
+    """
+
+    def __init__(self, replica: Replica, port: int = 0) -> None:
+        self.replica = replica
+        self._requested_port = port
+        self._log = _Log()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def request_log(self) -> list[LoggedRequest]:
+        """A copy of every request answered so far, oldest first."""
+        return self._log.snapshot()
+
+    def clear_log(self) -> None:
+        self._log.clear()
+
+    def start(self) -> None:
+        # proto=IPPROTO_TCP matters: asyncio disables Nagle only on sockets that say they are
+        # TCP, and with Nagle on every keep-alive response waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((HOST, self._requested_port))
+        except OSError as exc:
+            sock.close()
+            raise ReplicaServerError(
+                f"cannot listen on {HOST}:{self._requested_port}: {exc}"
+            ) from exc
+        self._socket = sock
+        self.port = sock.getsockname()[1]
+        self.replica.base_url = self.base_url
+        config = uvicorn.Config(
+            build_app(self.replica, self._log),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            http="h11",
+            loop="asyncio",
+        )
+        server = self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="replica-server", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise ReplicaServerError(f"replica server did not start on {self.base_url}")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(SHUTDOWN_TIMEOUT)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def __enter__(self) -> ReplicaServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,431 @@
+"""`Replica`: the synthetic site as a pure object — paths, responses, ground truth, time.
+
+    ReplicaError           bad arguments (pages < 1, unknown markup, bad base URL, days < 1)
+
+No network here: `render(path)` answers like the server would (status, headers, body), and
+`ReplicaServer` (server.py) only moves those answers over HTTP. Every HTML page keeps the bytes,
+ETag and Last-Modified it had until its view changes, so a recrawl of an unchanged replica sees
+304s, and after `advance` only the pages that really changed answer 200 to a conditional GET.
+
+Choices worth knowing:
+- Truth URLs are absolute against `base_url` (default `http://127.0.0.1`; `ReplicaServer` sets it
+  to `http://127.0.0.1:<port>` when it starts).
+- A study that moves to a new slug keeps its id; its old paths answer 301 to the new one.
+- Removed studies answer 404 or 410 (about half each) with an error page.
+- `truth(path)` returns the study record for study pages, a record with only `url` and
+  `page_kind` ("search", "learn", "other" for home/community/post pages, "error" for 404/410
+  pages) for other HTML pages, and None for robots.txt, sitemaps and redirects.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+
+from scraper.records import StudyPage
+from scraper.replica import feeds, truth
+from scraper.replica.markup import MARKUPS, Context, render_view
+from scraper.replica.model import PageView, PlainView, StudyView
+from scraper.replica.views import error_view, page_views
+from scraper.replica.world import World
+
+DEFAULT_BASE_URL = "http://127.0.0.1"
+EPOCH = datetime(2025, 6, 2, tzinfo=UTC)  # the replica's day 0; Last-Modified counts from here
+INITIAL_AGE_DAYS = 700  # pages start with a last change up to this many days before day 0
+GZIP_MIN_BYTES = 512  # smaller bodies are not worth compressing
+HTML_TYPE = "text/html; charset=utf-8"
+XML_TYPE = "application/xml"
+
+
+class ReplicaError(ValueError):
+    """The replica was asked for something it cannot be (bad arguments)."""
+
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+@dataclass(slots=True)
+class _Page:
+    view: PageView
+    changed_day: int
+    markup: str
+
+
+@dataclass(slots=True)
+class _Body:
+    """A rendered body with its validators; the gzipped form is made on first request."""
+
+    data: bytes
+    content_type: str
+    changed_day: int
+    etag: str = ""
+    compressed: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self.etag = '"' + hashlib.blake2b(self.data, digest_size=12).hexdigest() + '"'
+
+    def gzip(self) -> bytes:
+        if self.compressed is None:
+            self.compressed = gzip.compress(self.data, compresslevel=5, mtime=0)
+        return self.compressed
+
+
+@dataclass(slots=True)
+class _Fault:
+    prefix: str
+    status: int
+    retry_after: str | None
+    remaining: int
+
+
+@dataclass(frozen=True, slots=True)
+class Advanced:
+    """What `Replica.advance` changed (paths)."""
+
+    day: int
+    changed: tuple[str, ...]  # pages (any kind) whose bytes changed or that are new
+    added: tuple[str, ...]  # new study paths
+    removed: tuple[str, ...]  # study paths that now answer 404/410
+    moved: dict[str, str] = field(default_factory=dict)  # old study path -> new path
+
+
+def http_date(day: int) -> str:
+    return format_datetime(EPOCH + timedelta(days=day), usegmt=True)
+
+
+def _clean_path(path: str) -> str:
+    """The routing key of a request path: no query, no fragment, no trailing slash."""
+    path = path.split("#", 1)[0].split("?", 1)[0] or "/"
+    return path.rstrip("/") or "/"
+
+
+class Replica:
+    """A deterministic synthetic copy of the research site (see the module docstring)."""
+
+    def __init__(
+        self,
+        pages: int = 60,
+        seed: int = 7,
+        *,
+        disallow: Sequence[str] = (),
+        crawl_delay: float | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+    ) -> None:
+        if pages < 1:
+            raise ReplicaError(f"pages must be at least 1, got {pages}")
+        self.seed = seed
+        self.disallow = tuple(disallow)
+        self.crawl_delay = crawl_delay
+        self._base_url = _valid_base(base_url)
+        self._lock = threading.RLock()
+        self._world = World(pages, seed)
+        self._chunk = feeds.chunk_size(pages)
+        self._pages: dict[str, _Page] = {}
+        self._bodies: dict[tuple[str, str], tuple[PageView, _Body]] = {}
+        self._feeds: dict[str, _Body] = {}
+        self._faults: list[_Fault] = []
+        self._refresh(initial=True)
+
+    # --- configuration ------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        with self._lock:
+            self._base_url = _valid_base(value)
+            self._bodies.clear()
+            self._feeds.clear()
+
+    @property
+    def day(self) -> int:
+        """Days since the replica's epoch (`advance` adds to it)."""
+        return self._world.day
+
+    @property
+    def markups(self) -> tuple[str, ...]:
+        return MARKUPS
+
+    # --- paths --------------------------------------------------------------------------------
+    def study_paths(self) -> list[str]:
+        """Paths of live studies, both slugs of a study that has two."""
+        with self._lock:
+            paths = []
+            for study in self._world.live_studies():
+                paths.append(study.path)
+                if study.alias_path:
+                    paths.append(study.alias_path)
+            return paths
+
+    def removed_paths(self) -> list[str]:
+        """Study paths that answer 404 or 410 now."""
+        with self._lock:
+            return [s.path for s in self._world.studies if s.removed_status is not None]
+
+    def redirects(self) -> dict[str, str]:
+        """Old study paths (301) and where they point now."""
+        with self._lock:
+            return {
+                f"/research/{old}-{s.study_id}": s.path
+                for s in self._world.studies
+                for old in s.old_slugs
+            }
+
+    def page_paths(self) -> list[str]:
+        """Every path that answers 200 with HTML: studies, posts, search, learn, home."""
+        with self._lock:
+            return list(self._pages)
+
+    def markup_of(self, path: str) -> str | None:
+        page = self._pages.get(_clean_path(path))
+        return page.markup if page else None
+
+    # --- truth --------------------------------------------------------------------------------
+    def truth(self, path: str) -> StudyPage | None:
+        """What the page at `path` shows now, as the Contract 1 record (see module docstring)."""
+        with self._lock:
+            key = _clean_path(path)
+            page = self._pages.get(key)
+            if page is not None:
+                if isinstance(page.view, StudyView):
+                    return truth.study_truth(page.view, self._base_url)
+                return truth.plain_truth(page.view, self._base_url)
+            if self._is_feed(key) or key in self.redirects():
+                return None
+            return truth.plain_truth(error_view(key, self._gone_status(key)), self._base_url)
+
+    # --- responses ----------------------------------------------------------------------------
+    def render(
+        self, path: str, markup: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """Status, headers and body for a GET of `path`, as the server would answer it.
+
+        `markup` forces one of `MARKUPS` for HTML pages. Injected faults apply (and are used up);
+        `headers` may carry If-None-Match / If-Modified-Since / Accept-Encoding.
+        """
+        if markup is not None and markup not in MARKUPS:
+            raise ReplicaError(f"unknown markup {markup!r}; choose from {', '.join(MARKUPS)}")
+        return self.respond("GET", path, headers or {}, markup=markup)
+
+    def respond(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        *,
+        markup: str | None = None,
+    ) -> Response:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        with self._lock:
+            fault = self._take_fault(path)
+            if fault is not None:
+                return fault
+            status, extra, body = self._route(_clean_path(path), markup)
+            if body is None:
+                return status, extra, b""
+            reply_headers = {
+                "Content-Type": body.content_type,
+                "ETag": body.etag,
+                "Last-Modified": http_date(body.changed_day),
+                "Cache-Control": "no-cache",
+                "Vary": "Accept-Encoding",
+                **extra,
+            }
+            if status == 200 and _not_modified(lowered, body):
+                return 304, reply_headers, b""
+            data = body.data
+            compressible = body.content_type.startswith(("text/", XML_TYPE))
+            if compressible and _wants_gzip(lowered) and len(data) >= GZIP_MIN_BYTES:
+                data = body.gzip()
+                reply_headers["Content-Encoding"] = "gzip"
+            return status, reply_headers, b"" if method == "HEAD" else data
+
+    def inject(
+        self, path_prefix: str, status: int = 429, retry_after: str | None = "1", times: int = 2
+    ) -> None:
+        """The next `times` requests whose path starts with `path_prefix` answer `status`."""
+        with self._lock:
+            self._faults.append(_Fault(path_prefix, status, retry_after, times))
+
+    def _take_fault(self, path: str) -> Response | None:
+        for fault in self._faults:
+            if fault.remaining > 0 and path.startswith(fault.prefix):
+                fault.remaining -= 1
+                headers = {"Content-Type": "text/plain; charset=utf-8"}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = fault.retry_after
+                return fault.status, headers, f"injected {fault.status}\n".encode()
+        return None
+
+    def _route(self, path: str, markup: str | None) -> tuple[int, dict[str, str], _Body | None]:
+        page = self._pages.get(path)
+        if page is not None:
+            return 200, {}, self._html(path, page, markup)
+        if self._is_feed(path):
+            return 200, {}, self._feed(path)
+        target = self.redirects().get(path)
+        if target is not None:
+            return 301, {"Location": self._base_url + target, "Content-Length": "0"}, None
+        status = self._gone_status(path)
+        view = error_view(path, status)
+        html = render_view(view, _markup_for(path), Context(self._base_url))
+        return status, {}, _Body(html.encode(), HTML_TYPE, self._world.day)
+
+    def _html(self, path: str, page: _Page, markup: str | None) -> _Body:
+        chosen = markup or page.markup
+        cached = self._bodies.get((path, chosen))
+        if cached is not None and cached[0] is page.view:
+            return cached[1]
+        html = render_view(page.view, chosen, Context(self._base_url))
+        body = _Body(html.encode("utf-8"), HTML_TYPE, page.changed_day)
+        self._bodies[path, chosen] = (page.view, body)
+        return body
+
+    def _gone_status(self, path: str) -> int:
+        for study in self._world.studies:
+            if study.removed_status is not None and path == study.path:
+                return study.removed_status
+        return 404
+
+    # --- feeds --------------------------------------------------------------------------------
+    def _is_feed(self, path: str) -> bool:
+        return path in ("/robots.txt", "/sitemap.xml") or path.startswith("/sitemaps/")
+
+    def _feed(self, path: str) -> _Body | None:
+        body = self._feeds.get(path)
+        if body is None:
+            body = self._make_feed(path)
+            if body is not None:
+                self._feeds[path] = body
+        return body
+
+    def _make_feed(self, path: str) -> _Body | None:
+        if path == "/robots.txt":
+            data = feeds.robots(self._base_url, self.disallow, self.crawl_delay)
+            return _Body(data, "text/plain; charset=utf-8", -INITIAL_AGE_DAYS)
+        children = self._sitemap_children()
+        if path == "/sitemap.xml":
+            index = [
+                (name, _date(max(d for _, d in rows) if rows else 0))
+                for name, rows in children.items()
+            ]
+            return _Body(feeds.sitemap_index(self._base_url, index), XML_TYPE, self._world.day)
+        rows = children.get(path.removeprefix("/sitemaps/"))
+        if rows is None:
+            return None
+        last = max((d for _, d in rows), default=0)
+        data = feeds.urlset(self._base_url, [(p, _date(d)) for p, d in rows])
+        if path.endswith(".gz"):
+            return _Body(feeds.gzipped(data), "application/gzip", last)
+        return _Body(data, XML_TYPE, last)
+
+    def _sitemap_children(self) -> dict[str, list[tuple[str, int]]]:
+        """Child sitemap name -> [(path, changed_day)], in study-index order."""
+        count = max(2, -(-len(self._world.studies) // self._chunk))
+        children: dict[str, list[tuple[str, int]]] = {
+            feeds.child_name(n + 1): [] for n in range(count)
+        }
+        names = list(children)
+        for path in self.study_paths():
+            study_index = self._study_index(path)
+            children[names[study_index // self._chunk]].append(
+                (path, self._pages[path].changed_day)
+            )
+        children["pages.xml"] = [
+            (p, page.changed_day)
+            for p, page in self._pages.items()
+            if isinstance(page.view, PlainView) and "/community/posts/" not in p
+        ]
+        return children
+
+    def _study_index(self, path: str) -> int:
+        return self._index_by_path[path]
+
+    # --- time ---------------------------------------------------------------------------------
+    def advance(self, days: int = 30) -> Advanced:
+        """Let `days` pass: numbers move, lists grow and reshuffle, studies come and go."""
+        if days < 1:
+            raise ReplicaError(f"days must be at least 1, got {days}")
+        with self._lock:
+            before = set(self.study_paths())
+            moved_before = self.redirects()
+            changes = self._world.advance(days)
+            changed = self._refresh(initial=False)
+            after = set(self.study_paths())
+            moved = {k: v for k, v in self.redirects().items() if k not in moved_before}
+            return Advanced(
+                day=self._world.day,
+                changed=tuple(changed),
+                added=tuple(self._world.studies[i].path for i in changes.added),
+                removed=tuple(sorted(before - after - set(moved))),
+                moved=moved,
+            )
+
+    def _refresh(self, *, initial: bool) -> list[str]:
+        """Rebuild every view; pages whose view is unchanged keep their object (and bytes)."""
+        views = page_views(self._world)
+        pages: dict[str, _Page] = {}
+        changed: list[str] = []
+        for path, view in views.items():
+            old = self._pages.get(path)
+            if old is not None and old.view == view:
+                pages[path] = old
+                continue
+            day = -1 - zlib.crc32(path.encode()) % INITIAL_AGE_DAYS if initial else self._world.day
+            pages[path] = _Page(
+                view, day, _markup_for(view.study_id if isinstance(view, StudyView) else path)
+            )
+            changed.append(path)
+        self._pages = pages
+        self._index_by_path = {
+            p: s.index for s in self._world.studies for p in (s.path, s.alias_path) if p
+        }
+        self._feeds.clear()
+        self._bodies = {
+            k: v for k, v in self._bodies.items() if k[0] in pages and pages[k[0]].view is v[0]
+        }
+        return changed
+
+
+def _markup_for(key: str) -> str:
+    """A page's markup, fixed by its study id (both slugs alike) or its path."""
+    return MARKUPS[zlib.crc32(key.encode()) % len(MARKUPS)]
+
+
+def _date(day: int) -> date:
+    return (EPOCH + timedelta(days=day)).date()
+
+
+def _valid_base(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ReplicaError(f"base URL must start with http:// or https://, got {url!r}")
+    return url.rstrip("/")
+
+
+def _not_modified(headers: Mapping[str, str], body: _Body) -> bool:
+    """RFC 9110: If-None-Match wins over If-Modified-Since when both are sent."""
+    if "if-none-match" in headers:
+        tags = [t.strip().removeprefix("W/") for t in headers["if-none-match"].split(",")]
+        return "*" in tags or body.etag in tags
+    since = headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        return EPOCH + timedelta(days=body.changed_day) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False  # an unreadable date is ignored, as RFC 9110 asks
+
+
+def _wants_gzip(headers: Mapping[str, str]) -> bool:
+    for token in headers.get("accept-encoding", "").split(","):
+        name, _, params = token.strip().partition(";")
+        if name.strip().lower() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0")
+    return False
