@@ -162,6 +162,8 @@ def test_the_same_study_twice_in_a_batch_keeps_the_latest_fetch(
     stats = load.load_pages(con, [newer, older], observed_at=T0, run_id=None)
 
     assert stats.duplicates == 1
+    again = load.load_pages(con, [older, older], observed_at=T0, run_id=None)
+    assert (again.duplicates, again.studies_stale) == (1, 1)
     assert _scalar(con, "SELECT title FROM studies") == "New"
     assert _scalar(con, "SELECT count(*) FROM study_observations") == 2
 

@@ -118,7 +118,7 @@ class LoadStats:
     studies_unchanged: int = 0  # same content hash: only last_seen_at moved
     studies_stale: int = 0  # fetched before the stored version: history rows only
     skipped: int = 0  # not a study page, or no study id anywhere
-    duplicates: int = 0  # the same study again in the batch: the latest fetch won
+    duplicates: int = 0  # more pages of a study in the batch: the latest fetch won
     study_observations: int = 0  # rows added
     post_observations: int = 0  # rows added
     posts_new: int = 0  # community posts seen for the first time
@@ -190,7 +190,7 @@ def load_pages(
         studies_unchanged=len(unchanged),
         studies_stale=len(stale),
         skipped=skipped,
-        duplicates=len(visits) - len(latest),
+        duplicates=len(pages) - skipped - len(latest),
         study_observations=after["study_observations"] - before["study_observations"],
         post_observations=after["community_post_observations"]
         - before["community_post_observations"],
