@@ -42,16 +42,19 @@ _UNSAFE_SCHEMES = ("javascript:", "data:", "mailto:", "tel:", "about:")
 # --- Reading the page -----------------------------------------------------------------------
 @dataclass(slots=True)
 class Segment:
-    """A run of text and the link it belongs to, if any."""
+    """A run of text, where it sits in the DOM, and the link it belongs to, if any."""
 
     text: str
     href: str | None
+    path: tuple[int, ...] = ()  # ids of the open elements, body first
+    link_path: tuple[int, ...] = ()  # `path` of the enclosing <a> itself (empty when none)
 
 
 @dataclass(slots=True)
 class Link:
     href: str
     text: str
+    path: tuple[int, ...] = ()  # the <a> element's path: where the entry it titles lives
 
 
 @dataclass(slots=True)
@@ -70,11 +73,17 @@ class Line:
                 previous = None
                 continue
             if segment.href == previous:
-                merged[-1].text = _normalise(merged[-1].text + segment.text)
+                merged[-1].text += segment.text  # raw: `Telogen ` + `Effluvium` keeps its space
             else:
-                merged.append(Link(segment.href, _normalise(segment.text)))
+                merged.append(Link(segment.href, segment.text, segment.link_path))
             previous = segment.href
+        for link in merged:
+            link.text = _normalise(link.text)
         return [link for link in merged if link.text]
+
+    @property
+    def path(self) -> tuple[int, ...]:
+        return self.segments[0].path if self.segments else ()
 
     def text_outside(self, link: Link) -> tuple[str, str]:
         """The line's text before and after the first run of `link`'s href."""
@@ -191,7 +200,8 @@ class _LineReader:
     def __init__(self, document: Document) -> None:
         self.document = document
         self.current = Line()
-        self.hrefs: list[str | None] = [None]
+        self.hrefs: list[tuple[str | None, tuple[int, ...]]] = [(None, ())]
+        self.path: tuple[int, ...] = ()
         self.heading_depth = 0
         self.heading_text: list[str] = []
 
@@ -217,13 +227,15 @@ class _LineReader:
             return False
         if tag in lm.BLOCK_TAGS:
             self.flush()
+        self.path = (*self.path, node.mem_id)
         if tag == "a":
-            self.hrefs.append(node.attributes.get("href"))
+            self.hrefs.append((node.attributes.get("href"), self.path))
         if tag in lm.HEADING_TAGS:
             self.heading_depth += 1
         return True
 
     def leave(self, tag: str) -> None:
+        self.path = self.path[:-1]
         if tag == "a":
             self.hrefs.pop()
         if tag in lm.HEADING_TAGS:
@@ -235,7 +247,8 @@ class _LineReader:
             self.flush()
 
     def _text(self, text: str) -> None:
-        self.current.segments.append(Segment(text, self.hrefs[-1]))
+        href, link_path = self.hrefs[-1]
+        self.current.segments.append(Segment(text, href, self.path, link_path))
         if self.heading_depth:
             self.heading_text.append(text)
 
@@ -254,6 +267,7 @@ class SectionDraft:
     heading: str | None
     count: re.Match[str] | None = None
     lines: list[Line] = field(default_factory=list)
+    markers: list[tuple[int, ...]] = field(default_factory=list)  # heading and count line paths
 
 
 @dataclass(slots=True)
@@ -320,13 +334,14 @@ def _layout(document: Document) -> Layout:
         found = _heading_key(line.text)
         count = lm.COUNT_LINE.match(line.text)
         if found:
-            sections.append(SectionDraft(key=found[0], heading=found[1]))
+            sections.append(SectionDraft(key=found[0], heading=found[1], markers=[line.path]))
         elif _is_join_button(line, sections):
             continue
         elif count and sections and sections[-1].count is None and not sections[-1].lines:
             sections[-1].count = count
+            sections[-1].markers.append(line.path)
         elif count:
-            sections.append(SectionDraft(key=None, heading=None, count=count))
+            sections.append(SectionDraft(key=None, heading=None, count=count, markers=[line.path]))
         elif sections:
             sections[-1].lines.append(line)
         else:
@@ -483,21 +498,58 @@ def _post_links(line: Line) -> list[Link]:
 
 
 def _split_entries(
-    lines: list[Line], anchors: Callable[[Line], list[Link]]
+    section: SectionDraft, anchors: Callable[[Line], list[Link]]
 ) -> list[tuple[Link, list[str]]]:
-    """Cut a section into entries, each starting at its title link: (title link, text after it)."""
-    entries: list[tuple[Link, list[str]]] = []
-    for line in lines:
-        text = line.text.replace(lm.GLITCH, "").strip()
-        links = anchors(line)
-        new = [link for link in links if not entries or link.href != entries[-1][0].href]
-        if not new:
-            if entries and text:
-                entries[-1][1].append(text)
-            continue
-        _, after = line.text_outside(new[0])
-        entries.append((new[0], [after.replace(lm.GLITCH, "").strip()] if after else []))
+    """Cut a section into entries, each starting at its title link: (title link, text after it).
+
+    An entry's text is what follows its title up to the next title, and only inside the entry's
+    own element (see `_entry_scope`), so page furniture after the last entry is never read as
+    its TLDR.
+    """
+    starts: list[tuple[int, Link]] = []
+    container: tuple[int, ...] | None = None  # the section's element, once an entry shows it
+    for index, line in enumerate(section.lines):
+        new = [ln for ln in anchors(line) if not starts or ln.href != starts[-1][1].href]
+        if container is not None:  # links outside the section's element are page furniture
+            new = [ln for ln in new if ln.path[: len(container)] == container]
+        if new:
+            starts.append((index, new[0]))
+            if container is None and section.markers:
+                shared = min(_common_prefix(new[0].path, m) for m in section.markers)
+                container = new[0].path[:shared]
+    markers = [link.path for _, link in starts] + section.markers
+    entries = []
+    for number, (index, link) in enumerate(starts):
+        end = starts[number + 1][0] if number + 1 < len(starts) else len(section.lines)
+        following = section.lines[index + 1 : end]
+        scope = _entry_scope(link, [m for m in markers if m is not link.path], following)
+        _, after = section.lines[index].text_outside(link)
+        texts = [after] if after else []
+        texts += [line.text for line in following if line.path[: len(scope)] == scope]
+        entries.append((link, [t.replace(lm.GLITCH, "").strip() for t in texts]))
     return entries
+
+
+def _entry_scope(link: Link, others: list[tuple[int, ...]], lines: list[Line]) -> tuple[int, ...]:
+    """The path of the element that holds one entry: the outermost ancestor of its title link
+    that holds no other entry, heading or count line. When that is the link itself and the
+    entry's text is not inside it (a bare title link), the entry lives in the link's parent."""
+    shared = max((_common_prefix(link.path, other) for other in others), default=0)
+    depth = min(shared, len(link.path) - 1)
+    scope = link.path[: depth + 1]
+    wraps_text = bool(lines) and lines[0].path[: len(scope)] == scope
+    if scope == link.path and not wraps_text:
+        return link.path[:-1]
+    return scope
+
+
+def _common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 def _research_entry(link: Link, details: list[str], base: str | None) -> ResearchEntry:
@@ -634,14 +686,14 @@ def _parse(html: bytes, url: str | None) -> StudyPage:
 def _research_list(draft: SectionDraft | None, base: str | None) -> tuple[ResearchEntry, ...]:
     if draft is None:
         return ()
-    entries = _split_entries(draft.lines, _study_links)
+    entries = _split_entries(draft, _study_links)
     return tuple(_research_entry(link, details, base) for link, details in entries)
 
 
 def _post_list(draft: SectionDraft | None, base: str | None) -> tuple[CommunityPost, ...]:
     if draft is None:
         return ()
-    entries = _split_entries(draft.lines, _post_links)
+    entries = _split_entries(draft, _post_links)
     return tuple(_community_post(link, details, base) for link, details in entries)
 
 
