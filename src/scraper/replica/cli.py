@@ -29,6 +29,11 @@ replica_app = typer.Typer(
 )
 
 
+@replica_app.callback()
+def replica_root() -> None:
+    """The synthetic replica of the research site (tests, demo, benchmarks)."""
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"scraper replica: error: {message}", err=True)
     raise typer.Exit(code)

@@ -130,6 +130,7 @@ class Replica:
         self._bodies: dict[tuple[str, str], tuple[PageView, _Body]] = {}
         self._feeds: dict[str, _Body] = {}
         self._faults: list[_Fault] = []
+        self._index_by_path: dict[str, int] = {}
         self._refresh(initial=True)
 
     # --- configuration ------------------------------------------------------------------------
@@ -186,6 +187,12 @@ class Replica:
     def markup_of(self, path: str) -> str | None:
         page = self._pages.get(_clean_path(path))
         return page.markup if page else None
+
+    def view(self, path: str) -> PageView | None:
+        """The view a 200 page is rendered from (tests use it to see presentation choices)."""
+        with self._lock:
+            page = self._pages.get(_clean_path(path))
+            return page.view if page else None
 
     # --- truth --------------------------------------------------------------------------------
     def truth(self, path: str) -> StudyPage | None:
