@@ -12,7 +12,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from scraper import warehouse_cli
 from scraper.parse import parse_study
+from scraper.replica.cli import replica_app
 
 app = typer.Typer(
     name="scraper",
@@ -50,6 +52,10 @@ def parse_command(
             fail(f"cannot read {path}: {exc.strerror or exc}")
         page = parse_study(html, url)
         sys.stdout.write(json.dumps(page.to_json(), ensure_ascii=False) + "\n")
+
+
+warehouse_cli.register(app)
+app.add_typer(replica_app, name="replica")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ always match the code.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -43,12 +44,28 @@ def sql_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "warehouse"
 
 
-def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open `path`; a writer also brings the schema up to date."""
+def connect(
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    config: Mapping[str, str | bool | int] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open `path`; a writer also brings the schema up to date.
+
+    `config` is DuckDB's connection configuration (e.g. `enable_external_access: False`). It is
+    given at open time, not with `SET`, because DuckDB shares one database instance between the
+    connections of a process: a `SET` would leak into the other connections to the same file.
+    """
     if read_only and not Path(path).exists():
         raise WarehouseError(f"no warehouse at {path}")
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
+    except duckdb.ConnectionException as exc:
+        if "different configuration" in str(exc):
+            raise WarehouseLocked(
+                f"warehouse {path} is already open in this process with other settings"
+            ) from exc
+        raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseLocked(f"warehouse is in use by another process: {path}") from exc

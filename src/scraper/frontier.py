@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import duckdb
-import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
+import pyarrow as pa
 
 from scraper.config import CrawlConfig
 from scraper.discover import Discovered, Discovery, Rejected, page_kind

@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import duckdb
-import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type information
+import pyarrow as pa
 
 from scraper.db import WarehouseError
 from scraper.records import (

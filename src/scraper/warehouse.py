@@ -123,11 +123,13 @@ def check_read_only(query: str) -> str:
 
 def open_read_only(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     """The warehouse opened read-only, with files, URLs and extensions out of reach."""
-    con = db.connect(db_path, read_only=True)
-    # Both settings can only be tightened at run time: once locked, a query cannot undo them.
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-    return con
+    # Given at open time (not `SET`) so they bind this instance only; once the configuration is
+    # locked, a query cannot loosen them again.
+    return db.connect(
+        db_path,
+        read_only=True,
+        config={"enable_external_access": False, "lock_configuration": True},
+    )
 
 
 def _parse(query: str) -> list[duckdb.Statement]:
