@@ -83,7 +83,7 @@ def test_pages_read_back_from_index(tmp_path: Path, con: duckdb.DuckDBPyConnecti
             later,
         )
         assert ("Content-Type", "text/html; charset=utf-8") in a.headers
-        bodies = {r.url: r.body for r in archive.iter_latest()}
+        bodies = {r.url: r.body for r in archive.iter_latest(pages_only=False)}
     assert bodies == {f"{BASE}/a": b"<html>a2</html>", f"{BASE}/b": b"<html>b</html>"}
 
 
@@ -167,7 +167,7 @@ def test_files_rotate_by_size_and_all_stay_readable(
             archive.append([page(path, body)])
         files = {e.warc_file for e in latest_entries(con)}
         assert len(files) > 1
-        assert {r.url: r.body for r in archive.iter_latest()} == {
+        assert {r.url: r.body for r in archive.iter_latest(pages_only=False)} == {
             BASE + path: body for path, body in bodies.items()
         }
 

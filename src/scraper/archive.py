@@ -567,9 +567,13 @@ class Archive:
         entries = latest_entries(self.con, [url])
         return read_record(self.directory, entries[0]) if entries else None
 
-    def iter_latest(self) -> Iterator[ArchivedResponse]:
-        """Every page's newest complete 2xx response: what a reparse needs, without the network."""
-        for entry in latest_entries(self.con, pages_only=True):
+    def iter_latest(self, *, pages_only: bool = True) -> Iterator[ArchivedResponse]:
+        """Every page's newest complete 2xx response: what a reparse needs, without the network.
+
+        `pages_only=False` includes every URL archived (sitemaps, robots.txt, pages not in the
+        frontier).
+        """
+        for entry in latest_entries(self.con, pages_only=pages_only):
             yield read_record(self.directory, entry)
 
     def reindex(self) -> list[ScanReport]:
