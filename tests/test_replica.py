@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import gzip
 import re
+import signal
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterator
 from itertools import pairwise
@@ -555,3 +558,29 @@ def test_cli_help_and_bad_arguments() -> None:
         lines = result.output.strip().splitlines()
         assert len(lines) == 1
         assert lines[0].startswith("scraper replica: error:")
+
+
+def test_cli_serves_until_interrupted() -> None:
+    # The child restores Python's Ctrl-C handler: a parent running in the background may have
+    # started it with SIGINT ignored.
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from scraper.replica.cli import replica_app; replica_app()"
+    )
+    command = [sys.executable, "-c", code, "serve", "--port", "0", "--pages", "5", "--seed", "2"]
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        try:
+            assert base_url.startswith("http://127.0.0.1:")
+            response = httpx.get(f"{base_url}/robots.txt", timeout=10)
+            assert response.status_code == 200
+            assert f"Sitemap: {base_url}/sitemap.xml" in response.text
+        finally:
+            process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0

@@ -7,7 +7,9 @@ process can advance time with `POST /_replica/advance?days=N` (or read a page's 
 
 from __future__ import annotations
 
+import signal
 import time
+from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
@@ -66,6 +68,7 @@ def serve(
         server.start()
     except (ReplicaError, ReplicaServerError) as exc:
         _fail(str(exc))
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops as cleanly as Ctrl-C
     typer.echo(server.base_url)
     typer.echo(
         f"{len(replica.study_paths())} study pages (seed {seed}); "
@@ -79,3 +82,7 @@ def serve(
         typer.echo("stopped", err=True)
     finally:
         server.stop()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt

@@ -130,7 +130,9 @@ class Replica:
         self._bodies: dict[tuple[str, str], tuple[PageView, _Body]] = {}
         self._feeds: dict[str, _Body] = {}
         self._faults: list[_Fault] = []
-        self._index_by_path: dict[str, int] = {}
+        self._index_by_path: dict[str, int] = {}  # study path -> study index
+        self._gone: dict[str, int] = {}  # removed study path -> 404 or 410
+        self._moved: dict[str, str] = {}  # old study path -> current path (301)
         self._refresh(initial=True)
 
     # --- configuration ------------------------------------------------------------------------
@@ -168,16 +170,12 @@ class Replica:
     def removed_paths(self) -> list[str]:
         """Study paths that answer 404 or 410 now."""
         with self._lock:
-            return [s.path for s in self._world.studies if s.removed_status is not None]
+            return list(self._gone)
 
     def redirects(self) -> dict[str, str]:
         """Old study paths (301) and where they point now."""
         with self._lock:
-            return {
-                f"/research/{old}-{s.study_id}": s.path
-                for s in self._world.studies
-                for old in s.old_slugs
-            }
+            return dict(self._moved)
 
     def page_paths(self) -> list[str]:
         """Every path that answers 200 with HTML: studies, posts, search, learn, home."""
@@ -204,7 +202,7 @@ class Replica:
                 if isinstance(page.view, StudyView):
                     return truth.study_truth(page.view, self._base_url)
                 return truth.plain_truth(page.view, self._base_url)
-            if self._is_feed(key) or key in self.redirects():
+            if self._is_feed(key) or key in self._moved:
                 return None
             return truth.plain_truth(error_view(key, self._gone_status(key)), self._base_url)
 
@@ -277,7 +275,7 @@ class Replica:
             return 200, {}, self._html(path, page, markup)
         if self._is_feed(path):
             return 200, {}, self._feed(path)
-        target = self.redirects().get(path)
+        target = self._moved.get(path)
         if target is not None:
             return 301, {"Location": self._base_url + target, "Content-Length": "0"}, None
         status = self._gone_status(path)
@@ -296,10 +294,7 @@ class Replica:
         return body
 
     def _gone_status(self, path: str) -> int:
-        for study in self._world.studies:
-            if study.removed_status is not None and path == study.path:
-                return study.removed_status
-        return 404
+        return self._gone.get(path, 404)
 
     # --- feeds --------------------------------------------------------------------------------
     def _is_feed(self, path: str) -> bool:
@@ -391,8 +386,11 @@ class Replica:
             )
             changed.append(path)
         self._pages = pages
-        self._index_by_path = {
-            p: s.index for s in self._world.studies for p in (s.path, s.alias_path) if p
+        studies = self._world.studies
+        self._index_by_path = {p: s.index for s in studies for p in (s.path, s.alias_path) if p}
+        self._gone = {s.path: s.removed_status for s in studies if s.removed_status is not None}
+        self._moved = {
+            f"/research/{old}-{s.study_id}": s.path for s in studies for old in s.old_slugs
         }
         self._feeds.clear()
         self._bodies = {
