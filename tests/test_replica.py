@@ -232,7 +232,20 @@ def test_entries_link_to_other_replica_studies(replica: Replica, truths: list[St
     assert any(all((e.citations, e.published, e.venue, e.tldr)) for e in entries)
     assert any(e.venue and e.published is None for e in entries)
     for truth in truths:
-        assert truth.study_id not in {e.study_id for e in truth.cited_research}
+        for entries_of_kind in (truth.cited_research, truth.related_research):
+            ids_listed = [e.study_id for e in entries_of_kind]
+            assert truth.study_id not in ids_listed
+            assert len(ids_listed) == len(set(ids_listed))
+
+
+def test_every_page_answers_in_every_markup(replica: Replica) -> None:
+    for path in replica.page_paths():
+        for markup in MARKUPS:
+            status, headers, body = replica.render(path, markup)
+            assert status == 200
+            assert headers["Content-Type"] == "text/html; charset=utf-8"
+            assert body.startswith(b"<!DOCTYPE")
+            assert b"<title>" in body
 
 
 def test_entry_glitch_and_link_styles(replica: Replica) -> None:

@@ -398,7 +398,7 @@ class World:
     def _move_study(self, rng: random.Random) -> list[int]:
         """One study moves to a new slug (same id); its old path redirects (301)."""
         candidates = self._mutable()
-        if len(candidates) < 2:
+        if not candidates:
             return []
         study = rng.choice(candidates)
         words = study.slug.split("-")
