@@ -3,7 +3,8 @@
 Drawing at real frequencies alone would leave rare forms (`14 / NoResults`, an empty host, a
 missing heading) out of small worlds, and then tests and the quality gate would not see them.
 `FORCED_VARIANTS[i]` is applied to study `i` for every `i < pages`, so a world of 40 or more pages
-has all of them; each one sets only what it names and leaves the rest of the study as drawn.
+has all of them (exact counts such as `4 / 4` and a plain "View this study on <host>" link come with
+the generation variants); each one sets only what it names and leaves the rest of the study as drawn.
 Forced studies are `protected`: `advance` changes their numbers but not their layout.
 """
 
@@ -260,14 +261,12 @@ FORCED_VARIANTS: tuple[tuple[str, Variant], ...] = (
     ("count_noresults", _count("noresults", "cited_research", 14)),
     ("count_zero", _zero),
     ("count_one", _count("num", "related_research", 1)),
-    ("count_exact", _count("num", "cited_research", 14)),
     ("link_discuss_only", _links(True, None)),
     ("link_empty_host_href", _links(False, "empty_href")),
     ("link_empty_host_nohref", _links(False, "empty_nohref")),
     ("link_both_view_first", _links(True, "host", view_first=True)),
     ("link_both_discuss_first", _links(True, "host", view_first=False)),
     ("link_none", _links(False, None)),
-    ("link_view_host", _links(False, "host")),
     ("missing_cited_heading", _missing_heading("cited_research")),
     ("missing_community_heading", _missing_heading("community_posts")),
     ("missing_related_heading", _missing_heading("related_research")),
