@@ -57,7 +57,7 @@ _TLDR_TAILS = (
 _SUMMARY_SENTENCES = (
     "This study followed {n} {population} with {condition} for {weeks} weeks.",
     "Participants who used {drug} showed a {pct}% change in {outcome} compared with controls.",
-    "{Target} was assessed with {method} at baseline and at the final visit.",
+    "{target} was assessed with {method} at baseline and at the final visit.",
     "Adverse events were {adverse}.",
     "The authors concluded that {drug} {effect} {outcome}, but noted that {limitation}.",
     "Hair counts rose by {n} hairs/cm² by week {weeks}.",
