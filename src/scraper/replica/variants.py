@@ -4,7 +4,7 @@ Drawing at real frequencies alone would leave rare forms (`14 / NoResults`, an e
 missing heading) out of small worlds, and then tests and the quality gate would not see them.
 `FORCED_VARIANTS[i]` is applied to study `i` for every `i < pages`, so a world of 40 or more pages
 has all of them (exact counts such as `4 / 4` and a plain "View this study on <host>" link come
-with the generation variants); each one sets only what it names and leaves the rest of the study as drawn.
+with the generation variants). Each one sets only what it names and leaves the rest as drawn.
 Forced studies are `protected`: `advance` changes their numbers but not their layout.
 """
 
