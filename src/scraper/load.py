@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -136,6 +136,13 @@ class RunSummary:
     pages_unchanged: int = 0
     pages_failed: int = 0
     pages_removed: int = 0
+    pages_new: int = 0
+    pages_not_modified: int = 0  # answered 304
+    requests: int = 0  # HTTP requests made, retries included
+    bytes_received: int = 0  # on the wire, compressed
+    duration_s: float = 0.0
+    failure_reasons: Mapping[str, int] = field(default_factory=dict)  # reason -> pages
+    drifted_fields: tuple[str, ...] = ()  # fields the drift guard protected
     error: str | None = None  # one line: why a failed run failed
 
 
@@ -160,8 +167,14 @@ def load_pages(
     observed_at: datetime,
     run_id: int | None,
     protect_fields: Collection[str] = frozenset(),
+    reparse: bool = False,
 ) -> LoadStats:
-    """Upsert a batch of parsed pages in one transaction and append their history."""
+    """Upsert a batch of parsed pages in one transaction and append their history.
+
+    `reparse`: the pages are the archived bodies of the latest fetches, parsed again by a newer
+    parser; they replace the stored records even where a later 304 visit moved `last_seen_at`
+    past their fetch time (a 304 said the body did not change, so it is still the current one).
+    """
     _require_aware(observed_at, "observed_at")
     unknown = set(protect_fields) - PROTECTABLE_FIELDS
     if unknown:
@@ -174,7 +187,7 @@ def load_pages(
         stored = _stored_versions(con, list(latest))
         if protect_fields:
             latest = _keep_last_good(con, latest, stored, protect_fields)
-        new, changed, unchanged, stale = _classify(latest.values(), stored)
+        new, changed, unchanged, stale = _classify(latest.values(), stored, reparse=reparse)
         # the search index only needs rebuilding where the searched text itself changed
         reindexed = new + [
             c for c in changed if _searched_text(c.record) != stored[c.study_id].text
@@ -301,7 +314,7 @@ def _merge_protected(new: StudyPage, old: StudyPage, fields: Collection[str]) ->
 
 
 def _classify(
-    candidates: Iterable[_Candidate], stored: Mapping[str, _Stored]
+    candidates: Iterable[_Candidate], stored: Mapping[str, _Stored], *, reparse: bool = False
 ) -> tuple[list[_Candidate], list[_Candidate], list[_Candidate], list[_Candidate]]:
     """Split into new, changed, unchanged and stale (older than what is stored)."""
     new, changed, unchanged, stale = [], [], [], []
@@ -309,7 +322,7 @@ def _classify(
         held = stored.get(candidate.study_id)
         if held is None:
             new.append(candidate)
-        elif candidate.seen_at < held.last_seen_at:
+        elif candidate.seen_at < held.last_seen_at and not reparse:
             stale.append(candidate)
         elif content_hash(candidate.record) != held.content_hash:
             changed.append(candidate)
@@ -891,7 +904,9 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, summary: RunSummary)
     _require_aware(summary.finished_at, "finished_at")
     cursor = con.execute(
         "UPDATE crawl_runs SET finished_at = ?, status = ?, pages_fetched = ?, pages_changed = ?,"
-        " pages_unchanged = ?, pages_failed = ?, pages_removed = ?, error = ? WHERE run_id = ?",
+        " pages_unchanged = ?, pages_failed = ?, pages_removed = ?, pages_new = ?,"
+        " pages_not_modified = ?, requests = ?, bytes_received = ?, duration_s = ?,"
+        " failure_reasons = ?, drifted_fields = ?, error = ? WHERE run_id = ?",
         [
             summary.finished_at.astimezone(UTC),
             summary.status,
@@ -900,6 +915,13 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, summary: RunSummary)
             summary.pages_unchanged,
             summary.pages_failed,
             summary.pages_removed,
+            summary.pages_new,
+            summary.pages_not_modified,
+            summary.requests,
+            summary.bytes_received,
+            summary.duration_s,
+            json.dumps(dict(summary.failure_reasons), sort_keys=True),
+            ",".join(summary.drifted_fields) or None,
             summary.error,
             run_id,
         ],

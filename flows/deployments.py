@@ -1,0 +1,60 @@
+"""Scheduled deployments of the crawl, served from this process.
+
+    uv run python -m flows.deployments --db /data/warehouse.duckdb      (or `scraper serve`)
+
+Two schedules against the live site: a daily incremental crawl (what is due, plus sitemap changes
+and new links) and a weekly full pass that revisits every known page. `serve` registers them with
+the Prefect server named by PREFECT_API_URL (start one with `prefect server start`) and runs their
+flow runs here until stopped; the schedules and runs are then visible in the Prefect UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+
+from flows.crawl import crawl
+from scraper.urls import DEFAULT_SITE
+
+DAILY_CRON = "0 3 * * *"  # 03:00 UTC: a quiet hour for the site
+WEEKLY_CRON = "0 4 * * 0"  # Sundays 04:00 UTC, after the daily run
+TIMEZONE = "UTC"
+
+
+def deployments(db: str, base_url: str = DEFAULT_SITE) -> list[RunnerDeployment]:
+    """The deployments with their schedules (call from sync code: `to_deployment` of an async
+    flow returns a coroutine inside an event loop)."""
+    common: dict[str, Any] = {"db": db, "base_url": base_url}
+    found = [
+        crawl.to_deployment(
+            name="daily-incremental",
+            schedule=Cron(DAILY_CRON, timezone=TIMEZONE),
+            parameters={**common, "discover_urls": True, "full": False},
+            tags=["crawl", "daily"],
+            description="Pages that are due, sitemap changes and newly linked studies.",
+        ),
+        crawl.to_deployment(
+            name="weekly-full",
+            schedule=Cron(WEEKLY_CRON, timezone=TIMEZONE),
+            parameters={**common, "discover_urls": True, "full": True},
+            tags=["crawl", "weekly"],
+            description="Full discovery and a revisit of every known page.",
+        ),
+    ]
+    return [d for d in found if isinstance(d, RunnerDeployment)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the scheduled crawl deployments.")
+    parser.add_argument("--db", default="warehouse.duckdb")
+    parser.add_argument("--base-url", default=DEFAULT_SITE)
+    args = parser.parse_args()
+    serve(*deployments(args.db, args.base_url))
+
+
+if __name__ == "__main__":
+    main()

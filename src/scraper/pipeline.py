@@ -1,0 +1,310 @@
+"""A crawl run as library calls: discover, then batches of fetch, archive, parse, load, record.
+
+The Prefect flows (`flows/`) only compose these steps, a task per step and per batch:
+
+    async with CrawlSession.open(config, db_path) as session:
+        await session.discover()                   robots.txt -> sitemaps, seeds
+        while (batch := await session.run_batch()):  one unit of work, committed
+            ...
+        report = session.finish()                  crawl_runs row, coverage, drift verdict
+
+A batch is loaded before it is recorded in the frontier, so a crash between the two refetches the
+batch and reloads it; the load is idempotent, so nothing is duplicated and nothing is lost.
+
+Drift guard: the share of pages on which each field was found is compared, as the run goes, with
+the mean of recent completed runs. A field that falls sharply (a layout change the parser does not
+know) is protected from then on: the warehouse keeps its last good value instead of a null, the
+raw page is archived all the same, and the run ends failed, naming the fields, so that a fixed
+parser can `reparse` the archive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import httpx
+
+from scraper import db, load
+from scraper.archive import Archive
+from scraper.config import CrawlConfig
+from scraper.crawl import default_archive_dir, discover_into
+from scraper.discover import links_from_page
+from scraper.fetch import Fetcher, FetchResult, make_client
+from scraper.frontier import Crawl, Frontier, Outcome
+from scraper.parse import PARSER_VERSION, parse_study
+from scraper.records import StudyPage
+
+# A drift verdict needs enough pages that a field missing on a few of them (as many legitimately
+# are) cannot look like a site-wide change.
+MIN_PAGES_FOR_DRIFT = 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchReport:
+    """What one batch did."""
+
+    number: int
+    outcomes: Counter[Outcome]
+    not_modified: int  # answered 304
+    requests: int
+    wire_bytes: int
+    failures: tuple[tuple[str, str], ...]  # (url, reason) of pages that failed or were refused
+    load: load.LoadStats
+    protected: tuple[str, ...]  # fields the drift guard kept from being overwritten
+
+    @property
+    def fetched(self) -> int:
+        return sum(self.outcomes.values())
+
+
+@dataclass(slots=True)
+class DriftGuard:
+    """Field coverage of this run so far against recent runs."""
+
+    baseline: dict[str, float]
+    max_drop: float = load.DEFAULT_MAX_COVERAGE_DROP
+    pages: int = 0
+    found: Counter[str] = field(default_factory=Counter)
+    drifted: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def observe(self, records: Sequence[StudyPage]) -> tuple[str, ...]:
+        """Take in a batch's study records; returns the fields to protect while loading it."""
+        studies = [r for r in records if r.page_kind == "study"]
+        coverage = load.field_coverage(studies)
+        self.found.update({name: round(share * len(studies)) for name, share in coverage.items()})
+        self.pages += len(studies)
+        if self.baseline and self.pages >= MIN_PAGES_FOR_DRIFT:
+            current = self.coverage()
+            self.drifted.update(load.drifted_fields(current, self.baseline, max_drop=self.max_drop))
+        return tuple(sorted(name for name in self.drifted if name in load.PROTECTABLE_FIELDS))
+
+    def coverage(self) -> dict[str, float]:
+        if not self.pages:
+            return {}
+        return {name: self.found[name] / self.pages for name in load.COVERAGE_FIELDS}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """How a run ended: the `crawl_runs` row, plus what the monitoring shows."""
+
+    run_id: int
+    crawl_id: str
+    summary: load.RunSummary
+    complete: bool  # nothing due is left in the crawl
+    coverage: dict[str, float]
+    baseline: dict[str, float]
+    drifted: dict[str, tuple[float, float]]
+
+    @property
+    def failed(self) -> bool:
+        return self.summary.status == "failed"
+
+
+def parse_results(results: Iterable[FetchResult]) -> list[load.LoadItem]:
+    """Parse what is new (pure: no I/O). Unchanged pages, failures and refusals cost nothing."""
+    return [
+        load.LoadItem(
+            page=parse_study(result.body, result.final_url),
+            fetched_url=result.final_url,
+            fetched_at=result.fetched_at,
+        )
+        for result in results
+        if result.changed and result.body is not None
+    ]
+
+
+class CrawlSession:
+    """One run of the crawl flow: the single writer of the warehouse and the crawl state."""
+
+    def __init__(
+        self,
+        config: CrawlConfig,
+        con: duckdb.DuckDBPyConnection,
+        archive: Archive,
+        fetcher: Fetcher,
+        *,
+        full: bool = False,
+        flow_run_id: str | None = None,
+    ) -> None:
+        self.config = config
+        self.con = con
+        self.archive = archive
+        self.fetcher = fetcher
+        self.frontier = Frontier(con, config)
+        self.crawl: Crawl = self.frontier.begin_crawl(full=full)
+        self.started = time.monotonic()
+        self.run_id = load.start_run(
+            con,
+            started_at=datetime.now(UTC),
+            base_url=config.base_url,
+            parser_version=PARSER_VERSION,
+            flow_run_id=flow_run_id,
+        )
+        self.drift = DriftGuard(baseline=load.baseline_coverage(con, before_run=self.run_id))
+        self.batches: list[BatchReport] = []
+        self.discovery_bytes = 0
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        config: CrawlConfig,
+        db_path: str | Path,
+        *,
+        archive_dir: str | Path | None = None,
+        full: bool = False,
+        flow_run_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> AsyncIterator[CrawlSession]:
+        """Open the warehouse (as its one writer), the archive and the HTTP client."""
+        con = db.connect(db_path)
+        try:
+            directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
+            with Archive(directory, con, config) as archive:
+                client = make_client(config, transport=transport)
+                async with client, Fetcher(config, client=client) as fetcher:
+                    yield cls(config, con, archive, fetcher, full=full, flow_run_id=flow_run_id)
+        finally:
+            con.close()
+
+    async def discover(self) -> int:
+        """Seeds and sitemaps into the frontier (once per crawl). Returns the new URLs."""
+        self.crawl, added, _errors, wire = await discover_into(
+            self.fetcher, self.frontier, self.archive, self.crawl
+        )
+        self.discovery_bytes += wire
+        return added
+
+    async def run_batch(self) -> BatchReport | None:
+        """Claim, fetch, archive, parse, load and record one batch; None when nothing is due."""
+        targets = self.frontier.due(self.crawl)
+        if not targets:
+            return None
+        try:
+            results = await self.fetcher.fetch_batch(targets)
+            report = self._store(results)
+        except BaseException:
+            self.frontier.release(self.crawl, [target.url for target in targets])
+            raise
+        self.batches.append(report)
+        return report
+
+    def _store(self, results: Sequence[FetchResult]) -> BatchReport:
+        self.archive.append(results, crawl_id=self.crawl.crawl_id)
+        items = parse_results(results)
+        protected = self.drift.observe([item.page for item in items])
+        now = datetime.now(UTC)
+        stats = load.load_pages(
+            self.con, items, observed_at=now, run_id=self.run_id, protect_fields=protected
+        )
+        unchanged = [r.url for r in results if r.ok and r.unchanged]
+        if unchanged:
+            load.touch_unchanged(self.con, unchanged, now, run_id=self.run_id)
+        gone = [r.url for r in results if r.gone]
+        if gone:
+            load.mark_removed(self.con, gone, now)
+        for item in items:
+            self.frontier.add(links_from_page(item.page, self.config))
+        outcomes = self.frontier.record(self.crawl, results)
+        return BatchReport(
+            number=len(self.batches) + 1,
+            outcomes=Counter(outcomes),
+            not_modified=sum(r.not_modified for r in results),
+            requests=sum(r.attempts for r in results),
+            wire_bytes=sum(r.bytes for r in results),
+            failures=tuple(
+                (r.url, r.error or "unknown")
+                for r, o in zip(results, outcomes, strict=True)
+                if o in ("failed", "refused")
+            ),
+            load=stats,
+            protected=protected,
+        )
+
+    def progress(self) -> float:
+        """Share of this crawl's pages done, 0..100."""
+        stats = self.frontier.stats(self.crawl)
+        total = stats.visited + stats.remaining
+        return 100.0 * stats.visited / total if total else 100.0
+
+    def finish(self, *, error: str | None = None) -> RunReport:
+        """Close the run: the crawl state, the `crawl_runs` row and this run's field coverage."""
+        complete = self.frontier.stats(self.crawl).remaining == 0
+        if complete:
+            self.frontier.finish_crawl(self.crawl)
+        coverage = self.drift.coverage()
+        if coverage:
+            load.record_coverage(self.con, self.run_id, coverage, self.drift.pages)
+        drifted = dict(self.drift.drifted)
+        if drifted and error is None:
+            error = "layout drift: coverage fell for " + ", ".join(
+                f"{name} ({before:.0%} -> {now:.0%})" for name, (before, now) in drifted.items()
+            )
+        summary = self._summary(error)
+        load.finish_run(self.con, self.run_id, summary)
+        return RunReport(
+            run_id=self.run_id,
+            crawl_id=self.crawl.crawl_id,
+            summary=summary,
+            complete=complete,
+            coverage=coverage,
+            baseline=self.drift.baseline,
+            drifted=drifted,
+        )
+
+    def _summary(self, error: str | None) -> load.RunSummary:
+        outcomes: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for batch in self.batches:
+            outcomes.update(batch.outcomes)
+            reasons.update(reason for _url, reason in batch.failures)
+        return load.RunSummary(
+            finished_at=datetime.now(UTC),
+            status="failed" if error else "completed",
+            pages_fetched=sum(batch.fetched for batch in self.batches),
+            pages_new=outcomes["new"],
+            pages_changed=outcomes["changed"],
+            pages_unchanged=outcomes["unchanged"],
+            pages_not_modified=sum(batch.not_modified for batch in self.batches),
+            pages_failed=outcomes["failed"] + outcomes["refused"],
+            pages_removed=outcomes["gone"],
+            requests=sum(batch.requests for batch in self.batches),
+            bytes_received=self.discovery_bytes + sum(b.wire_bytes for b in self.batches),
+            duration_s=time.monotonic() - self.started,
+            failure_reasons=dict(reasons),
+            drifted_fields=tuple(sorted(self.drift.drifted)),
+            error=error,
+        )
+
+
+# --- reparse: rebuild the records from the archive, without the network -------------------------
+def reparse_batches(archive: Archive, batch_size: int) -> Iterable[list[load.LoadItem]]:
+    """The newest archived body of every page, parsed by the current parser, in batches."""
+    batch: list[load.LoadItem] = []
+    for response in archive.iter_latest():
+        page = parse_study(response.body, response.target_uri)
+        batch.append(
+            load.LoadItem(
+                page=page, fetched_url=response.target_uri, fetched_at=response.fetched_at
+            )
+        )
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def load_reparsed(
+    con: duckdb.DuckDBPyConnection, items: Sequence[load.LoadItem], run_id: int
+) -> load.LoadStats:
+    """Replace the stored records of a reparsed batch (history keyed by fetch time: no repeats)."""
+    return load.load_pages(con, items, observed_at=datetime.now(UTC), run_id=run_id, reparse=True)

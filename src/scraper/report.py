@@ -1,0 +1,84 @@
+"""What people watching a run see: the markdown summary, the coverage table, terminal progress.
+
+Pure formatting of `pipeline` results, used by the flows (Prefect artifacts) and the CLI (terminal).
+Terminal progress goes through a context variable: the CLI installs a sink for the run it starts,
+and the flow reports to whatever sink is installed (none under a Prefect worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from scraper.pipeline import BatchReport, RunReport
+
+ProgressSink = Callable[[float, BatchReport], None]
+_progress_sink: ContextVar[ProgressSink | None] = ContextVar("progress_sink", default=None)
+
+
+@contextmanager
+def progress_to(sink: ProgressSink) -> Iterator[None]:
+    """Send batch progress (percent done, batch) to `sink` while the block runs."""
+    token = _progress_sink.set(sink)
+    try:
+        yield
+    finally:
+        _progress_sink.reset(token)
+
+
+def progress(percent: float, batch: BatchReport) -> None:
+    sink = _progress_sink.get()
+    if sink is not None:
+        sink(percent, batch)
+
+
+def summary_markdown(report: RunReport) -> str:
+    """The run summary artifact: counts, failures by reason, traffic and time."""
+    s = report.summary
+    rate = s.requests / s.duration_s if s.duration_s else 0.0
+    lines = [
+        f"# Crawl run {report.run_id}: {s.status}",
+        "",
+        "| pages | count |",
+        "|---|---:|",
+        f"| fetched | {s.pages_fetched} |",
+        f"| new | {s.pages_new} |",
+        f"| changed | {s.pages_changed} |",
+        f"| unchanged | {s.pages_unchanged} |",
+        f"| not modified (304) | {s.pages_not_modified} |",
+        f"| removed (404/410) | {s.pages_removed} |",
+        f"| failed | {s.pages_failed} |",
+        "",
+        f"Requests: {s.requests} ({rate:.1f}/s) · received {s.bytes_received / 1024:.0f} KiB"
+        f" · {s.duration_s:.1f} s · crawl {'complete' if report.complete else 'continues'}",
+    ]
+    if s.failure_reasons:
+        lines += ["", "| failure reason | pages |", "|---|---:|"]
+        lines += [f"| {reason} | {n} |" for reason, n in sorted(s.failure_reasons.items())]
+    if s.error:
+        lines += ["", f"**{s.error}**"]
+    return "\n".join(lines)
+
+
+def coverage_rows(report: RunReport) -> list[dict[str, Any]]:
+    """The coverage table artifact: each field's share of pages, this run and recent runs."""
+    return [
+        {
+            "field": name,
+            "this run": round(share, 3),
+            "recent runs": round(report.baseline[name], 3) if name in report.baseline else None,
+            "drifted": name in report.drifted,
+        }
+        for name, share in sorted(report.coverage.items())
+    ]
+
+
+def terminal_summary(report: RunReport) -> str:
+    s = report.summary
+    return (
+        f"run {report.run_id} {s.status}: {s.pages_fetched} pages fetched"
+        f" ({s.pages_new} new, {s.pages_changed} changed, {s.pages_unchanged} unchanged,"
+        f" {s.pages_removed} removed, {s.pages_failed} failed) in {s.duration_s:.1f} s"
+    )
