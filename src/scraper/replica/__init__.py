@@ -9,6 +9,11 @@ Layers: `world` (state and time) -> `views` (what each page shows) -> `markup` (
 renderings of a view) and `truth` (the Contract 1 record of a view) -> `site.Replica` (paths,
 responses, validators) -> `server.ReplicaServer` (HTTP on 127.0.0.1). `cli.replica_app` is the
 `scraper replica` command group.
+
+Errors:
+
+    ReplicaError (ValueError)          bad arguments: pages < 1, unknown markup, days < 1, base URL
+    ReplicaServerError (RuntimeError)  the HTTP server could not start
 """
 
 from scraper.replica.markup import MARKUPS

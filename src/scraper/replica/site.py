@@ -290,7 +290,8 @@ class Replica:
             return cached[1]
         html = render_view(page.view, chosen, Context(self._base_url))
         body = _Body(html.encode("utf-8"), HTML_TYPE, page.changed_day)
-        self._bodies[path, chosen] = (page.view, body)
+        if chosen == page.markup:  # forced markups (the quality gate) are not worth the memory
+            self._bodies[path, chosen] = (page.view, body)
         return body
 
     def _gone_status(self, path: str) -> int:
