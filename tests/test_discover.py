@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from scraper.archive import ArchivedResponse
 from scraper.config import CrawlConfig
 from scraper.discover import (
     Discovered,
@@ -160,3 +161,42 @@ async def test_robots_sitemaps_to_pages() -> None:
     assert found.errors == (f"{BASE}/broken.xml: http-404",)
     assert len(found.sitemaps) == 3
     assert len(found.responses) == 4  # every sitemap fetch, for the archive
+
+
+@pytest.mark.anyio
+async def test_unchanged_sitemaps_cost_a_304_and_still_lead_to_children() -> None:
+    index_body = sitemap_index(f"{BASE}/s1.xml")
+    child_body = urlset((f"{BASE}/research/a-Abc", "2024-01-01"))
+    archived = {
+        f"{BASE}/sitemap.xml": (index_body, '"i1"'),
+        f"{BASE}/s1.xml": (child_body, '"c1"'),
+    }
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        _, etag = archived[str(request.url)]
+        assert request.headers["if-none-match"] == etag
+        return httpx.Response(304, headers={"etag": etag})
+
+    def previous(url: str) -> ArchivedResponse | None:
+        body, etag = archived[url]
+        return ArchivedResponse(
+            url=url,
+            target_uri=url,
+            record_type="response",
+            status=200,
+            headers=(("ETag", etag),),
+            body=body,
+            fetched_at=datetime(2024, 1, 2, tzinfo=UTC),
+            crawl_id=None,
+        )
+
+    client = make_client(CONFIG, transport=httpx.MockTransport(handle))
+    async with client, Fetcher(CONFIG, client=client) as fetcher:
+        found = await discover_sitemaps(fetcher, CONFIG, previous=previous)
+    assert [item.url for item in found.found] == [f"{BASE}/research/a-Abc"]
+    assert [r.status for r in found.responses] == [304, 304]
+    assert [r.url.path for r in seen] == ["/robots.txt", "/sitemap.xml", "/s1.xml"]

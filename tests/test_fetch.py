@@ -348,3 +348,17 @@ def test_for_shard_splits_budget() -> None:
     shard = cfg.for_shard(4)
     assert (shard.rate, shard.concurrency) == (0.5, 1)
     assert CrawlConfig().hosts == {"tressless.com", "www.tressless.com"}
+
+
+@pytest.mark.anyio
+async def test_robots_read_again_after_ttl() -> None:
+    clock = FakeTime()
+    cfg = config(robots_ttl_s=60.0)
+    log: list[httpx.Request] = []
+    client = make_client(cfg, transport=httpx.MockTransport(site({"/p": html()}, log)))
+    async with client, Fetcher(cfg, client=client, clock=clock.clock, sleep=clock.sleep) as fetcher:
+        await fetcher.fetch(f"{BASE}/p")
+        await fetcher.fetch(f"{BASE}/p")
+        clock.now += 61.0
+        await fetcher.fetch(f"{BASE}/p")
+    assert [r.url.path for r in log].count("/robots.txt") == 2

@@ -107,6 +107,10 @@ class ArchivedResponse:
     fetched_at: datetime
     crawl_id: str | None
 
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((value for key, value in self.headers if key.lower() == lowered), None)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScanReport:

@@ -44,6 +44,7 @@ class CrawlConfig:
     user_agent: str = field(default_factory=default_user_agent)  # names us and a contact URL
     robots_agent: str = PROJECT_NAME  # the product token matched against robots.txt groups
     obey_robots: bool = True  # off only for loopback tests of the guard itself
+    robots_ttl_s: float = 24 * 3600.0  # RFC 9309: a cached robots.txt is good for a day at most
 
     # --- politeness -----------------------------------------------------------------------------
     rate: float = 1.0  # requests per second per host, summed over all shards (see for_shard)

@@ -150,7 +150,8 @@ async def discover_into(
     config = frontier.config
     discovery = seeds(config)
     if config.use_sitemaps:
-        discovery = discovery.merge(await discover_sitemaps(fetcher, config))
+        found = await discover_sitemaps(fetcher, config, previous=archive.read)
+        discovery = discovery.merge(found)
     archive.append(discovery.responses, crawl_id=crawl.crawl_id)
     added = frontier.add(discovery)
     for error in discovery.errors:

@@ -12,16 +12,18 @@ schedule, or a `Rejected` with its reason (`off-site: doi.org`, `bad-url: javasc
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
+from scraper.archive import ArchivedResponse
 from scraper.config import CrawlConfig
-from scraper.fetch import Fetcher, FetchResult
+from scraper.fetch import Fetcher, FetchResult, FetchTarget
 from scraper.records import StudyPage
 from scraper.urls import canonicalize, post_id_from_url, study_id_from_url
 
@@ -246,8 +248,19 @@ def parse_lastmod(text: str | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-async def discover_sitemaps(fetcher: Fetcher, config: CrawlConfig) -> Discovery:
-    """robots.txt `Sitemap:` lines (or /sitemap.xml) -> indexes -> urlsets, level by level."""
+# The last complete answer archived for a URL (`Archive.read`), or None.
+PreviousLookup = Callable[[str], ArchivedResponse | None]
+
+
+async def discover_sitemaps(
+    fetcher: Fetcher, config: CrawlConfig, *, previous: PreviousLookup | None = None
+) -> Discovery:
+    """robots.txt `Sitemap:` lines (or /sitemap.xml) -> indexes -> urlsets, level by level.
+
+    With `previous` (the archive's last copy of a sitemap) each sitemap is asked for
+    conditionally; a 304 stands for the archived body, which is read again (its URLs are known
+    already, so this costs a parse, not a download) so an index still leads to its children.
+    """
     robots = await fetcher.robots(config.base_url)
     level = list(robots.sitemaps) or [canonicalize("/sitemap.xml", base=config.base_url)]
     seen: set[str] = set()
@@ -255,13 +268,26 @@ async def discover_sitemaps(fetcher: Fetcher, config: CrawlConfig) -> Discovery:
     while level and len(seen) < config.max_sitemaps:
         batch = _next_sitemaps(level, seen, config)
         discovery = discovery.merge(batch.checked)
-        results = await fetcher.fetch_batch(batch.urls, expect="any")
+        priors = {url: previous(url) if previous else None for url in batch.urls}
+        targets = [_conditional(url, priors[url]) for url in batch.urls]
+        results = await fetcher.fetch_batch(targets, expect="any")
         level = []
         for result in results:
-            step, children = _read_sitemap(result, config)
+            step, children = _read_sitemap(result, priors[result.url], config)
             discovery = discovery.merge(step)
             level.extend(children)
     return discovery
+
+
+def _conditional(url: str, prior: ArchivedResponse | None) -> FetchTarget:
+    if prior is None:
+        return FetchTarget(url=url)
+    return FetchTarget(
+        url=url,
+        etag=prior.header("etag"),
+        last_modified=prior.header("last-modified"),
+        content_sha256=hashlib.sha256(prior.body).hexdigest(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,14 +311,17 @@ def _next_sitemaps(candidates: list[str], seen: set[str], config: CrawlConfig) -
     return _Level(urls, Discovery(rejected=tuple(rejected)))
 
 
-def _read_sitemap(result: FetchResult, config: CrawlConfig) -> tuple[Discovery, list[str]]:
+def _read_sitemap(
+    result: FetchResult, prior: ArchivedResponse | None, config: CrawlConfig
+) -> tuple[Discovery, list[str]]:
     """One fetched sitemap: its page URLs classified, or the child sitemaps of an index."""
     fetched = Discovery(responses=(result,))
-    if not result.ok or result.body is None:
+    body = prior.body if result.not_modified and prior is not None else result.body
+    if not result.ok or body is None:
         reason = result.error or f"http-{result.status}"
         return fetched.merge(Discovery(errors=(f"{result.url}: {reason}",))), []
     try:
-        sitemap = parse_sitemap(result.body, max_bytes=config.max_sitemap_bytes)
+        sitemap = parse_sitemap(body, max_bytes=config.max_sitemap_bytes)
     except SitemapError as exc:
         return fetched.merge(Discovery(errors=(f"{result.url}: {exc}",))), []
     read = fetched.merge(Discovery(sitemaps=(result.url,)))

@@ -370,7 +370,7 @@ class Fetcher:
         self._clock = clock
         self._sleep = sleep
         self._limiters: dict[str, HostLimiter] = {}
-        self._robots: dict[str, RobotsPolicy] = {}
+        self._robots: dict[str, tuple[float, RobotsPolicy]] = {}  # origin -> (read at, policy)
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._backoff = tenacity.wait_exponential_jitter(
             multiplier=config.backoff_initial_s,
@@ -426,17 +426,22 @@ class Fetcher:
         return self._success(target, hops, attempts, sum(wire), self._clock() - started)
 
     async def robots(self, url: str) -> RobotsPolicy:
-        """robots.txt of the URL's origin, fetched once per fetcher (concurrent callers wait)."""
+        """robots.txt of the URL's origin, read again once it is `robots_ttl_s` old (concurrent
+        callers wait for one fetch)."""
         origin = _origin(url)
-        if origin in self._robots:
-            return self._robots[origin]
+        if self._robots_fresh(origin):
+            return self._robots[origin][1]
         lock = self._robots_locks.setdefault(origin, asyncio.Lock())
         async with lock:
-            if origin not in self._robots:
+            if not self._robots_fresh(origin):
                 policy = await self._load_robots(origin)
-                self._robots[origin] = policy
+                self._robots[origin] = (self._clock(), policy)
                 self.limiter(url).set_crawl_delay(policy.delay_s)
-            return self._robots[origin]
+            return self._robots[origin][1]
+
+    def _robots_fresh(self, origin: str) -> bool:
+        cached = self._robots.get(origin)
+        return cached is not None and self._clock() - cached[0] < self.config.robots_ttl_s
 
     def limiter(self, url: str) -> HostLimiter:
         """The rate limiter of the URL's host (created on first use)."""
