@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from typer.exceptions import TyperException
 
-from scraper import warehouse_cli
+from scraper import flow_cli, warehouse_cli
 from scraper.parse import parse_study
 from scraper.replica.cli import replica_app
 
@@ -55,8 +56,21 @@ def parse_command(
 
 
 warehouse_cli.register(app)
+flow_cli.register(app)
 app.add_typer(replica_app, name="replica")
 
 
 def main() -> None:
-    app()
+    """Run the CLI; usage errors are one line too, not click's boxed help."""
+    try:
+        code = app(standalone_mode=False)
+    except TyperException as exc:  # usage errors: bad option values, unknown commands
+        context = getattr(exc, "ctx", None)
+        hint = f" (see `{context.command_path} --help`)" if context else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"scraper: error: {message}{hint}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("scraper: interrupted", err=True)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

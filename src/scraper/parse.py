@@ -506,6 +506,8 @@ def _split_entries(
     own element (see `_entry_scope`), so page furniture after the last entry is never read as
     its TLDR.
     """
+    if section.count is not None and int(section.count["shown"]) == 0:
+        return []  # `0 / 0 results — no results`: whatever links follow belong to the page
     starts: list[tuple[int, Link]] = []
     container: tuple[int, ...] | None = None  # the section's element, once an entry shows it
     for index, line in enumerate(section.lines):
@@ -694,7 +696,15 @@ def _post_list(draft: SectionDraft | None, base: str | None) -> tuple[CommunityP
     if draft is None:
         return ()
     entries = _split_entries(draft, _post_links)
-    return tuple(_community_post(link, details, base) for link, details in entries)
+    posts = (_community_post(link, details, base) for link, details in entries)
+    return tuple(post for post in posts if _is_post_card(post))
+
+
+def _is_post_card(post: CommunityPost) -> bool:
+    """A card shows a post link or a `in <Category> N upvotes <age>` line; a page's own links
+    after an empty community section (`Privacy`, `Minoxidil guide`) show neither."""
+    meta = (post.category, post.upvotes, post.age_text)
+    return post.post_id is not None or any(value is not None for value in meta)
 
 
 _EXPECTED = ("url", "study_id", "title", "published", "venue", "tldr", "summary")

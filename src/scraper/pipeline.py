@@ -20,6 +20,7 @@ parser can `reparse` the archive.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -35,7 +36,7 @@ from scraper import db, load
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
 from scraper.crawl import default_archive_dir, discover_into
-from scraper.discover import links_from_page
+from scraper.discover import Discovery, links_from_page
 from scraper.fetch import Fetcher, FetchResult, make_client
 from scraper.frontier import Crawl, Frontier, Outcome
 from scraper.parse import PARSER_VERSION, parse_study
@@ -211,8 +212,9 @@ class CrawlSession:
         gone = [r.url for r in results if r.gone]
         if gone:
             load.mark_removed(self.con, gone, now)
-        for item in items:
-            self.frontier.add(links_from_page(item.page, self.config))
+        links = [links_from_page(item.page, self.config) for item in items]
+        if links:
+            self.frontier.add(functools.reduce(Discovery.merge, links))  # one transaction
         outcomes = self.frontier.record(self.crawl, results)
         return BatchReport(
             number=len(self.batches) + 1,

@@ -1,0 +1,236 @@
+"""The commands that run Prefect flows: `scraper crawl`, `demo`, `reparse` and `serve`.
+
+Prefect is imported only inside these commands (it takes seconds to import), after its settings
+are given: analytics off, and its console logging quieted for interactive runs, where a progress
+bar and a final summary say more. Without PREFECT_API_URL the flows run on Prefect's local
+ephemeral server: no account, no cloud.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+from urllib.parse import urlsplit
+
+import duckdb
+import httpx
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from scraper import db, warehouse
+from scraper.config import CrawlConfig
+from scraper.urls import DEFAULT_SITE
+
+EXIT_RUN_FAILED = 1  # the run ended Failed (drift, an error mid-crawl) or the site is unreachable
+EXIT_BAD_INPUT = 2  # wrong arguments, a warehouse we cannot use
+
+# The demo lifts the politeness limits: it crawls our own replica on loopback, never a real site.
+DEMO_RATE = 500.0
+DEMO_CONCURRENCY = 8
+DEMO_PAGES = 120
+DEMO_SEED = 7
+DEMO_QUERY_FILE = "most_cited_studies.sql"
+
+DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB warehouse file.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")]
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    typer.echo(f"scraper: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def prefect_settings(*, verbose: bool) -> None:
+    """Settings Prefect reads at import time; explicit environment values win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("crawl")(crawl_command)
+    app.command("demo")(demo_command)
+    app.command("reparse")(reparse_command)
+    app.command("serve")(serve_command)
+
+
+def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI's form
+    db_path: DbOption = Path("warehouse.duckdb"),
+    base_url: Annotated[str, typer.Option(help="The site to crawl.")] = DEFAULT_SITE,
+    max_pages: Annotated[
+        int | None, typer.Option(min=1, help="Stop after about this many pages (resumable).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight per host.")] = 2,
+    rate: Annotated[float, typer.Option(min=0.001, help="Requests per second per host.")] = 1.0,
+    batch_size: Annotated[int, typer.Option(min=1, help="Pages per batch (one task).")] = 50,
+    full: Annotated[bool, typer.Option(help="Revisit every known page, due or not.")] = False,
+    discover: Annotated[bool, typer.Option(help="Read robots.txt sitemaps first.")] = True,
+    archive_dir: Annotated[
+        Path | None, typer.Option(help="WARC directory [default: <db>-warc beside the db].")
+    ] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Crawl the site (the live one by default, politely) into the warehouse via the flow."""
+    config = _checked_config(base_url, rate, concurrency, batch_size)
+    _check_writable(db_path)
+    _check_reachable(config)
+    prefect_settings(verbose=verbose)
+    result = _run_crawl(
+        base_url=base_url,
+        db=str(db_path),
+        archive_dir=str(archive_dir) if archive_dir else None,
+        max_pages=max_pages,
+        concurrency=concurrency,
+        rate=rate,
+        batch_size=batch_size,
+        discover_urls=discover,
+        full=full,
+    )
+    if result is not None:
+        fail(result, EXIT_RUN_FAILED)
+
+
+def demo_command(
+    db_path: DbOption = Path("demo.duckdb"),
+    pages: Annotated[int, typer.Option(min=1, help="Studies in the replica.")] = DEMO_PAGES,
+    seed: Annotated[int, typer.Option(help="The replica's seed.")] = DEMO_SEED,
+    verbose: VerboseOption = False,
+) -> None:
+    """Serve the bundled replica on loopback, crawl it completely, and query the result."""
+    from scraper.replica import Replica, ReplicaServer  # noqa: PLC0415  # test double: load on use
+
+    _replace_demo_warehouse(db_path)
+    prefect_settings(verbose=verbose)
+    with ReplicaServer(Replica(pages=pages, seed=seed)) as server:
+        typer.echo(f"replica of {pages} studies serving at {server.base_url}", err=True)
+        failure = _run_crawl(
+            base_url=server.base_url,
+            db=str(db_path),
+            archive_dir=None,
+            max_pages=None,
+            concurrency=DEMO_CONCURRENCY,
+            rate=DEMO_RATE,
+            batch_size=50,
+            discover_urls=True,
+            full=False,
+        )
+    if failure is not None:
+        fail(failure, EXIT_RUN_FAILED)
+    query = (db.sql_dir() / "queries" / DEMO_QUERY_FILE).read_text(encoding="utf-8")
+    typer.echo(f"\n-- warehouse/queries/{DEMO_QUERY_FILE}")
+    typer.echo(warehouse.run_sql(db_path, query, "table"))
+    typer.echo(
+        f"\nThe warehouse is {db_path.resolve()}. Query it with:\n"
+        f'  uv run scraper sql "SELECT title, venue FROM studies LIMIT 5" --db {db_path}\n'
+        f'  uv run scraper search "finasteride" --db {db_path}'
+    )
+
+
+def reparse_command(
+    db_path: DbOption = Path("warehouse.duckdb"),
+    archive_dir: Annotated[Path | None, typer.Option(help="WARC directory.")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Rebuild every record from the WARC archive with the current parser (no network)."""
+    if not db_path.exists():
+        fail(f"no warehouse at {db_path}")
+    _check_writable(db_path)
+    prefect_settings(verbose=verbose)
+    from flows.reparse import reparse  # noqa: PLC0415  # Prefect loads only for flow commands
+
+    archive = str(archive_dir) if archive_dir else None
+    state: Any = asyncio.run(
+        reparse(db=str(db_path), archive_dir=archive, return_state=True)  # type: ignore[arg-type]
+    )
+    if not state.is_completed():
+        fail(str(state.message or "the reparse failed").splitlines()[0], EXIT_RUN_FAILED)
+    typer.echo(state.message)
+
+
+def serve_command(
+    db_path: DbOption = Path("warehouse.duckdb"),
+    base_url: Annotated[str, typer.Option(help="The site to crawl.")] = DEFAULT_SITE,
+    verbose: VerboseOption = False,
+) -> None:
+    """Serve the scheduled deployments (daily incremental, weekly full) until stopped."""
+    _checked_config(base_url, 1.0, 1, 1)
+    prefect_settings(verbose=verbose)
+    from flows.deployments import deployments  # noqa: PLC0415
+    from prefect import serve  # noqa: PLC0415  # Prefect loads only for flow commands
+
+    serve(*deployments(str(db_path.resolve()), base_url))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _checked_config(base_url: str, rate: float, concurrency: int, batch_size: int) -> CrawlConfig:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        fail(f"--base-url must be an http(s) URL with a host, not {base_url!r}")
+    try:
+        return CrawlConfig(
+            base_url=base_url, rate=rate, concurrency=concurrency, batch_size=batch_size
+        )
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _check_writable(db_path: Path) -> None:
+    """Fail early, in one line, on a warehouse we could not write at the end of a long crawl."""
+    if db_path.parent and not db_path.parent.exists():
+        fail(f"directory {db_path.parent} does not exist")
+    try:
+        db.connect(db_path).close()
+    except db.WarehouseError as exc:
+        fail(str(exc), EXIT_RUN_FAILED)
+    except duckdb.Error as exc:
+        fail(f"cannot use warehouse {db_path}: {str(exc).splitlines()[0]}", EXIT_RUN_FAILED)
+
+
+def _check_reachable(config: CrawlConfig) -> None:
+    """One request for robots.txt (which the crawl reads first anyway): is anyone there?"""
+    url = config.base_url.rstrip("/") + "/robots.txt"
+    try:
+        httpx.get(url, headers={"User-Agent": config.user_agent}, timeout=15.0)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach {config.base_url}: {exc or type(exc).__name__}", EXIT_RUN_FAILED)
+
+
+def _replace_demo_warehouse(db_path: Path) -> None:
+    """The demo starts afresh, but never over a warehouse that holds a real crawl."""
+    if not db_path.exists():
+        return
+    try:
+        con = db.connect(db_path, read_only=True)
+        try:
+            bases = {row[0] for row in con.execute("SELECT base_url FROM crawl_runs").fetchall()}
+        finally:
+            con.close()
+    except (db.WarehouseError, duckdb.Error) as exc:
+        fail(f"{db_path} exists and is not a demo warehouse ({exc}); choose another --db")
+    if any(not (base or "").startswith("http://127.0.0.1") for base in bases):
+        fail(f"{db_path} holds a crawl of a real site; choose another --db for the demo")
+    db_path.unlink()
+    Path(f"{db_path}.wal").unlink(missing_ok=True)
+    shutil.rmtree(db_path.parent / f"{db_path.stem}-warc", ignore_errors=True)
+
+
+def _run_crawl(**parameters: Any) -> str | None:
+    """Run the crawl flow with a terminal progress bar; None when it completed, else why not."""
+    from flows.crawl import crawl  # noqa: PLC0415  # Prefect loads only for flow commands
+
+    from scraper import report  # noqa: PLC0415  # imports the pipeline, and so Prefect's deps
+
+    columns = (TextColumn("crawl"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task_id = bar.add_task("crawl", total=100.0)
+        with report.progress_to(lambda percent, _batch: bar.update(task_id, completed=percent)):
+            state: Any = asyncio.run(crawl(**parameters, return_state=True))  # type: ignore[arg-type]
+    if state.is_completed():
+        typer.echo(state.message, err=True)
+        return None
+    return str(state.message or "the crawl run failed").splitlines()[0]
