@@ -7,6 +7,7 @@ in `request_log` (thread-safe). uvicorn runs it on a socket bound here, so the p
 the first request and port 0 picks a free one. Control endpoints, for other processes:
 
     POST /_replica/advance?days=N     advance the replica's time; answers JSON (`Advanced`)
+    POST /_replica/layout?broken=1    `Replica.break_layout` (0 restores); answers JSON
     GET  /_replica/truth?path=/...    the ground truth of a page as Contract 1 JSON (or null)
 """
 
@@ -104,6 +105,10 @@ def _control(replica: Replica, request: Request) -> Response:
         except (ValueError, ReplicaError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse(_advanced_json(done))
+    if name == "layout" and request.method == "POST":
+        broken = request.query_params.get("broken", "1") not in ("0", "false", "no")
+        replica.break_layout(broken)
+        return JSONResponse({"broken": broken})
     if name == "truth" and request.method == "GET":
         record = replica.truth(request.query_params.get("path", "/"))
         return JSONResponse(record.to_json() if record else None)

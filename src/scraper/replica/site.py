@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 from scraper.records import StudyPage
-from scraper.replica import feeds, truth
+from scraper.replica import feeds, redesign, truth
 from scraper.replica.markup import MARKUPS, Context, render_view
 from scraper.replica.model import PageView, PlainView, StudyView
 from scraper.replica.views import error_view, page_views
@@ -133,6 +133,7 @@ class Replica:
         self._index_by_path: dict[str, int] = {}  # study path -> study index
         self._gone: dict[str, int] = {}  # removed study path -> 404 or 410
         self._moved: dict[str, str] = {}  # old study path -> current path (301)
+        self._broken_layout = False  # study pages render in `redesign` (drift tests)
         self._refresh(initial=True)
 
     # --- configuration ------------------------------------------------------------------------
@@ -155,6 +156,26 @@ class Replica:
     @property
     def markups(self) -> tuple[str, ...]:
         return MARKUPS
+
+    @property
+    def layout_broken(self) -> bool:
+        return self._broken_layout
+
+    def break_layout(self, broken: bool = True) -> None:
+        """Render every study page in the redesigned layout (`redesign`), or back again.
+
+        Either way each study page counts as changed today: new bytes, a new ETag, a new
+        Last-Modified and sitemap `<lastmod>`, so a recrawl refetches it. The truth is unchanged.
+        """
+        with self._lock:
+            if broken == self._broken_layout:
+                return
+            self._broken_layout = broken
+            for page in self._pages.values():
+                if isinstance(page.view, StudyView):
+                    page.changed_day = self._world.day
+            self._bodies.clear()
+            self._feeds.clear()
 
     # --- paths --------------------------------------------------------------------------------
     def study_paths(self) -> list[str]:
@@ -288,7 +309,10 @@ class Replica:
         cached = self._bodies.get((path, chosen))
         if cached is not None and cached[0] is page.view:
             return cached[1]
-        html = render_view(page.view, chosen, Context(self._base_url))
+        if self._broken_layout and isinstance(page.view, StudyView):
+            html = redesign.render_broken(page.view, Context(self._base_url))
+        else:
+            html = render_view(page.view, chosen, Context(self._base_url))
         body = _Body(html.encode("utf-8"), HTML_TYPE, page.changed_day)
         if chosen == page.markup:  # forced markups (the quality gate) are not worth the memory
             self._bodies[path, chosen] = (page.view, body)
