@@ -1,0 +1,95 @@
+"""One measured job in a fresh process: a crawl or a reparse through the real Prefect flow.
+
+    python -m bench.child crawl --base-url URL --db PATH --batch-size N --concurrency N [--full]
+    python -m bench.child reparse --db PATH --batch-size N
+
+Prints one JSON object on its last stdout line: the flow's wall time, its flow run id, the final
+state and the run's own numbers. The parent reads this process's peak RSS from `os.wait4`, so a
+figure belongs to exactly one job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+# Politeness lifted for loopback: a rate no limiter will wait for.
+UNLIMITED_RATE = 1_000_000.0
+
+
+def crawl_job(args: argparse.Namespace) -> dict[str, Any]:
+    from flows.crawl import crawl  # noqa: PLC0415  # import time is not the flow's time
+
+    started = time.perf_counter()
+    state: Any = asyncio.run(
+        crawl(  # type: ignore[arg-type]
+            base_url=args.base_url,
+            db=args.db,
+            concurrency=args.concurrency,
+            rate=UNLIMITED_RATE,
+            batch_size=args.batch_size,
+            full=args.full,
+            return_state=True,
+        )
+    )
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "completed": state.is_completed(),
+        "message": str(state.message or "")[:300],
+        "flow_run_id": str(state.state_details.flow_run_id),
+    }
+    if state.is_completed():
+        summary = state.result().summary
+        out |= {
+            "pages": summary.pages_fetched,
+            "bytes": summary.bytes_received,
+            "requests": summary.requests,
+            "not_modified": summary.pages_not_modified,
+            "failed": summary.pages_failed,
+            "run_seconds": summary.duration_s,
+        }
+    return out
+
+
+def reparse_job(args: argparse.Namespace) -> dict[str, Any]:
+    from flows.reparse import reparse  # noqa: PLC0415
+
+    started = time.perf_counter()
+    state: Any = asyncio.run(
+        reparse(db=args.db, batch_size=args.batch_size, return_state=True)  # type: ignore[arg-type]
+    )
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "completed": state.is_completed(),
+        "message": str(state.message or "")[:300],
+        "flow_run_id": str(state.state_details.flow_run_id),
+    }
+    if state.is_completed():
+        out["pages"] = state.result()["pages"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.child")
+    jobs = parser.add_subparsers(dest="job", required=True)
+    crawl = jobs.add_parser("crawl")
+    crawl.add_argument("--base-url", required=True)
+    crawl.add_argument("--db", required=True)
+    crawl.add_argument("--batch-size", type=int, required=True)
+    crawl.add_argument("--concurrency", type=int, required=True)
+    crawl.add_argument("--full", action="store_true")
+    reparse = jobs.add_parser("reparse")
+    reparse.add_argument("--db", required=True)
+    reparse.add_argument("--batch-size", type=int, required=True)
+    args = parser.parse_args()
+    result = crawl_job(args) if args.job == "crawl" else reparse_job(args)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

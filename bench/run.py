@@ -1,0 +1,245 @@
+"""The bench: serve a replica, run the real flows in child processes, compare with floors.
+
+    make bench                         full: a 10,000-study replica, then 50,000 for memory
+    uv run python -m bench --quick     1,000 and 5,000: a couple of minutes, for trying things
+    uv run python -m bench --write bench/RESULTS.md
+
+Order of a run (each flow in its own process, all reporting to one local Prefect server):
+
+    replica (N studies) -> exported to files -> nginx on 127.0.0.1
+      1. crawl flow, politeness lifted         (a) pages/s   (d) peak RSS at N   (e) task runs
+      2. floor: httpx + parse_study of the URLs that crawl fetched with 200
+      3. crawl flow again, full, site unchanged (c) bytes and time against 1.
+      4. reparse flow from the WARC archive    (b) pages/s
+      5. floor: parse_study of the same archived bodies, in memory
+    replica (5 x N studies) -> nginx
+      6. crawl flow                             (d) peak RSS at 5 x N
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import floors, machine, report
+from bench.prefect_api import count_task_runs, prefect_env, prefect_server
+from bench.server import Served, free_port, serve
+from scraper.replica import Replica
+
+REPO = Path(__file__).resolve().parent.parent
+CHILD_TIMEOUT_S = 1800.0  # one flow; a hung crawl must not hold the bench forever
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """What one bench run does. The crawl's knobs are flow parameters, not changed defaults."""
+
+    pages: int  # studies in the main replica (it has about as many other pages besides)
+    big_pages: int  # studies in the replica of the memory check
+    concurrency: int = 8  # requests in flight, for the flow and its floor alike
+    batch_size: int = 500  # pages per crawl task: 20 tasks per 10,000 pages
+    reparse_batch_size: int = 1000  # pages per reparse task
+    seed: int = 7
+    use_nginx: bool = True
+    install: bool = True  # apt-get install nginx when it is missing (root only)
+
+
+QUICK = {"pages": 1000, "big_pages": 5000}
+FULL = {"pages": 10_000, "big_pages": 50_000}
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A child process's result: its JSON line and its peak RSS."""
+
+    data: dict[str, Any]
+    peak_rss_bytes: int
+    wall_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        return float(self.data["seconds"])
+
+    @property
+    def pages(self) -> int:
+        return int(self.data.get("pages", 0))
+
+    @property
+    def rate(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+@dataclass(slots=True)
+class Results:
+    settings: Settings
+    served: Served | None = None
+    big_served: Served | None = None
+    replica_pages: int = 0
+    big_replica_pages: int = 0
+    crawl: Job | None = None
+    fetch_floor: floors.Floor | None = None
+    recrawl: Job | None = None
+    reparse: Job | None = None
+    parse_floor: floors.Floor | None = None
+    big_crawl: Job | None = None
+    task_runs: dict[str, int] = field(default_factory=dict)
+    total_seconds: float = 0.0
+
+
+def run(settings: Settings, workdir: Path) -> Results:
+    results = Results(settings)
+    started = time.perf_counter()
+    home = workdir / "prefect"
+    with prefect_server(home, free_port()) as api_url:
+        env = prefect_env(home, api_url)
+        _main_site(settings, workdir, env, results)
+        _big_site(settings, workdir, env, results)
+        os.environ |= {"PREFECT_API_URL": api_url, "PREFECT_HOME": str(home)}
+        assert results.crawl is not None
+        results.task_runs = count_task_runs(results.crawl.data["flow_run_id"])
+    results.total_seconds = time.perf_counter() - started
+    return results
+
+
+def _main_site(settings: Settings, workdir: Path, env: dict[str, str], out: Results) -> None:
+    db_path = workdir / "main.duckdb"
+    replica = _replica(settings.pages, settings.seed)
+    out.replica_pages = len(replica.page_paths())
+    with serve(
+        replica, workdir / "main", use_nginx=settings.use_nginx, install=settings.install
+    ) as served:
+        out.served = served
+        _say(f"crawl of {settings.pages} studies ({served.server})")
+        out.crawl = _child(["crawl", *_crawl_args(settings, served, db_path)], env, workdir)
+        _say("floor: httpx + parse_study of the same URLs")
+        out.fetch_floor = floors.fetch_and_parse(floors.fetched_urls(db_path), settings.concurrency)
+        _say("recrawl of the unchanged site")
+        out.recrawl = _child(
+            ["crawl", *_crawl_args(settings, served, db_path), "--full"], env, workdir
+        )
+    _say("reparse from the archive")
+    out.reparse = _child(
+        ["reparse", "--db", str(db_path), "--batch-size", str(settings.reparse_batch_size)],
+        env,
+        workdir,
+    )
+    _say("floor: parse_study of the same archived bodies")
+    out.parse_floor = floors.parse_only(floors.archived_bodies(db_path))
+
+
+def _big_site(settings: Settings, workdir: Path, env: dict[str, str], out: Results) -> None:
+    replica = _replica(settings.big_pages, settings.seed)
+    out.big_replica_pages = len(replica.page_paths())
+    with serve(
+        replica, workdir / "big", use_nginx=settings.use_nginx, install=settings.install
+    ) as served:
+        out.big_served = served
+        _say(f"crawl of {settings.big_pages} studies, for memory")
+        db_path = workdir / "big.duckdb"
+        out.big_crawl = _child(["crawl", *_crawl_args(settings, served, db_path)], env, workdir)
+
+
+def _replica(pages: int, seed: int) -> Replica:
+    _say(f"building a replica of {pages} studies")
+    return Replica(pages=pages, seed=seed)
+
+
+def _crawl_args(settings: Settings, served: Served, db_path: Path) -> list[str]:
+    return [
+        "--base-url",
+        served.base_url,
+        "--db",
+        str(db_path),
+        "--batch-size",
+        str(settings.batch_size),
+        "--concurrency",
+        str(settings.concurrency),
+    ]
+
+
+def _child(args: list[str], env: dict[str, str], workdir: Path) -> Job:
+    """Run `python -m bench.child ARGS`; its last stdout line is JSON, wait4 gives its peak RSS."""
+    log = workdir / f"child-{args[0]}-{time.monotonic_ns()}.log"
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.child", *args],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        status, peak = _wait(process)
+    wall = time.perf_counter() - started
+    lines = log.read_text(errors="replace").strip().splitlines()
+    if status != 0 or not lines or not lines[-1].startswith("{"):
+        tail = "\n".join(lines[-15:])
+        raise RuntimeError(f"bench child {args[0]} failed (exit {status}):\n{tail}")
+    data = json.loads(lines[-1])
+    if not data.get("completed"):
+        raise RuntimeError(f"bench child {args[0]}: the flow did not complete: {data['message']}")
+    _say(f"  {args[0]}: {data.get('pages', 0)} pages in {data['seconds']:.1f}s")
+    return Job(data=data, peak_rss_bytes=peak, wall_seconds=wall)
+
+
+def _wait(process: subprocess.Popen[bytes]) -> tuple[int, int]:
+    """Exit code and peak RSS (bytes) of exactly this child, with a deadline."""
+    deadline = time.monotonic() + CHILD_TIMEOUT_S
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid == process.pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return process.returncode, usage.ru_maxrss * 1024  # Linux reports KiB
+        if time.monotonic() > deadline:
+            process.kill()
+        time.sleep(0.2)
+
+
+def _say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 studies (5,000 for memory)")
+    parser.add_argument("--pages", type=int, help="studies in the main replica")
+    parser.add_argument("--big-pages", type=int, help="studies in the memory-check replica")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--no-nginx", action="store_true", help="serve with the replica server")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install nginx")
+    parser.add_argument("--write", type=Path, help="also write the report to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    settings = Settings(
+        pages=args.pages or sizes["pages"],
+        big_pages=args.big_pages or sizes["big_pages"],
+        concurrency=args.concurrency,
+        batch_size=args.batch_size,
+        use_nginx=not args.no_nginx,
+        install=not args.no_install,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="scraper-bench-"))
+    workdir.chmod(0o755)  # nginx workers (an unprivileged user under root) read the export
+    _say(f"work directory {workdir}")
+    try:
+        results = run(settings, workdir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    server = results.served.server if results.served else "none"
+    text = report.render(results, machine.describe(server))
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    return 0
