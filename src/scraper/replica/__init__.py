@@ -8,14 +8,17 @@
 Layers: `world` (state and time) -> `views` (what each page shows) -> `markup` (three HTML
 renderings of a view) and `truth` (the Contract 1 record of a view) -> `site.Replica` (paths,
 responses, validators) -> `server.ReplicaServer` (HTTP on 127.0.0.1). `cli.replica_app` is the
-`scraper replica` command group.
+`scraper replica` command group. `faults` is the fault mode (`Replica(faults=FaultPlan(...))`,
+seeded misbehaviour for reliability tests); `redesign` is the layout `break_layout` switches to.
 
 Errors:
 
     ReplicaError (ValueError)          bad arguments: pages < 1, unknown markup, days < 1, base URL
     ReplicaServerError (RuntimeError)  the HTTP server could not start
+    FaultPlanError (ValueError)        a fault plan that cannot be (rate outside 0..1, ...)
 """
 
+from scraper.replica.faults import FAULT_KINDS, TRANSIENT_KINDS, FaultPlan, FaultPlanError
 from scraper.replica.markup import MARKUPS
 from scraper.replica.server import LoggedRequest, ReplicaServer, ReplicaServerError
 from scraper.replica.site import DEFAULT_BASE_URL, Advanced, Replica, ReplicaError
@@ -23,9 +26,13 @@ from scraper.replica.variants import FORCED_VARIANTS
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "FAULT_KINDS",
     "FORCED_VARIANTS",
     "MARKUPS",
+    "TRANSIENT_KINDS",
     "Advanced",
+    "FaultPlan",
+    "FaultPlanError",
     "LoggedRequest",
     "Replica",
     "ReplicaError",

@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from scraper.replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
 from scraper.replica.server import ReplicaServer, ReplicaServerError
 from scraper.replica.site import Replica, ReplicaError
 
@@ -42,7 +43,7 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 @replica_app.command("serve")
-def serve(
+def serve(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI's form
     port: Annotated[
         int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")
     ] = DEFAULT_PORT,
@@ -56,6 +57,20 @@ def serve(
     disallow: Annotated[
         list[str] | None, typer.Option(help="A Disallow rule for robots.txt (repeatable).")
     ] = None,
+    faults: Annotated[
+        float,
+        typer.Option(
+            help="Share of study-page requests that misbehave (0..1; 0 = fault mode off)."
+        ),
+    ] = 0.0,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault mode.")] = 0,
+    fault_kinds: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated fault kinds (default: every transient kind)."),
+    ] = None,
+    slow_s: Annotated[
+        float, typer.Option(help="How late a `slow` fault answers (seconds).")
+    ] = DEFAULT_SLOW_S,
 ) -> None:
     """Serve a deterministic synthetic site on 127.0.0.1 until Ctrl-C."""
     if not 0 <= port <= MAX_PORT:
@@ -63,16 +78,20 @@ def serve(
     if crawl_delay is not None and crawl_delay < 0:
         _fail(f"--crawl-delay must not be negative, got {crawl_delay}")
     try:
-        replica = Replica(pages, seed, disallow=disallow or (), crawl_delay=crawl_delay)
+        plan = _fault_plan(faults, fault_seed, fault_kinds, slow_s)
+        replica = Replica(
+            pages, seed, disallow=disallow or (), crawl_delay=crawl_delay, faults=plan
+        )
         server = ReplicaServer(replica, port=port)
         server.start()
-    except (ReplicaError, ReplicaServerError) as exc:
+    except (ReplicaError, ReplicaServerError, FaultPlanError) as exc:
         _fail(str(exc))
     signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops as cleanly as Ctrl-C
     typer.echo(server.base_url)
     typer.echo(
-        f"{len(replica.study_paths())} study pages (seed {seed}); "
-        f"POST {server.base_url}/_replica/advance?days=N moves time; Ctrl-C stops.",
+        f"{len(replica.study_paths())} study pages (seed {seed}"
+        + (f"; faults at rate {plan.rate}: {', '.join(plan.kinds)}" if plan else "")
+        + f"); POST {server.base_url}/_replica/advance?days=N moves time; Ctrl-C stops.",
         err=True,
     )
     try:
@@ -82,6 +101,14 @@ def serve(
         typer.echo("stopped", err=True)
     finally:
         server.stop()
+
+
+def _fault_plan(rate: float, seed: int, kinds: str | None, slow_s: float) -> FaultPlan | None:
+    if rate == 0 and kinds is None:
+        return None
+    if kinds is None:
+        return FaultPlan(rate=rate, seed=seed, slow_s=slow_s)
+    return FaultPlan(rate=rate, seed=seed, kinds=parse_kinds(kinds), slow_s=slow_s)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:

@@ -1,10 +1,14 @@
 """`ReplicaServer`: a `Replica` served over HTTP on 127.0.0.1, in a background thread.
 
     ReplicaServerError     the server did not start (port taken, startup timeout)
+    ConnectionHangup       raised inside the app on purpose: uvicorn then drops the connection
+                           mid-response (the fault mode's `reset` and `truncated`)
 
-A Starlette app with one catch-all route hands every request to `Replica.respond` and records it
-in `request_log` (thread-safe). uvicorn runs it on a socket bound here, so the port is known before
-the first request and port 0 picks a free one. Control endpoints, for other processes:
+A Starlette app with one catch-all route hands every request to `Replica.serve` and records it
+in `request_log` (thread-safe); faults that live on the wire (a late answer, a connection closed
+mid-body, a body streamed without Content-Length) are played here. uvicorn runs it on a socket
+bound here, so the port is known before the first request and port 0 picks a free one. Control
+endpoints, for other processes:
 
     POST /_replica/advance?days=N     advance the replica's time; answers JSON (`Advanced`)
     POST /_replica/layout?broken=1    `Replica.break_layout` (0 restores); answers JSON
@@ -13,9 +17,12 @@ the first request and port 0 picks a free one. Control endpoints, for other proc
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -23,19 +30,38 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
+from scraper.replica.faults import Served
 from scraper.replica.site import Replica, ReplicaError
 
 HOST = "127.0.0.1"  # loopback only: the replica never listens on a public interface
 STARTUP_TIMEOUT = 10.0  # seconds to wait for uvicorn to accept connections
 SHUTDOWN_TIMEOUT = 10.0
 CONTROL_PREFIX = "/_replica/"
+STREAM_CHUNK = 64 * 1024  # bytes per chunk of a body streamed without Content-Length
 
 
 class ReplicaServerError(RuntimeError):
     """The replica server could not start."""
+
+
+class ConnectionHangup(Exception):
+    """Raised inside the app after part of a response: uvicorn closes the connection."""
+
+
+class _QuietHangups(logging.Filter):
+    """uvicorn logs every exception of the app with a traceback; our deliberate hang-ups are not
+    news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionHangup)
+
+
+_QUIET_HANGUPS = _QuietHangups()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +74,7 @@ class LoggedRequest:
     status: int
     bytes_sent: int  # body bytes on the wire (compressed when gzipped; 0 for HEAD and 304)
     at: float
+    fault: str | None = None  # the fault mode's kind behind this answer, if any
 
 
 class _Log:
@@ -71,33 +98,79 @@ class _Log:
 def build_app(replica: Replica, log: _Log) -> Starlette:
     async def endpoint(request: Request) -> Response:
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if request.url.path.startswith(CONTROL_PREFIX):
+        if request.url.path.startswith(CONTROL_PREFIX) or request.method == "POST":
             response = _control(replica, request)
-        elif request.method == "POST":
-            response = Response(b"method not allowed\n", 405, {"Allow": "GET, HEAD"})
+            served = Served(response.status_code, {}, bytes(response.body))
         else:
-            status, headers, body = replica.respond("GET", path, request.headers)
-            if request.method == "HEAD":
-                headers = {**headers, "Content-Length": str(len(body))}
-                body = b""
-            response = Response(body, status, headers)
-        log.add(
-            LoggedRequest(
-                method=request.method,
-                path=path,
-                headers=dict(request.headers),
-                status=response.status_code,
-                bytes_sent=len(response.body),
-                at=time.monotonic(),
-            )
-        )
+            served = replica.serve("GET", path, request.headers)
+            if served.delay_s:
+                await asyncio.sleep(served.delay_s)
+            response = _response(served, head=request.method == "HEAD")
+        log.add(_logged(request, path, served, head=request.method == "HEAD"))
         return response
 
     route = Route("/{path:path}", endpoint, methods=["GET", "HEAD", "POST"])
     return Starlette(routes=[route])
 
 
+def _response(served: Served, *, head: bool) -> Response:
+    if head:
+        headers = {**served.headers, "Content-Length": str(len(served.body))}
+        return Response(b"", served.status, headers)
+    if served.hangup_after is not None:
+        return _HangUp(served)
+    if served.chunked:
+        headers = {k: v for k, v in served.headers.items() if k.lower() != "content-length"}
+        return StreamingResponse(_chunks(served.body), served.status, headers)
+    return Response(served.body, served.status, served.headers)
+
+
+def _logged(request: Request, path: str, served: Served, *, head: bool) -> LoggedRequest:
+    sent = len(served.body)
+    if head:
+        sent = 0
+    elif served.hangup_after is not None:
+        sent = min(sent, served.hangup_after)
+    return LoggedRequest(
+        method=request.method,
+        path=path,
+        headers=dict(request.headers),
+        status=served.status,
+        bytes_sent=sent,
+        at=time.monotonic(),
+        fault=served.fault,
+    )
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), STREAM_CHUNK):
+        yield body[start : start + STREAM_CHUNK]
+
+
+class _HangUp(Response):
+    """Headers announcing the whole body, `hangup_after` bytes of it, then a dropped connection."""
+
+    def __init__(self, served: Served) -> None:
+        super().__init__(b"", served.status)
+        self.partial = served.body[: served.hangup_after]
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in served.headers.items()
+            if name.lower() != "content-length"
+        ]
+        self.raw_headers = [*headers, (b"content-length", str(len(served.body)).encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})
+        if self.partial:
+            await send({"type": "http.response.body", "body": self.partial, "more_body": True})
+        raise ConnectionHangup(f"hung up after {len(self.partial)} body bytes")
+
+
 def _control(replica: Replica, request: Request) -> Response:
+    if not request.url.path.startswith(CONTROL_PREFIX):
+        return Response(b"method not allowed\n", 405, {"Allow": "GET, HEAD"})
     name = request.url.path.removeprefix(CONTROL_PREFIX)
     if name == "advance" and request.method == "POST":
         try:
@@ -168,6 +241,7 @@ class ReplicaServer:
         self._socket = sock
         self.port = sock.getsockname()[1]
         self.replica.base_url = self.base_url
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_HANGUPS)
         config = uvicorn.Config(
             build_app(self.replica, self._log),
             log_level="warning",

@@ -29,7 +29,8 @@ from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 from scraper.records import StudyPage
-from scraper.replica import feeds, redesign, truth
+from scraper.replica import faults, feeds, redesign, truth
+from scraper.replica.faults import Fault, FaultPlan, FaultState, Served
 from scraper.replica.markup import MARKUPS, Context, render_view
 from scraper.replica.model import PageView, PlainView, StudyView
 from scraper.replica.views import error_view, page_views
@@ -40,6 +41,7 @@ EPOCH = datetime(2025, 6, 2, tzinfo=UTC)  # the replica's day 0; Last-Modified c
 INITIAL_AGE_DAYS = 700  # pages start with a last change up to this many days before day 0
 GZIP_MIN_BYTES = 512  # smaller bodies are not worth compressing
 HTML_TYPE = "text/html; charset=utf-8"
+_CONDITIONAL_HEADERS = frozenset({"if-none-match", "if-modified-since"})
 XML_TYPE = "application/xml"
 
 
@@ -116,6 +118,7 @@ class Replica:
         disallow: Sequence[str] = (),
         crawl_delay: float | None = None,
         base_url: str = DEFAULT_BASE_URL,
+        faults: FaultPlan | None = None,
     ) -> None:
         if pages < 1:
             raise ReplicaError(f"pages must be at least 1, got {pages}")
@@ -134,6 +137,7 @@ class Replica:
         self._gone: dict[str, int] = {}  # removed study path -> 404 or 410
         self._moved: dict[str, str] = {}  # old study path -> current path (301)
         self._broken_layout = False  # study pages render in `redesign` (drift tests)
+        self._fault_state = FaultState(faults) if faults is not None else None
         self._refresh(initial=True)
 
     # --- configuration ------------------------------------------------------------------------
@@ -176,6 +180,15 @@ class Replica:
                     page.changed_day = self._world.day
             self._bodies.clear()
             self._feeds.clear()
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        return self._fault_state.plan if self._fault_state is not None else None
+
+    def set_faults(self, plan: FaultPlan | None) -> None:
+        """Start misbehaving as `plan` says (request counters start again), or stop (None)."""
+        with self._lock:
+            self._fault_state = FaultState(plan) if plan is not None else None
 
     # --- paths --------------------------------------------------------------------------------
     def study_paths(self) -> list[str]:
@@ -248,30 +261,85 @@ class Replica:
         *,
         markup: str | None = None,
     ) -> Response:
+        return self.serve(method, path, headers, markup=markup).response
+
+    def serve(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        *,
+        markup: str | None = None,
+    ) -> Served:
+        """`respond`, plus what the server must do on the wire when the fault mode says so."""
         lowered = {k.lower(): v for k, v in headers.items()}
         with self._lock:
-            fault = self._take_fault(path)
-            if fault is not None:
-                return fault
-            status, extra, body = self._route(_clean_path(path), markup)
-            if body is None:
-                return status, extra, b""
-            reply_headers = {
-                "Content-Type": body.content_type,
-                "ETag": body.etag,
-                "Last-Modified": http_date(body.changed_day),
-                "Cache-Control": "no-cache",
-                "Vary": "Accept-Encoding",
-                **extra,
-            }
-            if status == 200 and _not_modified(lowered, body):
-                return 304, reply_headers, b""
-            data = body.data
-            compressible = body.content_type.startswith(("text/", XML_TYPE))
-            if compressible and _wants_gzip(lowered) and len(data) >= GZIP_MIN_BYTES:
-                data = body.gzip()
-                reply_headers["Content-Encoding"] = "gzip"
-            return status, reply_headers, b"" if method == "HEAD" else data
+            injected = self._take_fault(path)
+            if injected is not None:
+                return Served(*injected)
+            if self._fault_state is not None:
+                hop = faults.loop_hop(path)
+                if hop is not None:
+                    return hop
+                fault = self._fault_state.draw(_clean_path(path))
+                if fault is not None:
+                    plan = self._fault_state.plan
+                    return self._faulty(method, path, lowered, markup, fault=fault, plan=plan)
+            return Served(*self._answer(method, path, lowered, markup))
+
+    def _answer(
+        self, method: str, path: str, lowered: Mapping[str, str], markup: str | None
+    ) -> Response:
+        status, extra, body = self._route(_clean_path(path), markup)
+        if body is None:
+            return status, extra, b""
+        reply_headers = {
+            "Content-Type": body.content_type,
+            "ETag": body.etag,
+            "Last-Modified": http_date(body.changed_day),
+            "Cache-Control": "no-cache",
+            "Vary": "Accept-Encoding",
+            **extra,
+        }
+        if status == 200 and _not_modified(lowered, body):
+            return 304, reply_headers, b""
+        data = body.data
+        compressible = body.content_type.startswith(("text/", XML_TYPE))
+        if compressible and _wants_gzip(lowered) and len(data) >= GZIP_MIN_BYTES:
+            data = body.gzip()
+            reply_headers["Content-Encoding"] = "gzip"
+        return status, reply_headers, b"" if method == "HEAD" else data
+
+    def _faulty(
+        self,
+        method: str,
+        path: str,
+        lowered: Mapping[str, str],
+        markup: str | None,
+        *,
+        fault: Fault,
+        plan: FaultPlan,
+    ) -> Served:
+        page = self._pages.get(_clean_path(path))
+        if fault.kind == "flux" and page is not None:
+            return self._flux(page, markup, fault)
+        if fault.kind in faults.BODY_KINDS:  # these need the whole page, whatever was asked
+            lowered = {k: v for k, v in lowered.items() if k not in _CONDITIONAL_HEADERS}
+        plain = Served(*self._answer(method, path, lowered, markup))
+        return faults.apply(fault, plain, plan, path)
+
+    def _flux(self, page: _Page, markup: str | None, fault: Fault) -> Served:
+        """The page as it reads a moment later: always a 200 with new bytes and validators."""
+        view = faults.flux_view(page.view, fault.n)
+        html = render_view(view, markup or page.markup, Context(self._base_url))
+        body = _Body(f"{html}<!-- request {fault.n} -->\n".encode(), HTML_TYPE, self._world.day)
+        headers = {
+            "Content-Type": body.content_type,
+            "ETag": body.etag,
+            "Last-Modified": http_date(body.changed_day),
+            "Cache-Control": "no-cache",
+        }
+        return Served(200, headers, body.data, fault="flux")
 
     def inject(
         self, path_prefix: str, status: int = 429, retry_after: str | None = "1", times: int = 2
