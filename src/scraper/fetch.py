@@ -13,12 +13,17 @@ Give-up reasons are raised inside the fetcher as
      │    ├── BadUrl             not http(s), too long, no host               "bad-url: ..."
      │    ├── OffSite            host not allowed (also after a redirect)     "off-site: <host>"
      │    ├── RobotsDisallowed   robots.txt disallows it or is unreadable     "robots-disallowed"
-     │    ├── TooManyRedirects   more hops than `max_redirects`               "too-many-redirects"
      │    ├── TooLarge           Content-Length or streamed body over the cap "too-large"
      │    └── NotHtml            a page answered with another content type   "not-html: <type>"
      ├── RetryAfterTooLong       the server asks us to wait longer than we will
      └── TransientError          timeout, connection error, 408/429/5xx: retried with backoff,
-                                 recorded as "<reason> after N attempts"
+          │                      recorded as "<reason> after N attempts"
+          │                      Also retried: a body that does not decode as its Content-Encoding
+          │                      says ("decoding-error"), and an HTML page labelled text/plain or
+          │                      application/octet-stream ("mislabelled: <type>"), the labels a
+          │                      misconfigured server falls back to.
+          └── TooManyRedirects   more hops than `max_redirects`: a loop is a server glitch as
+                                 often as not                                 "too-many-redirects"
 
 and turned into results by `Fetcher.fetch`. A final status that is not retried (404, 410, 403...) is
 not an exception: the result has the status and `error="http-404"`.
@@ -57,6 +62,9 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# Labels a misconfigured server or proxy puts on whatever it sends (WHATWG MIME sniffing does not
+# trust them either): an HTML body under one of them is a glitch worth a retry, not a refusal.
+FALLBACK_TYPES = frozenset({"text/plain", "application/octet-stream"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # robots.txt files are small; RFC 9309 asks crawlers to read at least the first 500 KiB.
 ROBOTS_MAX_BYTES = 512 * 1024
@@ -91,10 +99,6 @@ class RobotsDisallowed(Refused):
     """robots.txt does not allow us this URL."""
 
 
-class TooManyRedirects(Refused):
-    """The redirect chain is longer than `max_redirects`."""
-
-
 class TooLarge(Refused):
     """The body is larger than the configured cap."""
 
@@ -112,13 +116,17 @@ class RetryAfterTooLong(FetchError):
 
 
 class TransientError(FetchError):
-    """Worth another try: timeouts, connection errors, retryable statuses."""
+    """Worth another try: timeouts, connection errors, retryable statuses, damaged bodies."""
 
     def __init__(
         self, reason: str, *, retry_after: float | None = None, response: RawResponse | None = None
     ) -> None:
         super().__init__(reason, response=response)
         self.retry_after = retry_after
+
+
+class TooManyRedirects(TransientError):
+    """The redirect chain is longer than `max_redirects`."""
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -528,7 +536,9 @@ class Fetcher:
                 limiter.slow_down()
                 raise TransientError(f"connection-error: {type(exc).__name__}") from exc
             except httpx.DecodingError as exc:
-                raise Refused("decoding-error") from exc
+                # The body is not what its Content-Encoding says: damaged on the way, not a page
+                # to give up on for a month.
+                raise TransientError("decoding-error") from exc
             except httpx.InvalidURL as exc:
                 raise BadUrl(f"bad-url: {exc}") from exc
         self._check_status(response, limiter)
@@ -547,6 +557,10 @@ class Fetcher:
         raw = _raw(url, response, body=body, truncated=truncated)
         if truncated:
             raise TooLarge("too-large", response=raw)
+        if expect == "html" and _is_success(raw) and raw.media_type in FALLBACK_TYPES:
+            if _sniff_html(body):
+                raise TransientError(f"mislabelled: {raw.media_type}", response=_without_body(raw))
+            raise NotHtml(f"not-html: {raw.media_type}", response=_without_body(raw))
         if (
             expect == "html"
             and raw.media_type is None
@@ -733,7 +747,9 @@ def _check_declared(raw: RawResponse, expect: Expect, cap: int) -> None:
     if length and length.strip().isdigit() and int(length) > cap:
         raise TooLarge("too-large", response=raw)
     media = raw.media_type
-    if expect == "html" and _is_success(raw) and media is not None and media not in HTML_TYPES:
+    # A fallback label is judged after reading (`_stream`): the body may well be the HTML page.
+    known = HTML_TYPES | FALLBACK_TYPES
+    if expect == "html" and _is_success(raw) and media is not None and media not in known:
         raise NotHtml(f"not-html: {media}", response=raw)
 
 
