@@ -96,6 +96,8 @@ SECTION_PREFIX: dict[SectionKey, str] = {
 _MONTH = re.compile(r"^(?P<year>\d{4})-(?P<month>0[1-9]|1[0-2])$")
 
 RunStatus = Literal["running", "completed", "failed"]
+# The error of a run whose process died before closing it (`close_interrupted_runs`).
+INTERRUPTED_RUN = "interrupted: the process ended before the run was closed"
 RunKind = Literal["crawl", "reparse"]
 
 
@@ -897,6 +899,22 @@ def start_run(
     ).fetchone()
     assert row is not None  # INSERT .. RETURNING of one row
     return int(row[0])
+
+
+def close_interrupted_runs(con: duckdb.DuckDBPyConnection, finished_at: datetime) -> int:
+    """Close the runs still marked running as failed; returns how many there were.
+
+    Call it when a writer opens the file, before starting a run: DuckDB admits one writing
+    process at a time, so a run still running then died with its process (SIGKILL, power loss)
+    and would otherwise stay "running" for ever.
+    """
+    _require_aware(finished_at, "finished_at")
+    cursor = con.execute(
+        "UPDATE crawl_runs SET status = 'failed', finished_at = ?, error = ?"
+        " WHERE status = 'running'",
+        [finished_at.astimezone(UTC), INTERRUPTED_RUN],
+    )
+    return _count(cursor)
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, summary: RunSummary) -> None:

@@ -142,6 +142,7 @@ class CrawlSession:
         self.frontier = Frontier(con, config)
         self.crawl: Crawl = self.frontier.begin_crawl(full=full)
         self.started = time.monotonic()
+        load.close_interrupted_runs(con, datetime.now(UTC))  # runs of a process that was killed
         self.run_id = load.start_run(
             con,
             started_at=datetime.now(UTC),
