@@ -160,8 +160,9 @@ def serve_command(
     """Serve the scheduled deployments (daily incremental, weekly full) until stopped."""
     _checked_config(base_url, 1.0, 1, 1)
     prefect_settings(verbose=verbose)
-    from flows.deployments import deployments  # noqa: PLC0415
     from prefect import serve  # noqa: PLC0415  # Prefect loads only for flow commands
+
+    from flows.deployments import deployments  # noqa: PLC0415
 
     serve(*deployments(str(db_path.resolve()), base_url))
 
@@ -222,7 +223,6 @@ def _replace_demo_warehouse(db_path: Path) -> None:
 def _run_crawl(**parameters: Any) -> str | None:
     """Run the crawl flow with a terminal progress bar; None when it completed, else why not."""
     from flows.crawl import crawl  # noqa: PLC0415  # Prefect loads only for flow commands
-
     from scraper import report  # noqa: PLC0415  # imports the pipeline, and so Prefect's deps
 
     columns = (TextColumn("crawl"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
