@@ -125,7 +125,7 @@ def test_reparse_flow_rebuilds_the_same_records_without_network(
     before = rows(db, "SELECT study_id, content_hash FROM studies ORDER BY ALL")
     server.clear_log()
 
-    state = asyncio.run(reparse(db=str(db), return_state=True))  # type: ignore[arg-type]
+    state: Any = asyncio.run(reparse(db=str(db), return_state=True))  # type: ignore[arg-type]
 
     assert state.is_completed(), state.message
     assert server.request_log == []
