@@ -149,3 +149,29 @@ def test_deployments_carry_their_cron_schedules(tmp_path: Path) -> None:
             return found
 
     assert asyncio.run(crons()) == {"daily-incremental": [DAILY_CRON], "weekly-full": [WEEKLY_CRON]}
+
+
+def test_layout_drift_fails_the_run_and_keeps_earlier_values(
+    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
+) -> None:
+    replica, server = replica_server
+    db = tmp_path / "w.duckdb"
+    assert run_crawl(server, db).is_completed()
+    good = rows(db, "SELECT study_id, tldr, summary, published FROM studies ORDER BY study_id")
+    archived = rows(db, "SELECT count(*) FROM archive_records")[0][0]
+
+    replica.break_layout(True)
+    state = run_crawl(server, db, full=True)
+
+    assert state.is_failed()
+    assert "layout drift" in state.message
+    assert "tldr" in state.message
+    assert "summary" in state.message
+    (run,) = rows(db, "SELECT status, drifted_fields, error FROM crawl_runs WHERE run_id = 2")
+    assert run[0] == "failed"
+    assert "tldr" in run[1]
+    assert (
+        rows(db, "SELECT study_id, tldr, summary, published FROM studies ORDER BY study_id") == good
+    )
+    # the redesigned pages are in the archive, ready for a fixed parser's reparse
+    assert rows(db, "SELECT count(*) FROM archive_records")[0][0] >= archived + len(good)
