@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -19,6 +19,7 @@ from flows.reparse import reparse
 from scraper import report
 from scraper.pipeline import BatchReport
 from scraper.replica import Replica, ReplicaServer
+from scraper.urls import study_id_from_url
 
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),
@@ -175,3 +176,28 @@ def test_layout_drift_fails_the_run_and_keeps_earlier_values(
     )
     # the redesigned pages are in the archive, ready for a fixed parser's reparse
     assert rows(db, "SELECT count(*) FROM archive_records")[0][0] >= archived + len(good)
+
+
+def test_incremental_crawl_follows_sitemap_lastmod_to_the_changed_pages(
+    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
+) -> None:
+    replica, server = replica_server
+    db = tmp_path / "w.duckdb"
+    known = set(replica.study_paths())
+    assert run_crawl(server, db).is_completed()
+
+    advanced = replica.advance(days=30)
+    server.clear_log()
+    assert run_crawl(server, db).is_completed()  # not full: only what is due
+
+    # by study id: a study under two slugs is fetched under one of them only
+    requested = ids(r.path for r in server.request_log if r.path.startswith("/research/"))
+    changed = ids(known & set(advanced.changed))
+    untouched = ids(known - set(advanced.removed) - set(advanced.moved)) - changed
+    assert changed
+    assert changed <= requested
+    assert not requested & untouched
+
+
+def ids(paths: Iterable[str]) -> set[str]:
+    return {study_id for path in paths if (study_id := study_id_from_url(path))}

@@ -277,7 +277,12 @@ class Frontier:
             )
 
     def _apply_lastmods(self, found: list[Discovered], now: datetime) -> int:
-        """A sitemap lastmod newer than our last fetch makes the page due now."""
+        """A sitemap lastmod that moved makes the page due now.
+
+        Moved means newer than our last fetch, or newer than the lastmod the sitemap gave before:
+        the second needs no agreement between the site's clock and ours (a needless revisit after
+        that costs one 304).
+        """
         dated = [item for item in found if item.lastmod is not None]
         if not dated:
             return 0
@@ -288,7 +293,8 @@ class Frontier:
             row = self.con.execute(
                 "SELECT count(*) FROM pages p JOIN lastmods l USING (url)"
                 " WHERE l.lastmod > coalesce(p.sitemap_lastmod, '-infinity'::TIMESTAMPTZ)"
-                " AND p.fetched_at IS NOT NULL AND l.lastmod > p.fetched_at"
+                " AND p.fetched_at IS NOT NULL"
+                " AND (l.lastmod > p.fetched_at OR p.sitemap_lastmod IS NOT NULL)"
                 " AND p.next_visit_at > ?",
                 [now],
             ).fetchone()
@@ -296,6 +302,7 @@ class Frontier:
                 "UPDATE pages SET sitemap_lastmod = l.lastmod,"
                 " next_visit_at = CASE"
                 "   WHEN pages.fetched_at IS NULL OR l.lastmod > pages.fetched_at"
+                "     OR pages.sitemap_lastmod IS NOT NULL"
                 "   THEN least(pages.next_visit_at, ?)"
                 "   ELSE pages.next_visit_at END"
                 " FROM lastmods l WHERE pages.url = l.url"
