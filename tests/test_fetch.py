@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -359,8 +358,10 @@ async def test_limiter_spaces_request_starts() -> None:
             starts.append(time.monotonic())
 
     await asyncio.gather(*(one() for _ in range(5)))
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert all(gap >= 0.005 - 1e-3 for gap in gaps)
+    # Start k is reserved k intervals after the first and a sleeper never wakes early. (A gap
+    # between two later starts can shrink on a busy machine, after a late wake-up: the schedule
+    # keeps the rate over time, it does not add up lateness.)
+    assert all(start - starts[0] >= k * 0.005 - 1e-3 for k, start in enumerate(starts))
 
 
 def test_limiter_slowdown_and_pause() -> None:

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Literal, Self
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import tenacity
@@ -379,6 +379,8 @@ class Fetcher:
         self._sleep = sleep
         self._limiters: dict[str, HostLimiter] = {}
         self._robots: dict[str, tuple[float, RobotsPolicy]] = {}  # origin -> (read at, policy)
+        # robots.txt answers fetched on the side of a batch, until the caller archives them
+        self._side_results: list[FetchResult] = []
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._backoff = tenacity.wait_exponential_jitter(
             multiplier=config.backoff_initial_s,
@@ -451,6 +453,11 @@ class Fetcher:
         cached = self._robots.get(origin)
         return cached is not None and self._clock() - cached[0] < self.config.robots_ttl_s
 
+    def take_side_results(self) -> list[FetchResult]:
+        """The robots.txt responses fetched since the last call (for the archive)."""
+        taken, self._side_results = self._side_results, []
+        return taken
+
     def limiter(self, url: str) -> HostLimiter:
         """The rate limiter of the URL's host (created on first use)."""
         key = urlsplit(url).netloc.lower()
@@ -515,6 +522,8 @@ class Fetcher:
             raise BadUrl(f"bad-url: longer than {self.config.max_url_length} characters")
         if parts.hostname.lower() not in self.config.hosts:
             raise OffSite(f"off-site: {parts.hostname.lower()}")
+        if not self.config.allows_port(parts.scheme, _port(parts)):
+            raise OffSite(f"off-site: {parts.netloc.lower()}")
         if self.config.obey_robots and not (await self.robots(url)).allows(
             url, self.config.robots_agent
         ):
@@ -599,6 +608,7 @@ class Fetcher:
 
         try:
             response = (await self._with_retries(chain))[-1]
+            self._side_results.append(self._success(target, [response], 1, sum(wire), 0.0))
         except TooLarge as exc:
             body = exc.response.body if exc.response else None
             return _robots_from_body(body or b"", self.config.robots_agent)
@@ -702,6 +712,14 @@ def _failure_kind(exc: FetchError) -> FailureKind:
     if isinstance(exc, RetryAfterTooLong):
         return "retry-after"
     return "refused"
+
+
+def _port(parts: SplitResult) -> int | None:
+    """The URL's port; -1 (no site's port) when it is not a number in range."""
+    try:
+        return parts.port
+    except ValueError:
+        return -1
 
 
 def _origin(url: str) -> str:
