@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +14,7 @@ from scraper.cli import app
 from scraper.parse import PARSER_VERSION, parse_study
 from scraper.records import Section, StudyPage
 from tests.helpers import PAGES, expected, page
+from tests.warehouse_fixtures import study_pages
 
 BASE = "https://tressless.com/research/a-study-Ab1"
 
@@ -237,9 +239,14 @@ def test_never_raises_on_mutated_pages(data: st.DataObject) -> None:
     assert not any(w.startswith("parser failed") for w in parsed.warnings)
 
 
-@given(st.sampled_from(sorted(PAGES.glob("*.html"))))
-def test_records_round_trip_through_json(path: object) -> None:
-    parsed = parse_study(path.read_bytes(), BASE)  # type: ignore[attr-defined]
+@given(study_pages)
+def test_records_round_trip_through_json(record: StudyPage) -> None:
+    assert StudyPage.from_json(json.loads(json.dumps(record.to_json()))) == record
+
+
+@pytest.mark.parametrize("path", sorted(PAGES.glob("*.html")), ids=lambda p: p.name)
+def test_parsed_pages_round_trip_through_json(path: Path) -> None:
+    parsed = parse_study(path.read_bytes(), BASE)
     assert StudyPage.from_json(json.loads(json.dumps(parsed.to_json()))) == parsed
 
 
