@@ -111,15 +111,18 @@ class RunReport:
 
 def parse_results(results: Iterable[FetchResult]) -> list[load.LoadItem]:
     """Parse what is new (pure: no I/O). Unchanged pages, failures and refusals cost nothing."""
-    return [
-        load.LoadItem(
-            page=parse_study(result.body, result.final_url),
-            fetched_url=result.final_url,
-            fetched_at=result.fetched_at,
-        )
-        for result in results
-        if result.changed and result.body is not None
-    ]
+    return [item for result in results if (item := parse_result(result)) is not None]
+
+
+def parse_result(result: FetchResult) -> load.LoadItem | None:
+    """The parsed page of one fetch, or None when it brought no new body."""
+    if not result.changed or result.body is None:
+        return None
+    return load.LoadItem(
+        page=parse_study(result.body, result.final_url),
+        fetched_url=result.final_url,
+        fetched_at=result.fetched_at,
+    )
 
 
 class CrawlSession:
@@ -182,6 +185,7 @@ class CrawlSession:
         self.crawl, added, _errors, wire = await discover_into(
             self.fetcher, self.frontier, self.archive, self.crawl
         )
+        self.archive.append(self.fetcher.take_side_results(), crawl_id=self.crawl.crawl_id)
         self.discovery_bytes += wire
         return added
 
@@ -192,16 +196,17 @@ class CrawlSession:
             return None
         try:
             results = await self.fetcher.fetch_batch(targets)
-            report = self._store(results)
+            side = self.fetcher.take_side_results()  # robots.txt read on the way
+            self.archive.append([*side, *results], crawl_id=self.crawl.crawl_id)
+            return self.merge(results, parse_results(results))
         except BaseException:
             self.frontier.release(self.crawl, [target.url for target in targets])
             raise
-        self.batches.append(report)
-        return report
 
-    def _store(self, results: Sequence[FetchResult]) -> BatchReport:
-        self.archive.append(results, crawl_id=self.crawl.crawl_id)
-        items = parse_results(results)
+    def merge(self, results: Sequence[FetchResult], items: Sequence[load.LoadItem]) -> BatchReport:
+        """The single writer's half of a batch: load the parsed pages, add their links, record
+        the visits. `results` are already archived (and indexed); `items` are their parsed pages,
+        parsed here or by a shard worker (`scraper.shards`)."""
         protected = self.drift.observe([item.page for item in items])
         now = datetime.now(UTC)
         stats = load.load_pages(
@@ -217,7 +222,7 @@ class CrawlSession:
         if links:
             self.frontier.add(functools.reduce(Discovery.merge, links))  # one transaction
         outcomes = self.frontier.record(self.crawl, results)
-        return BatchReport(
+        report = BatchReport(
             number=len(self.batches) + 1,
             outcomes=Counter(outcomes),
             not_modified=sum(r.not_modified for r in results),
@@ -231,6 +236,8 @@ class CrawlSession:
             load=stats,
             protected=protected,
         )
+        self.batches.append(report)
+        return report
 
     def progress(self) -> float:
         """Share of this crawl's pages done, 0..100."""

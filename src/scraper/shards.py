@@ -1,0 +1,298 @@
+"""Scale-out: due URLs split into shards, fetched and parsed by workers, merged by one writer.
+
+DuckDB has one writer, so the coordinator keeps the frontier and the warehouse and workers never
+open the database. A round of the crawl:
+
+    coordinator (the single writer)                 worker (one per shard, any machine)
+    ---------------------------------------        ---------------------------------------
+    plan_round: claim shards x batch_size due
+      URLs, split them, one ShardSpec each  ---->   run_shard(spec):
+                                                      fetch with config.for_shard(n)
+                                                      WARC -> the archive directory
+                                                      records + visits -> one Parquet file
+    merge_shard(session, manifest):         <----     ShardManifest (file names, counts)
+      index the shard's WARC records
+      load the records, add their links, record the visits (CrawlSession.merge)
+
+Politeness stays global: every shard gets `CrawlConfig.for_shard(n)`, so n shards fetching at
+once together stay within the host's `rate` and `concurrency`; rounds do not overlap. Workers
+need only shared storage: a directory here (all processes on one machine, or an NFS mount), an
+object store in production (SCALING.md).
+
+The Parquet file holds one row per visit: the fields `Frontier.record` needs, plus the parsed
+record as Contract 1 JSON (`StudyPage.to_json`, exact both ways) when the visit brought a new
+body. A coordinator that dies after the workers wrote their files loses nothing: the claims come
+back with the next `begin_crawl`, and `Archive.reindex` indexes WARC records nobody indexed.
+
+    ShardError            a shard's staged files cannot be used
+     └── StagingError     the Parquet file is missing or not what a worker writes
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from scraper import archive, load
+from scraper.config import CrawlConfig
+from scraper.fetch import FailureKind, Fetcher, FetchResult, FetchTarget, make_client
+from scraper.pipeline import BatchReport, CrawlSession, parse_result
+from scraper.records import StudyPage
+
+
+class ShardError(Exception):
+    """A shard's staged files cannot be used."""
+
+
+class StagingError(ShardError):
+    """The Parquet file is missing or is not what a shard worker writes."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardSpec:
+    """One worker's share of a round: what to fetch, how politely, and where to put it."""
+
+    shard: int  # 0 .. shards - 1
+    shards: int
+    round: int
+    crawl_id: str
+    config: CrawlConfig  # already `for_shard(shards)`: this shard's part of the host budget
+    targets: tuple[FetchTarget, ...]
+    archive_dir: str  # WARC files go here (the archive the coordinator indexes)
+    staging_dir: str  # the Parquet file goes here
+
+    @property
+    def name(self) -> str:
+        return f"{self.crawl_id}-r{self.round:05d}-s{self.shard:03d}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardManifest:
+    """What a worker wrote for one shard (paths are strings: they cross process boundaries)."""
+
+    spec_name: str
+    shard: int
+    round: int
+    parquet: str
+    warc_files: tuple[str, ...]  # names inside the archive directory
+    fetched: int
+    parsed: int
+    wire_bytes: int
+    seconds: float
+
+
+# --- coordinator: planning ----------------------------------------------------------------------
+
+
+def split(targets: Sequence[FetchTarget], shards: int) -> list[tuple[FetchTarget, ...]]:
+    """Deal targets round-robin into `shards` parts (empty parts dropped): even sizes, and the
+    oldest-due URLs spread over all workers."""
+    if shards < 1:
+        raise ValueError(f"shards must be at least 1, not {shards}")
+    parts = [tuple(targets[i::shards]) for i in range(shards)]
+    return [part for part in parts if part]
+
+
+def plan_round(
+    session: CrawlSession, shards: int, round_number: int, staging_dir: Path
+) -> list[ShardSpec]:
+    """Claim up to `shards` x batch_size due URLs and split them into shard specs; [] when none
+    are due."""
+    config = session.config
+    targets = session.frontier.due(session.crawl, shards * config.batch_size)
+    shard_config = config.for_shard(shards)
+    return [
+        ShardSpec(
+            shard=number,
+            shards=shards,
+            round=round_number,
+            crawl_id=session.crawl.crawl_id,
+            config=shard_config,
+            targets=part,
+            archive_dir=str(session.archive.directory),
+            staging_dir=str(staging_dir),
+        )
+        for number, part in enumerate(split(targets, shards))
+    ]
+
+
+# --- worker -------------------------------------------------------------------------------------
+
+
+def run_shard(spec: ShardSpec) -> ShardManifest:
+    """Fetch, archive and parse one shard; the worker's whole job (needs no database)."""
+    return asyncio.run(fetch_shard(spec))
+
+
+async def fetch_shard(spec: ShardSpec) -> ShardManifest:
+    started = time.monotonic()
+    config = spec.config
+    client = make_client(config)
+    async with client, Fetcher(config, client=client) as fetcher:
+        results = await fetcher.fetch_batch(spec.targets)
+        side = fetcher.take_side_results()  # robots.txt, read on the way: archived too
+    prefix = f"{config.warc_prefix}-{spec.name}"
+    with archive.WarcWriter(
+        Path(spec.archive_dir),
+        prefix=prefix,
+        max_bytes=config.warc_max_bytes,
+        user_agent=config.user_agent,
+    ) as writer:
+        entries = writer.write([*side, *results], crawl_id=spec.crawl_id)
+    items = [parse_result(result) for result in results]
+    parquet = Path(spec.staging_dir) / f"{spec.name}.parquet"
+    write_staged(parquet, results, items)
+    return ShardManifest(
+        spec_name=spec.name,
+        shard=spec.shard,
+        round=spec.round,
+        parquet=str(parquet),
+        warc_files=tuple(sorted({entry.warc_file for entry in entries})),
+        fetched=len(results),
+        parsed=sum(item is not None for item in items),
+        wire_bytes=sum(result.bytes for result in results),
+        seconds=time.monotonic() - started,
+    )
+
+
+# --- the staging file ---------------------------------------------------------------------------
+
+_TS = pa.timestamp("us", tz="UTC")
+STAGED_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("final_url", pa.string()),
+        ("status", pa.int32()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("content_sha256", pa.string()),
+        ("not_modified", pa.bool_()),
+        ("unchanged", pa.bool_()),
+        ("error", pa.string()),
+        ("failure", pa.string()),
+        ("bytes", pa.int64()),
+        ("elapsed", pa.float64()),
+        ("attempts", pa.int32()),
+        ("fetched_at", _TS),
+        ("content_type", pa.string()),
+        ("retry_after_s", pa.float64()),
+        ("record", pa.string()),  # Contract 1 JSON of the parsed page; null when not parsed
+    ]
+)
+
+
+def write_staged(
+    path: Path, results: Sequence[FetchResult], items: Sequence[load.LoadItem | None]
+) -> None:
+    """One row per visit, in fetch order, with the visit's parsed page (`items` is aligned with
+    `results`). Written to a temporary name and renamed: a reader never sees half a file."""
+    rows = [
+        _staged_row(result, item.page if item is not None else None)
+        for result, item in zip(results, items, strict=True)
+    ]
+    table = pa.Table.from_pylist(rows, schema=STAGED_SCHEMA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    pq.write_table(table, partial)
+    partial.replace(path)
+
+
+def _staged_row(result: FetchResult, page: StudyPage | None) -> dict[str, Any]:
+    return {
+        "url": result.url,
+        "final_url": result.final_url,
+        "status": result.status,
+        "etag": result.etag,
+        "last_modified": result.last_modified,
+        "content_sha256": result.content_sha256,
+        "not_modified": result.not_modified,
+        "unchanged": result.unchanged,
+        "error": result.error,
+        "failure": result.failure,
+        "bytes": result.bytes,
+        "elapsed": result.elapsed,
+        "attempts": result.attempts,
+        "fetched_at": result.fetched_at,
+        "content_type": result.content_type,
+        "retry_after_s": result.retry_after_s,
+        "record": json.dumps(page.to_json(), ensure_ascii=False) if page is not None else None,
+    }
+
+
+def read_staged(path: Path) -> tuple[list[FetchResult], list[load.LoadItem]]:
+    """The visits (bodies left in the WARC files) and the parsed pages of a staging file."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise StagingError(f"cannot read staging file {path}: {exc}") from exc
+    if not table.schema.equals(STAGED_SCHEMA, check_metadata=False):
+        raise StagingError(f"{path} does not have the staging schema")
+    results: list[FetchResult] = []
+    items: list[load.LoadItem] = []
+    for row in table.to_pylist():
+        result = _result_of(row)
+        results.append(result)
+        if row["record"] is not None:
+            page = StudyPage.from_json(json.loads(row["record"]))
+            items.append(
+                load.LoadItem(page=page, fetched_url=result.final_url, fetched_at=result.fetched_at)
+            )
+    return results, items
+
+
+def _result_of(row: dict[str, Any]) -> FetchResult:
+    failure: FailureKind | None = row["failure"]
+    fetched_at: datetime = row["fetched_at"]
+    return FetchResult(
+        url=row["url"],
+        final_url=row["final_url"],
+        status=row["status"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        content_sha256=row["content_sha256"],
+        not_modified=row["not_modified"],
+        unchanged=row["unchanged"],
+        error=row["error"],
+        failure=failure,
+        bytes=row["bytes"],
+        elapsed=row["elapsed"],
+        attempts=row["attempts"],
+        fetched_at=fetched_at,
+        content_type=row["content_type"],
+        retry_after_s=row["retry_after_s"],
+    )
+
+
+# --- coordinator: merging -----------------------------------------------------------------------
+
+
+def merge_shard(
+    session: CrawlSession, manifest: ShardManifest, *, keep_staging: bool = False
+) -> BatchReport:
+    """Index the shard's WARC records, then load, link and record it like a local batch."""
+    directory = session.archive.directory
+    for name in manifest.warc_files:
+        report = archive.scan(directory / name)
+        archive.index(session.con, report.entries)
+    staged = Path(manifest.parquet)
+    results, items = read_staged(staged)
+    batch = session.merge(results, items)
+    if not keep_staging:
+        staged.unlink(missing_ok=True)
+    return batch
+
+
+def release_round(session: CrawlSession, specs: Sequence[ShardSpec]) -> None:
+    """Give back the claims of a round that will not be merged (a worker failed)."""
+    session.frontier.release(
+        session.crawl, [target.url for spec in specs for target in spec.targets]
+    )

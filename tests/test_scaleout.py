@@ -1,0 +1,216 @@
+"""Scale-out: shards on a 2-worker Dask cluster give the warehouse a single process gives.
+
+One module-scoped replica and two crawls of it: the reference through `CrawlSession` in this
+process, the other through the `scaleout-crawl` flow with a `LocalCluster` of two worker
+processes. Plus fast unit tests of the pieces (split, budget, staging round trip).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows.scaleout import dask_runner, scaleout_crawl
+from scraper import load, shards
+from scraper.config import CrawlConfig
+from scraper.fetch import FetchResult, FetchTarget
+from scraper.pipeline import CrawlSession
+from scraper.records import ResearchEntry, Section, StudyPage
+from scraper.replica import LoggedRequest, Replica, ReplicaServer
+
+pytestmark = [
+    # Prefect's own API client leaves one socket to its test server open when a flow's event loop
+    # (asyncio.run) closes, as in test_flows.py; it is not one of ours.
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+    ),
+]
+
+RATE = 60.0  # requests per second for the whole host, shared by the shards
+CONCURRENCY = 4
+BATCH = 10  # small batches: several rounds, so links found in one round feed the next
+
+# What must be equal: every content column, never a timestamp or a run id.
+COMPARED = {
+    "studies": "SELECT * EXCLUDE (first_seen_at, last_seen_at, last_changed_at, removed_at,"
+    " first_run_id, last_changed_run_id) FROM studies ORDER BY study_id",
+    "study_authors": "SELECT * FROM study_authors ORDER BY ALL",
+    "cited_research": "SELECT * FROM cited_research ORDER BY ALL",
+    "related_research": "SELECT * FROM related_research ORDER BY ALL",
+    "study_community_posts": "SELECT * FROM study_community_posts ORDER BY ALL",
+    "community_posts": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM community_posts"
+    " ORDER BY ALL",
+    "pages": "SELECT url, study_id, status_code, etag, last_modified, content_sha256, error,"
+    " alias_of FROM pages ORDER BY url",
+}
+
+
+@dataclass(frozen=True)
+class Crawled:
+    reference: Path
+    sharded: Path
+    staging: Path
+    sharded_log: list[LoggedRequest]
+    state: Any
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> Iterator[Crawled]:
+    root = tmp_path_factory.mktemp("scaleout")
+    replica = Replica(pages=40, seed=5)
+    with ReplicaServer(replica) as server:
+        config = CrawlConfig(
+            base_url=server.base_url, rate=RATE, concurrency=CONCURRENCY, batch_size=BATCH
+        )
+        asyncio.run(_single_process(config, root / "reference.duckdb"))
+        server.clear_log()
+        state: Any = asyncio.run(
+            scaleout_crawl.with_options(task_runner=dask_runner(2))(  # type: ignore[arg-type]
+                base_url=server.base_url,
+                db=str(root / "sharded.duckdb"),
+                staging_dir=str(root / "staging"),
+                workers=2,
+                rate=RATE,
+                concurrency=CONCURRENCY,
+                batch_size=BATCH,
+                return_state=True,
+            )
+        )
+        yield Crawled(
+            reference=root / "reference.duckdb",
+            sharded=root / "sharded.duckdb",
+            staging=root / "staging",
+            sharded_log=server.request_log,
+            state=state,
+        )
+
+
+async def _single_process(config: CrawlConfig, db_path: Path) -> None:
+    async with CrawlSession.open(config, db_path) as session:
+        await session.discover()
+        while await session.run_batch() is not None:
+            pass
+        session.finish()
+
+
+def rows(db_path: Path, query: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+# --- the 2-worker crawl ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_worker_crawl_completes(crawled: Crawled) -> None:
+    assert crawled.state.is_completed(), crawled.state.message
+    finished = rows(crawled.sharded, "SELECT status, pages_failed FROM crawl_runs")
+    assert finished == [("completed", 0)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("relation", sorted(COMPARED))
+def test_warehouse_equals_single_process_result(crawled: Crawled, relation: str) -> None:
+    expected = rows(crawled.reference, COMPARED[relation])
+    assert expected, f"the reference crawl left {relation} empty"
+    assert rows(crawled.sharded, COMPARED[relation]) == expected
+
+
+@pytest.mark.slow
+def test_every_archived_page_is_indexed_and_staging_is_emptied(crawled: Crawled) -> None:
+    indexed = rows(
+        crawled.sharded,
+        "SELECT count(DISTINCT url) FROM archive_records WHERE url IN (SELECT url FROM pages)",
+    )
+    fetched = rows(crawled.sharded, "SELECT count(*) FROM pages WHERE fetched_at IS NOT NULL")
+    assert indexed == fetched
+    assert not list(crawled.staging.glob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_shards_share_the_host_budget(crawled: Crawled) -> None:
+    """Two shards at once never make more requests than one crawler at `RATE` may: in any window
+    the count stays within RATE x window plus one request per shard (each may start one at the
+    window's edge)."""
+    times = sorted(entry.at for entry in crawled.sharded_log)
+    assert len(times) > 40
+    window = 0.5
+    start = 0
+    for end, moment in enumerate(times):
+        while times[start] < moment - window:
+            start += 1
+        assert end - start + 1 <= RATE * window + 2 + 1  # +1: timestamps taken after answering
+
+
+# --- pieces -------------------------------------------------------------------------------------
+
+
+def test_split_deals_round_robin_and_drops_empty_shards() -> None:
+    targets = [FetchTarget(url=f"http://h/{n}") for n in range(5)]
+    parts = shards.split(targets, 2)
+    assert [[t.url[-1] for t in part] for part in parts] == [["0", "2", "4"], ["1", "3"]]
+    assert len(shards.split(targets[:1], 3)) == 1
+    with pytest.raises(ValueError, match="at least 1"):
+        shards.split(targets, 0)
+
+
+def test_shard_budget_is_split_not_multiplied() -> None:
+    config = CrawlConfig(base_url="http://h", rate=10.0, concurrency=4)
+    shard = config.for_shard(2)
+    assert shard.rate * 2 == config.rate
+    assert shard.concurrency * 2 <= config.concurrency
+
+
+def test_staging_file_round_trips_visits_and_records(tmp_path: Path) -> None:
+    fetched_at = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    page = StudyPage(
+        url="http://h/research/a-b12",
+        study_id="b12",
+        title="A “quoted” title",
+        authors=("A. One", "B. Two"),
+        sections={
+            "cited_research": Section(heading="Cited", shown=1, total=1000, total_text="1000+")
+        },
+        cited_research=(ResearchEntry(url="http://h/research/c-d34", study_id="d34", citations=3),),
+        warnings=("no tldr",),
+    )
+    changed = FetchResult(
+        url=page.url or "",
+        final_url=page.url or "",
+        status=200,
+        etag='"x"',
+        content_sha256="ab" * 32,
+        bytes=123,
+        attempts=1,
+        fetched_at=fetched_at,
+        content_type="text/html",
+    )
+    gone = FetchResult(
+        url="http://h/research/gone-e56",
+        final_url="http://h/research/gone-e56",
+        status=404,
+        error="http-404",
+        failure="http",
+        attempts=1,
+        fetched_at=fetched_at,
+    )
+    item = load.LoadItem(page=page, fetched_url=changed.final_url, fetched_at=fetched_at)
+    path = tmp_path / "shard.parquet"
+    shards.write_staged(path, [changed, gone], [item, None])
+    results, items = shards.read_staged(path)
+    assert results == [changed, gone]
+    assert items == [item]
+
+
+def test_reading_a_foreign_file_is_a_staging_error(tmp_path: Path) -> None:
+    path = tmp_path / "not.parquet"
+    path.write_bytes(b"not parquet at all")
+    with pytest.raises(shards.StagingError):
+        shards.read_staged(path)
