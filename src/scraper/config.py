@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from scraper.urls import DEFAULT_SITE
 
 PROJECT_NAME = "tressless-research-scraper"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 PROJECT_VERSION = "0.1"
 # Where a site operator can read what this crawler is and how to reach whoever runs it. A deployment
 # should point this at a page it controls (`CrawlConfig(contact_url=...)`).
@@ -113,6 +114,19 @@ class CrawlConfig:
         host = (urlsplit(self.base_url).hostname or "").lower()
         twin = host.removeprefix("www.") if host.startswith("www.") else f"www.{host}"
         return frozenset({host, twin})
+
+    def allows_port(self, scheme: str, port: int | None) -> bool:
+        """Whether `scheme://<allowed host>:port` is the site's own server, not another service
+        on the same host (a link to `http://127.0.0.1:6379/` from a site on 127.0.0.1:8080)."""
+        base = urlsplit(self.base_url)
+        own = base.port or _DEFAULT_PORTS.get(base.scheme)
+        effective = port or _DEFAULT_PORTS.get(scheme)
+        if effective == own:
+            return True
+        # On the default ports, http:// and https:// of one host are the same site: it links to
+        # its own pages both ways.
+        on_defaults = base.port in (None, _DEFAULT_PORTS.get(base.scheme))
+        return on_defaults and effective == _DEFAULT_PORTS.get(scheme)
 
     @property
     def min_interval_s(self) -> float:

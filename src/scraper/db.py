@@ -73,7 +73,15 @@ def connect(
     except duckdb.Error as exc:
         raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
     if not read_only:
-        migrate(con)
+        try:
+            migrate(con)
+        except duckdb.Error as exc:
+            # Close it: a connection left open keeps the file's database alive in this process,
+            # and every later open with other settings would then fail as "already open".
+            con.close()
+            if isinstance(exc, duckdb.IOException):  # a file cut short or unreadable
+                raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
+            raise WarehouseError(f"cannot update warehouse {path}: {_first_line(exc)}") from exc
     return con
 
 

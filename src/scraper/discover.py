@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from scraper.archive import ArchivedResponse
 from scraper.config import CrawlConfig
@@ -169,8 +169,20 @@ def _refusal(raw: str, config: CrawlConfig, base: str | None) -> str | None:
         return "bad-url: unparsable"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"bad-url: {parts.scheme or 'relative'}"
-    if parts.hostname.lower() not in config.hosts:
-        return f"off-site: {parts.hostname.lower()}"
+    return _off_site(parts, config)
+
+
+def _off_site(parts: SplitResult, config: CrawlConfig) -> str | None:
+    """Why a well-formed URL is not the configured site's: another host, or another port."""
+    if (parts.hostname or "").lower() not in config.hosts:
+        return f"off-site: {(parts.hostname or '').lower()}"
+    # An explicit port must be the site's own (an implicit one is made the site's by `site_form`).
+    try:
+        port = parts.port
+    except ValueError:
+        return "bad-url: port"
+    if port is not None and not config.allows_port(parts.scheme, port):
+        return f"off-site: {parts.netloc.lower()}"
     return None
 
 
