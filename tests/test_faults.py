@@ -8,6 +8,7 @@ this file to a few seconds; every loop is bounded by the crawl's own budget (3 a
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 from collections import Counter
 from email.utils import parsedate_to_datetime
@@ -226,7 +227,10 @@ async def test_crawl_through_a_heavy_fault_mix(tmp_path: Path) -> None:
     replica = Replica(pages=30, seed=11)
     paths = replica.study_paths()
     broken: dict[str, FaultKind] = {paths[3]: "500", paths[7]: "huge", paths[12]: "huge"}
-    plan = FaultPlan(rate=0.4, seed=5, broken=broken, slow_s=SLOW_S, huge_bytes=300_000)
+    # Every path misbehaves, robots.txt and the sitemaps too.
+    plan = FaultPlan(
+        rate=0.4, seed=5, broken=broken, slow_s=SLOW_S, huge_bytes=300_000, paths=("/",)
+    )
     assert plan.kinds == TRANSIENT_KINDS  # every kind but `huge`, which only the broken pages get
     replica.set_faults(plan)
     db_path = tmp_path / "w.duckdb"
@@ -236,6 +240,16 @@ async def test_crawl_through_a_heavy_fault_mix(tmp_path: Path) -> None:
     base = server.base_url
     served = Counter(e.fault for e in log if e.fault and "_loop=" not in e.path)
     assert set(served) == set(FAULT_KINDS), served  # every kind really happened
+    feeds = [e for e in log if not e.path.startswith("/research/")]
+    assert any(e.fault for e in feeds)
+    # A Retry-After in seconds was waited out before the same page was asked for again.
+    waits = [
+        (after.at - before.at, float(before.response_headers["retry-after"]))
+        for before, after in itertools.pairwise(sorted(log, key=lambda e: (e.path, e.at)))
+        if before.path == after.path and before.response_headers.get("retry-after", "").isdigit()
+    ]
+    assert waits
+    assert all(waited >= told for waited, told in waits), waits
 
     con = db.connect(db_path, read_only=True)
     ids = {p.rsplit("-", 1)[1] for p in paths}

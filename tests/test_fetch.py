@@ -231,6 +231,27 @@ async def test_robots_unreachable_disallows_and_4xx_allows() -> None:
 
 
 @pytest.mark.anyio
+async def test_robots_redirects_are_followed_on_the_site_only() -> None:
+    # RFC 9309 2.3.1.2: follow robots.txt redirects. A site that moved it (or sends http to
+    # https) must not read as "disallow everything"; a hop off the site is never taken.
+    moved = httpx.Response(301, headers={"location": "/robots-2025.txt"})
+    rules = httpx.Response(200, text="User-agent: *\nDisallow: /private\n")
+    routes: dict[str, Handler | httpx.Response] = {
+        "/robots.txt": moved,
+        "/robots-2025.txt": rules,
+        "/p": html(),
+        "/private/x": html(),
+    }
+    results, log = await fetch_with(routes, [f"{BASE}/p", f"{BASE}/private/x"])
+    assert [r.error for r in results] == [None, "robots-disallowed"]
+    assert [r.url.path for r in log].count("/robots-2025.txt") == 1
+    away = httpx.Response(302, headers={"location": "https://elsewhere.example/robots.txt"})
+    [result], log = await fetch_with({"/robots.txt": away, "/p": html()}, [f"{BASE}/p"])
+    assert result.error == "robots-disallowed"
+    assert all(request.url.host == "site.test" for request in log)
+
+
+@pytest.mark.anyio
 async def test_robots_crawl_delay_raises_interval() -> None:
     clock = FakeTime()
     robots = httpx.Response(200, text="User-agent: *\nCrawl-delay: 2\n")

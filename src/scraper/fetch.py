@@ -604,11 +604,12 @@ class Fetcher:
         target = FetchTarget(url=f"{origin}/robots.txt")
 
         async def chain() -> list[RawResponse]:
-            return [await self._request(target.url, {}, "any", ROBOTS_MAX_BYTES, wire)]
+            return await self._follow_robots(target.url, wire)
 
         try:
-            response = (await self._with_retries(chain))[-1]
-            self._side_results.append(self._success(target, [response], 1, sum(wire), 0.0))
+            hops = await self._with_retries(chain)
+            response = hops[-1]
+            self._side_results.append(self._success(target, hops, 1, sum(wire), 0.0))
         except TooLarge as exc:
             body = exc.response.body if exc.response else None
             return _robots_from_body(body or b"", self.config.robots_agent)
@@ -620,6 +621,22 @@ class Fetcher:
         if 400 <= response.status < 500:
             return RobotsPolicy(None, allow_all=True, note=f"http-{response.status}")
         return RobotsPolicy(None, allow_all=False, note=f"http-{response.status}")
+
+    async def _follow_robots(self, url: str, wire: list[int]) -> list[RawResponse]:
+        """robots.txt and its redirects (RFC 9309 asks crawlers to follow at least five), each
+        hop on the site itself: a redirect elsewhere leaves robots.txt unreachable."""
+        hops: list[RawResponse] = []
+        for _ in range(self.config.max_redirects + 1):
+            hops.append(await self._request(url, {}, "any", ROBOTS_MAX_BYTES, wire))
+            location = hops[-1].header("location")
+            if hops[-1].status not in REDIRECT_STATUSES or not location:
+                return hops
+            url = canonicalize(location, base=url)
+            parts = urlsplit(url)
+            on_site = (parts.hostname or "").lower() in self.config.hosts
+            if not on_site or not self.config.allows_port(parts.scheme, _port(parts)):
+                raise OffSite(f"off-site: {parts.netloc.lower()}", response=hops[-1])
+        raise TooManyRedirects("too-many-redirects", response=hops[-1])
 
     # --- results ----------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -75,6 +75,7 @@ class LoggedRequest:
     bytes_sent: int  # body bytes on the wire (compressed when gzipped; 0 for HEAD and 304)
     at: float
     fault: str | None = None  # the fault mode's kind behind this answer, if any
+    response_headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
 
 class _Log:
@@ -139,6 +140,7 @@ def _logged(request: Request, path: str, served: Served, *, head: bool) -> Logge
         bytes_sent=sent,
         at=time.monotonic(),
         fault=served.fault,
+        response_headers={name.lower(): value for name, value in served.headers.items()},
     )
 
 
