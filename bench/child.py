@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import time
 from typing import Any
 
@@ -32,6 +33,7 @@ def crawl_job(args: argparse.Namespace) -> dict[str, Any]:
             rate=UNLIMITED_RATE,
             batch_size=args.batch_size,
             full=args.full,
+            parse_workers=args.parse_workers,
             return_state=True,
         )
     )
@@ -60,7 +62,12 @@ def reparse_job(args: argparse.Namespace) -> dict[str, Any]:
 
     started = time.perf_counter()
     state: Any = asyncio.run(
-        reparse(db=args.db, batch_size=args.batch_size, return_state=True)  # type: ignore[arg-type]
+        reparse(  # type: ignore[arg-type]
+            db=args.db,
+            batch_size=args.batch_size,
+            parse_workers=args.parse_workers,
+            return_state=True,
+        )
     )
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {
@@ -83,11 +90,17 @@ def main() -> None:
     crawl.add_argument("--batch-size", type=int, required=True)
     crawl.add_argument("--concurrency", type=int, required=True)
     crawl.add_argument("--full", action="store_true")
+    crawl.add_argument("--parse-workers", type=int, default=0)
     reparse = jobs.add_parser("reparse")
     reparse.add_argument("--db", required=True)
     reparse.add_argument("--batch-size", type=int, required=True)
+    reparse.add_argument("--parse-workers", type=int, default=0)
     args = parser.parse_args()
     result = crawl_job(args) if args.job == "crawl" else reparse_job(args)
+    # Parse workers were joined when the flow closed its pool: their peak is in RUSAGE_CHILDREN
+    # (the largest of them; this process's own peak the parent reads with wait4).
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: KiB
+    result["workers_peak_rss_bytes"] = workers
     print(json.dumps(result), flush=True)
 
 

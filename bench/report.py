@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bench.run import Results
+    from bench.run import Job, Results
 
 MIB = 1024 * 1024
 PAGES_PER_TASK_BASIS = 10_000  # (e) is stated per 10,000 pages
@@ -131,16 +131,22 @@ def _recrawl_time_row(r: Results) -> _Row | None:
 
 
 def _memory_row(r: Results) -> _Row | None:
+    """Crawl process plus its parse worker: both hold pages, both count."""
     if r.crawl is None or r.big_crawl is None:
         return None
-    small, big = r.crawl.peak_rss_bytes, r.big_crawl.peak_rss_bytes
+    small = r.crawl.peak_rss_bytes + r.crawl.workers_peak_rss_bytes
+    big = r.big_crawl.peak_rss_bytes + r.big_crawl.workers_peak_rss_bytes
     return _Row(
-        "(d) peak RSS growth",
-        f"{big / MIB:.0f} MiB at {r.big_crawl.pages} pages",
-        f"{small / MIB:.0f} MiB at {r.crawl.pages} pages",
+        "(d) peak RSS growth (crawl + parse worker)",
+        f"{big / MIB:.0f} MiB at {r.big_crawl.pages} pages ({_rss_split(r.big_crawl)})",
+        f"{small / MIB:.0f} MiB at {r.crawl.pages} pages ({_rss_split(r.crawl)})",
         big / small,
         TARGETS["d"],
     )
+
+
+def _rss_split(job: Job) -> str:
+    return f"{job.peak_rss_bytes / MIB:.0f} + {job.workers_peak_rss_bytes / MIB:.0f}"
 
 
 def _tasks_row(r: Results) -> _Row | None:
@@ -163,6 +169,7 @@ def _settings_line(r: Results) -> str:
     return (
         f"Replica of {s.pages} studies ({r.replica_pages} pages in all) and {s.big_pages}"
         f" ({r.big_replica_pages}); concurrency {s.concurrency}, crawl batch {s.batch_size},"
+        f" parse workers {s.parse_workers} (reparse {s.reparse_workers}),"
         f" reparse batch {s.reparse_batch_size}, rate unlimited; whole bench"
         f" {r.total_seconds / 60:.1f} min."
     )
@@ -193,6 +200,13 @@ def _details(r: Results) -> list[str]:
     if r.fetch_floor is not None:
         out.append(
             f"fetch+parse floor: {r.fetch_floor.pages} pages,"
-            f" {r.fetch_floor.bytes / MIB:.1f} MiB on the wire"
+            f" {r.fetch_floor.bytes / MIB:.1f} MiB on the wire; the faster of two runs"
+            f" ({', '.join(f'{f.rate:.0f}' for f in r.fetch_floors)} pages/s)"
         )
+    if r.parse_floor is not None:
+        out.append(
+            "parse floor: the faster of two runs"
+            f" ({', '.join(f'{f.rate:.0f}' for f in r.parse_floors)} pages/s)"
+        )
+    out.append(f"load average (1, 5, 15 min): {r.load_before} at start, {r.load_after} at end")
     return out

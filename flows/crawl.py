@@ -51,9 +51,12 @@ async def discover(session: CrawlSession) -> int:
     cache_policy=NO_CACHE,
     tags=["crawl"],
 )
-async def crawl_batch(session: CrawlSession, number: int) -> BatchReport | None:
-    """Fetch, archive, parse, load and record one batch (its claims are released on failure)."""
-    batch = await session.run_batch()
+async def crawl_batch(
+    session: CrawlSession, number: int, prefetch: bool = False
+) -> BatchReport | None:
+    """Fetch, archive, parse, load and record one batch (its claims are released on failure);
+    `prefetch` starts fetching the next one meanwhile (with parse workers only)."""
+    batch = await session.run_batch(prefetch=prefetch)
     if batch is not None:
         get_run_logger().info(
             "batch %d: %d pages %s, %d failed",
@@ -82,14 +85,24 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     batch_size: int = 50,
     discover_urls: bool = True,
     full: bool = False,
+    parse_workers: int = 0,
 ) -> State:
-    """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely)."""
+    """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely).
+
+    `parse_workers` > 0 parses in worker processes and overlaps batches: for a site that allows
+    a high `rate` (a replica, the bench); at the live site's pace one core parses at leisure.
+    """
     config = CrawlConfig(
         base_url=base_url, concurrency=concurrency, rate=rate, batch_size=batch_size
     )
     progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
     async with CrawlSession.open(
-        config, Path(db), archive_dir=archive_dir, full=full, flow_run_id=flow_run.id
+        config,
+        Path(db),
+        archive_dir=archive_dir,
+        full=full,
+        flow_run_id=flow_run.id,
+        parse_workers=parse_workers,
     ) as session:
         try:
             await _run(session, progress_id, max_pages, discover_urls)
@@ -114,7 +127,9 @@ async def _run(
     fetched, number = 0, 0
     while max_pages is None or fetched < max_pages:
         number += 1
-        batch = await crawl_batch(session, number)
+        # Fetch ahead only while a whole further batch is still wanted.
+        wanted = max_pages is None or fetched + 2 * session.config.batch_size <= max_pages
+        batch = await crawl_batch(session, number, wanted)
         if batch is None:
             break
         fetched += batch.fetched

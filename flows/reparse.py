@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,9 +24,10 @@ from prefect.runtime import flow_run
 from prefect.states import Completed
 
 from scraper import db as warehouse_db
-from scraper import load
+from scraper import load, parallel
 from scraper.archive import Archive
 from scraper.crawl import default_archive_dir
+from scraper.parallel import ParsePool
 from scraper.parse import PARSER_VERSION
 from scraper.pipeline import load_reparsed, reparse_batches
 
@@ -42,9 +44,16 @@ def reparse_batch(
 
 @flow(name="reparse")
 async def reparse(
-    db: str = "warehouse.duckdb", archive_dir: str | None = None, batch_size: int = 200
+    db: str = "warehouse.duckdb",
+    archive_dir: str | None = None,
+    batch_size: int = 200,
+    parse_workers: int = 0,
 ) -> State:
-    """Parse the archive again into the warehouse `db`."""
+    """Parse the archive again into the warehouse `db`.
+
+    `parse_workers` > 0 reads and parses the archive in that many worker processes while this
+    one loads: on a machine with that many spare cores.
+    """
     con = warehouse_db.connect(db)
     pages, changed = 0, 0
     try:
@@ -56,8 +65,12 @@ async def reparse(
             flow_run_id=flow_run.id,
         )
         directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db))
-        with Archive(directory, con) as archive:
-            for number, items in enumerate(reparse_batches(archive, batch_size), start=1):
+        with Archive(directory, con) as archive, contextlib.ExitStack() as stack:
+            batches = reparse_batches(archive, batch_size)
+            if parse_workers:
+                pool = stack.enter_context(ParsePool(workers=parse_workers))
+                batches = parallel.reparse_batches(archive, batch_size, pool)
+            for number, items in enumerate(batches, start=1):
                 stats = reparse_batch(con, items, run_id, number)
                 pages += len(items)
                 changed += stats.studies_changed + stats.studies_new

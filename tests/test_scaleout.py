@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from flows.scaleout import dask_runner, scaleout_crawl
@@ -24,6 +23,7 @@ from scraper.fetch import FetchResult, FetchTarget
 from scraper.pipeline import CrawlSession
 from scraper.records import ResearchEntry, Section, StudyPage
 from scraper.replica import LoggedRequest, Replica, ReplicaServer
+from tests.warehouse_compare import COMPARED, rows
 
 pytestmark = [
     # Prefect's own API client leaves one socket to its test server open when a flow's event loop
@@ -36,20 +36,6 @@ pytestmark = [
 RATE = 60.0  # requests per second for the whole host, shared by the shards
 CONCURRENCY = 4
 BATCH = 10  # small batches: several rounds, so links found in one round feed the next
-
-# What must be equal: every content column, never a timestamp or a run id.
-COMPARED = {
-    "studies": "SELECT * EXCLUDE (first_seen_at, last_seen_at, last_changed_at, removed_at,"
-    " first_run_id, last_changed_run_id) FROM studies ORDER BY study_id",
-    "study_authors": "SELECT * FROM study_authors ORDER BY ALL",
-    "cited_research": "SELECT * FROM cited_research ORDER BY ALL",
-    "related_research": "SELECT * FROM related_research ORDER BY ALL",
-    "study_community_posts": "SELECT * FROM study_community_posts ORDER BY ALL",
-    "community_posts": "SELECT * EXCLUDE (first_seen_at, last_seen_at) FROM community_posts"
-    " ORDER BY ALL",
-    "pages": "SELECT url, study_id, status_code, etag, last_modified, content_sha256, error,"
-    " alias_of FROM pages ORDER BY url",
-}
 
 
 @dataclass(frozen=True)
@@ -98,11 +84,6 @@ async def _single_process(config: CrawlConfig, db_path: Path) -> None:
         while await session.run_batch() is not None:
             pass
         session.finish()
-
-
-def rows(db_path: Path, query: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return con.execute(query).fetchall()
 
 
 # --- the 2-worker crawl ---------------------------------------------------------------------------

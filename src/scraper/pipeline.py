@@ -20,6 +20,8 @@ parser can `reparse` the archive.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import time
 from collections import Counter
@@ -37,8 +39,9 @@ from scraper.archive import Archive
 from scraper.config import CrawlConfig
 from scraper.crawl import default_archive_dir, discover_into
 from scraper.discover import Discovery, links_from_page
-from scraper.fetch import Fetcher, FetchResult, make_client
+from scraper.fetch import Fetcher, FetchResult, FetchTarget, make_client
 from scraper.frontier import Crawl, Frontier, Outcome
+from scraper.parallel import FetchedBatch, ParsePool, fetch_parsed
 from scraper.parse import PARSER_VERSION, parse_study
 from scraper.records import StudyPage
 
@@ -63,6 +66,14 @@ class BatchReport:
     @property
     def fetched(self) -> int:
         return sum(self.outcomes.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    """A claimed batch whose fetching has started."""
+
+    targets: tuple[FetchTarget, ...]
+    task: asyncio.Future[FetchedBatch]
 
 
 @dataclass(slots=True)
@@ -137,11 +148,14 @@ class CrawlSession:
         *,
         full: bool = False,
         flow_run_id: str | None = None,
+        parse_pool: ParsePool | None = None,
     ) -> None:
         self.config = config
         self.con = con
         self.archive = archive
         self.fetcher = fetcher
+        self.parse_pool = parse_pool
+        self._next: _InFlight | None = None  # a batch claimed and fetching ahead (prefetch)
         self.frontier = Frontier(con, config)
         self.crawl: Crawl = self.frontier.begin_crawl(full=full)
         self.started = time.monotonic()
@@ -168,16 +182,37 @@ class CrawlSession:
         full: bool = False,
         flow_run_id: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        parse_workers: int = 0,
     ) -> AsyncIterator[CrawlSession]:
-        """Open the warehouse (as its one writer), the archive and the HTTP client."""
+        """Open the warehouse (as its one writer), the archive and the HTTP client.
+
+        `parse_workers` > 0 parses in that many worker processes (`scraper.parallel`) and lets
+        `run_batch(prefetch=True)` overlap batches: worth it only when politeness allows more
+        pages a second than one core parses.
+        """
         con = db.connect(db_path)
+        pool = ParsePool(config, workers=parse_workers) if parse_workers else None
         try:
             directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
             with Archive(directory, con, config) as archive:
                 client = make_client(config, transport=transport)
                 async with client, Fetcher(config, client=client) as fetcher:
-                    yield cls(config, con, archive, fetcher, full=full, flow_run_id=flow_run_id)
+                    session = cls(
+                        config,
+                        con,
+                        archive,
+                        fetcher,
+                        full=full,
+                        flow_run_id=flow_run_id,
+                        parse_pool=pool,
+                    )
+                    try:
+                        yield session
+                    finally:
+                        await session.drop_prefetched()
         finally:
+            if pool is not None:
+                pool.close()
             con.close()
 
     async def discover(self) -> int:
@@ -189,24 +224,87 @@ class CrawlSession:
         self.discovery_bytes += wire
         return added
 
-    async def run_batch(self) -> BatchReport | None:
-        """Claim, fetch, archive, parse, load and record one batch; None when nothing is due."""
-        targets = self.frontier.due(self.crawl)
-        if not targets:
-            return None
+    async def run_batch(self, *, prefetch: bool = False) -> BatchReport | None:
+        """Claim, fetch, archive, parse, load and record one batch; None when nothing is due.
+
+        With a parse pool, `prefetch` claims the next batch and starts fetching it (and parsing
+        it, in the pool) before this one is stored, and stores this one in a thread, so the
+        event loop keeps fetching while DuckDB and the WARC writer work. Leave it off when no
+        further batch is wanted (`max_pages`): a prefetched batch is fetched.
+        """
+        current, self._next = self._next, None
+        if current is None:
+            targets = self.frontier.due(self.crawl)
+            if not targets:
+                return None
+            current = self._launch(targets)
         try:
-            results = await self.fetcher.fetch_batch(targets)
-            side = self.fetcher.take_side_results()  # robots.txt read on the way
-            self.archive.append([*side, *results], crawl_id=self.crawl.crawl_id)
-            return self.merge(results, parse_results(results))
+            batch = await current.task
         except BaseException:
-            self.frontier.release(self.crawl, [target.url for target in targets])
+            current.task.cancel()
+            self.frontier.release(self.crawl, [target.url for target in current.targets])
+            raise
+        if prefetch and self.parse_pool is not None:
+            upcoming = self.frontier.due(self.crawl)
+            self._next = self._launch(upcoming) if upcoming else None
+        try:
+            if self._next is None:
+                return self._store(batch)
+            return await self._store_beside(batch)
+        except BaseException:
+            self.frontier.release(self.crawl, [target.url for target in batch.targets])
+            await self.drop_prefetched()
             raise
 
-    def merge(self, results: Sequence[FetchResult], items: Sequence[load.LoadItem]) -> BatchReport:
+    def _launch(self, targets: Sequence[FetchTarget]) -> _InFlight:
+        return _InFlight(tuple(targets), asyncio.ensure_future(self._fetch(targets)))
+
+    async def _fetch(self, targets: Sequence[FetchTarget]) -> FetchedBatch:
+        if self.parse_pool is not None:
+            return await fetch_parsed(self.fetcher, targets, self.parse_pool)
+        results = await self.fetcher.fetch_batch(targets)
+        side = self.fetcher.take_side_results()  # robots.txt read on the way
+        return FetchedBatch(targets=tuple(targets), results=results, side=side, parsed=None)
+
+    def _store(self, batch: FetchedBatch) -> BatchReport:
+        self.archive.append([*batch.side, *batch.results], crawl_id=self.crawl.crawl_id)
+        if batch.parsed is None:
+            return self.merge(batch.results, parse_results(batch.results))
+        items = [parsed.item for parsed in batch.parsed]
+        return self.merge(batch.results, items, links=[parsed.links for parsed in batch.parsed])
+
+    async def _store_beside(self, batch: FetchedBatch) -> BatchReport:
+        """`_store` in a thread. The connection must never be used by two threads at once, so a
+        caller cancelled meanwhile still waits for the thread before anything else runs."""
+        stored = asyncio.ensure_future(asyncio.to_thread(self._store, batch))
+        try:
+            return await asyncio.shield(stored)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await stored
+            raise
+
+    async def drop_prefetched(self) -> None:
+        """Stop a batch fetching ahead and give its URLs back unvisited."""
+        pending, self._next = self._next, None
+        if pending is None:
+            return
+        pending.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pending.task
+        self.frontier.release(self.crawl, [target.url for target in pending.targets])
+
+    def merge(
+        self,
+        results: Sequence[FetchResult],
+        items: Sequence[load.LoadItem],
+        *,
+        links: Sequence[Discovery] | None = None,
+    ) -> BatchReport:
         """The single writer's half of a batch: load the parsed pages, add their links, record
         the visits. `results` are already archived (and indexed); `items` are their parsed pages,
-        parsed here or by a shard worker (`scraper.shards`)."""
+        parsed here, by a parse worker or by a shard worker (`scraper.shards`); `links` their
+        links when the worker found them already."""
         protected = self.drift.observe([item.page for item in items])
         now = datetime.now(UTC)
         stats = load.load_pages(
@@ -218,7 +316,8 @@ class CrawlSession:
         gone = [r.url for r in results if r.gone]
         if gone:
             load.mark_removed(self.con, gone, now)
-        links = [links_from_page(item.page, self.config) for item in items]
+        if links is None:
+            links = [links_from_page(item.page, self.config) for item in items]
         if links:
             self.frontier.add(functools.reduce(Discovery.merge, links))  # one transaction
         outcomes = self.frontier.record(self.crawl, results)
@@ -247,6 +346,10 @@ class CrawlSession:
 
     def finish(self, *, error: str | None = None) -> RunReport:
         """Close the run: the crawl state, the `crawl_runs` row and this run's field coverage."""
+        if self._next is not None:  # a batch fetching ahead that nobody will store
+            self._next.task.cancel()
+            self.frontier.release(self.crawl, [target.url for target in self._next.targets])
+            self._next = _InFlight((), self._next.task)  # awaited when the session closes
         complete = self.frontier.stats(self.crawl).remaining == 0
         if complete:
             self.frontier.finish_crawl(self.crawl)
