@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
@@ -25,6 +26,8 @@ from scraper.archive import (
 )
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchResult, RawResponse
+from scraper.pipeline import CrawlSession
+from scraper.replica import Replica, ReplicaServer
 
 BASE = "https://site.test"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -210,3 +213,24 @@ def test_files_are_standard_warc(tmp_path: Path) -> None:
     with (tmp_path / entry.warc_file).open("rb") as fh:
         types = [record.rec_type for record in ArchiveIterator(fh)]
     assert types == ["warcinfo", "response", "request"]
+
+
+def test_a_crawl_archives_robots_txt_too(tmp_path: Path) -> None:
+    replica = Replica(pages=5, seed=2)
+    with ReplicaServer(replica) as server:
+        config = CrawlConfig(base_url=server.base_url, rate=200.0, concurrency=4)
+
+        async def crawl() -> None:
+            async with CrawlSession.open(config, tmp_path / "w.duckdb") as session:
+                await session.discover()
+                while await session.run_batch():
+                    pass
+                session.finish()
+
+        asyncio.run(crawl())
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    robots = con.execute(
+        "SELECT count(*) FROM archive_records WHERE url LIKE '%/robots.txt'"
+    ).fetchone()
+    con.close()
+    assert robots == (1,)
