@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from prefect import flow, get_run_logger, task
@@ -22,6 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Completed
+from prefect.utilities.annotations import quote
 
 from scraper import db as warehouse_db
 from scraper import load, parallel
@@ -71,7 +73,10 @@ async def reparse(
                 pool = stack.enter_context(ParsePool(workers=parse_workers))
                 batches = parallel.reparse_batches(archive, batch_size, pool)
             for number, items in enumerate(batches, start=1):
-                stats = reparse_batch(con, items, run_id, number)
+                # quote: Prefect would otherwise walk every record looking for futures (a
+                # second per 1,000 pages); the task receives the list itself.
+                quoted: Any = quote(items)
+                stats = reparse_batch(con, quoted, run_id, number)
                 pages += len(items)
                 changed += stats.studies_changed + stats.studies_new
         summary = load.RunSummary(
