@@ -263,3 +263,15 @@ def test_cli_parse_missing_file_is_one_line_error() -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
     assert "cannot read" in result.stderr
+
+
+def test_hostile_nesting_is_refused_before_parsing() -> None:
+    html = b"<html><body>" + b"<div>" * 200_000 + b"TLDR deep</body></html>"
+    parsed = parse_study(html, BASE)
+    assert parsed.page_kind == "other"
+    assert parsed.warnings[0].startswith("not parsed: block elements nest 200000 deep")
+
+
+def test_ordinary_nesting_is_parsed() -> None:
+    html = study("<div>" * 300 + "<p>TLDR Deep but fine.</p>" + "</div>" * 300)
+    assert parse_study(html, BASE).tldr == "Deep but fine."

@@ -36,6 +36,16 @@ PARSER_VERSION = "1.0.0"
 
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# HTML parsers spend time proportional to the depth of open block containers on each new one
+# (the "close a p element" scope check), so a hostile page of 400,000 nested <div>s costs minutes.
+# These elements always need an end tag, so counting their tags gives their depth cheaply; real
+# study pages nest them a few dozen deep.
+_BLOCK_CONTAINER_TAG = re.compile(
+    rb"<(/?)(?:div|section|article|ul|ol|dl|blockquote|main|nav|aside|header|footer|figure|form"
+    rb"|fieldset|details|menu|address|center)\b",
+    re.IGNORECASE,
+)
+MAX_BLOCK_DEPTH = 1000
 _UNSAFE_SCHEMES = ("javascript:", "data:", "mailto:", "tel:", "about:")
 
 
@@ -647,7 +657,24 @@ def parse_study(html: bytes, url: str | None = None) -> StudyPage:
         )
 
 
+def _block_depth(html: bytes) -> int:
+    """The deepest nesting of block containers, counted from their tags without parsing."""
+    depth = deepest = 0
+    for closing in _BLOCK_CONTAINER_TAG.findall(html):
+        depth = max(0, depth - 1) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _parse(html: bytes, url: str | None) -> StudyPage:
+    depth = _block_depth(html)
+    if depth > MAX_BLOCK_DEPTH:
+        return StudyPage(
+            url=url,
+            page_kind="other",
+            parser_version=PARSER_VERSION,
+            warnings=(f"not parsed: block elements nest {depth} deep (limit {MAX_BLOCK_DEPTH})",),
+        )
     document = _read_document(html)
     page_url = _page_url(url, document)
     layout = _layout(document)
