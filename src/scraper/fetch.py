@@ -280,6 +280,7 @@ class HostLimiter:
         self._clock = clock
         self._sleep = sleep
         self._semaphore = asyncio.Semaphore(concurrency)
+        self._start_lock = asyncio.Lock()  # one start at a time, each spaced from the last
         self._last_start = float("-inf")
         self._next_start = 0.0
         self._paused_until = 0.0
@@ -305,15 +306,18 @@ class HostLimiter:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the host's concurrent slots, starting no sooner than the interval allows."""
+        """Hold one of the host's concurrent slots, starting no sooner than the interval allows.
+
+        Starts are taken one at a time and spaced from the previous *actual* start, so a waiter
+        that wakes late on a busy machine delays the next start instead of bunching with it;
+        a pause (Retry-After) that arrives while a waiter sleeps is honoured when it wakes.
+        """
         async with self._semaphore:
-            now = self._clock()
-            # Reserve the start time before sleeping: the next caller queues behind it.
-            start = max(now, self._next_start, self._paused_until)
-            self._last_start = start
-            self._next_start = start + self.interval
-            if start > now:
-                await self._sleep(start - now)
+            async with self._start_lock:
+                while (start := max(self._next_start, self._paused_until)) > self._clock():
+                    await self._sleep(start - self._clock())
+                self._last_start = self._clock()
+                self._next_start = self._last_start + self.interval
             yield
 
 
