@@ -30,7 +30,7 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from scraper import report
-from scraper.config import CrawlConfig
+from scraper.config import CrawlConfig, default_user_agent
 from scraper.pipeline import BatchReport, CrawlSession, RunReport
 from scraper.urls import DEFAULT_SITE
 
@@ -86,6 +86,7 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     discover_urls: bool = True,
     full: bool = False,
     parse_workers: int = 0,
+    contact_url: str | None = None,
 ) -> State:
     """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely).
 
@@ -93,7 +94,11 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     a high `rate` (a replica, the bench); at the live site's pace one core parses at leisure.
     """
     config = CrawlConfig(
-        base_url=base_url, concurrency=concurrency, rate=rate, batch_size=batch_size
+        base_url=base_url,
+        concurrency=concurrency,
+        rate=rate,
+        batch_size=batch_size,
+        user_agent=default_user_agent(contact_url) if contact_url else default_user_agent(),
     )
     progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
     async with CrawlSession.open(

@@ -73,7 +73,7 @@ def test_crawl_flow_completes_with_artifacts_and_run_row(
         percents.append(percent)
 
     with report.progress_to(sink):
-        state = run_crawl(server, db, batch_size=10)
+        state = run_crawl(server, db, batch_size=10, contact_url="https://example.org/our-crawl")
 
     assert state.is_completed(), state.message
     assert rows(db, "SELECT count(*) FROM studies") == [(study_count(replica),)]
@@ -88,6 +88,8 @@ def test_crawl_flow_completes_with_artifacts_and_run_row(
     assert {"progress", "markdown", "table"} <= set(artifacts)
     assert artifacts["progress"].data == 100.0
     assert "Crawl run 1: completed" in artifacts["markdown"].data
+    agents = {r.headers.get("user-agent", "") for r in server.request_log}
+    assert all("+https://example.org/our-crawl" in agent for agent in agents)
 
 
 def test_recrawl_of_unchanged_site_is_conditional_and_advancing_site_adds_history(

@@ -22,7 +22,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from scraper import db, warehouse
-from scraper.config import CrawlConfig
+from scraper.config import CrawlConfig, default_user_agent
 from scraper.urls import DEFAULT_SITE
 
 EXIT_RUN_FAILED = 1  # the run ended Failed (drift, an error mid-crawl) or the site is unreachable
@@ -73,10 +73,18 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     archive_dir: Annotated[
         Path | None, typer.Option(help="WARC directory [default: <db>-warc beside the db].")
     ] = None,
+    contact_url: Annotated[
+        str | None,
+        typer.Option(help="A page about you and this crawl, named in the User-Agent."),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Crawl the site (the live one by default, politely) into the warehouse via the flow."""
     config = _checked_config(base_url, rate, concurrency, batch_size)
+    if contact_url is not None:
+        if urlsplit(contact_url).scheme not in ("http", "https"):
+            fail(f"--contact-url must be an http(s) URL, not {contact_url!r}")
+        config = config.with_options(user_agent=default_user_agent(contact_url))
     _check_writable(db_path)
     _check_reachable(config)
     prefect_settings(verbose=verbose)
@@ -90,6 +98,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         batch_size=batch_size,
         discover_urls=discover,
         full=full,
+        contact_url=contact_url,
     )
     if result is not None:
         fail(result, EXIT_RUN_FAILED)
