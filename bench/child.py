@@ -34,6 +34,7 @@ def crawl_job(args: argparse.Namespace) -> dict[str, Any]:
             batch_size=args.batch_size,
             full=args.full,
             parse_workers=args.parse_workers,
+            db_memory_limit=args.db_memory_limit,
             return_state=True,
         )
     )
@@ -91,6 +92,7 @@ def main() -> None:
     crawl.add_argument("--concurrency", type=int, required=True)
     crawl.add_argument("--full", action="store_true")
     crawl.add_argument("--parse-workers", type=int, default=0)
+    crawl.add_argument("--db-memory-limit")
     reparse = jobs.add_parser("reparse")
     reparse.add_argument("--db", required=True)
     reparse.add_argument("--batch-size", type=int, required=True)

@@ -53,6 +53,9 @@ class Settings:
     concurrency: int = 8  # requests in flight, for the flow and its floor alike
     batch_size: int = 500  # pages per crawl task: 20 tasks per 10,000 pages
     parse_workers: int = 1  # the crawl flow parses in this many worker processes (0: in-process)
+    # DuckDB's block cache for the crawl: uncapped it keeps most of the warehouse in memory and
+    # (d) would measure the database's size, not the crawler's.
+    db_memory_limit: str = "256MB"
     reparse_batch_size: int = 1000  # pages per reparse task
     reparse_workers: int = 2  # reparse read+parse processes: both cores, the flow only loads
     seed: int = 7
@@ -202,6 +205,8 @@ def _crawl_args(settings: Settings, served: Served, db_path: Path) -> list[str]:
         str(settings.concurrency),
         "--parse-workers",
         str(settings.parse_workers),
+        "--db-memory-limit",
+        settings.db_memory_limit,
     ]
 
 
@@ -257,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parse-workers", type=int, default=1, help="crawl flow parse processes (0: in-process)"
     )
+    parser.add_argument("--db-memory-limit", default="256MB", help="DuckDB cache of the crawl")
     parser.add_argument("--no-nginx", action="store_true", help="serve with the replica server")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install nginx")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
@@ -269,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         batch_size=args.batch_size,
         parse_workers=args.parse_workers,
+        db_memory_limit=args.db_memory_limit,
         use_nginx=not args.no_nginx,
         install=not args.no_install,
     )

@@ -87,11 +87,14 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     full: bool = False,
     parse_workers: int = 0,
     contact_url: str | None = None,
+    db_memory_limit: str | None = None,
 ) -> State:
     """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely).
 
     `parse_workers` > 0 parses in worker processes and overlaps batches: for a site that allows
     a high `rate` (a replica, the bench); at the live site's pace one core parses at leisure.
+    `db_memory_limit` caps DuckDB's block cache (e.g. "512MB"; default: DuckDB's own, most of
+    the machine's memory).
     """
     config = CrawlConfig(
         base_url=base_url,
@@ -108,6 +111,7 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
         full=full,
         flow_run_id=flow_run.id,
         parse_workers=parse_workers,
+        memory_limit=db_memory_limit,
     ) as session:
         try:
             await _run(session, progress_id, max_pages, discover_urls)

@@ -183,14 +183,17 @@ class CrawlSession:
         flow_run_id: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         parse_workers: int = 0,
+        memory_limit: str | None = None,
     ) -> AsyncIterator[CrawlSession]:
         """Open the warehouse (as its one writer), the archive and the HTTP client.
 
         `parse_workers` > 0 parses in that many worker processes (`scraper.parallel`) and lets
         `run_batch(prefetch=True)` overlap batches: worth it only when politeness allows more
-        pages a second than one core parses.
+        pages a second than one core parses. `memory_limit` (DuckDB's, e.g. "512MB") caps the
+        blocks DuckDB keeps cached: by default it may keep most of the database in memory, so
+        the process grows with the warehouse.
         """
-        con = db.connect(db_path)
+        con = db.connect(db_path, config={"memory_limit": memory_limit} if memory_limit else None)
         pool = ParsePool(config, workers=parse_workers) if parse_workers else None
         try:
             directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
