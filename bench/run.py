@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -279,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         use_nginx=not args.no_nginx,
         install=not args.no_install,
     )
+    # SIGTERM unwinds like Ctrl-C: nginx, the Prefect server and the work directory are cleaned up.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
     workdir = Path(tempfile.mkdtemp(prefix="scraper-bench-"))
     workdir.chmod(0o755)  # nginx workers (an unprivileged user under root) read the export
     _say(f"work directory {workdir}")
