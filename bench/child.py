@@ -4,8 +4,10 @@
     python -m bench.child reparse --db PATH --batch-size N
 
 Prints one JSON object on its last stdout line: the flow's wall time, its flow run id, the final
-state and the run's own numbers. The parent reads this process's peak RSS from `os.wait4`, so a
-figure belongs to exactly one job.
+state, the run's own numbers and peak memory. Peak RSS is each process's VmHWM (the high-water
+mark of its own address space): `wait4`/`getrusage` would not do, because a process started by
+fork+exec inherits the high-water mark of its parent's memory at exec time, and the bench parent
+holds a whole replica. Parse workers are sampled from /proc while they live.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
+import os
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 # Politeness lifted for loopback: a rate no limiter will wait for.
@@ -98,12 +102,57 @@ def main() -> None:
     reparse.add_argument("--batch-size", type=int, required=True)
     reparse.add_argument("--parse-workers", type=int, default=0)
     args = parser.parse_args()
-    result = crawl_job(args) if args.job == "crawl" else reparse_job(args)
-    # Parse workers were joined when the flow closed its pool: their peak is in RUSAGE_CHILDREN
-    # (the largest of them; this process's own peak the parent reads with wait4).
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: KiB
-    result["workers_peak_rss_bytes"] = workers
+    sampler = WorkerPeaks()
+    sampler.start()
+    try:
+        result = crawl_job(args) if args.job == "crawl" else reparse_job(args)
+    finally:
+        sampler.stop()
+    result["peak_rss_bytes"] = high_water_mark(os.getpid())
+    result["workers_peak_rss_bytes"] = sum(sampler.peaks.values())
     print(json.dumps(result), flush=True)
+
+
+SAMPLE_EVERY_S = 0.25
+
+
+def high_water_mark(pid: int) -> int:
+    """VmHWM of a live process, in bytes (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return 0
+    return 0
+
+
+class WorkerPeaks(threading.Thread):
+    """The peak of each child process (the parse workers), read from /proc while it lives."""
+
+    def __init__(self) -> None:
+        super().__init__(name="worker-peaks", daemon=True)
+        self.peaks: dict[int, int] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(SAMPLE_EVERY_S):
+            for pid in _children():
+                self.peaks[pid] = max(self.peaks.get(pid, 0), high_water_mark(pid))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _children() -> list[int]:
+    pids: list[int] = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return pids
 
 
 if __name__ == "__main__":

@@ -73,7 +73,6 @@ class Job:
     """A child process's result: its JSON line and its peak RSS."""
 
     data: dict[str, Any]
-    peak_rss_bytes: int
     wall_seconds: float
 
     @property
@@ -87,6 +86,10 @@ class Job:
     @property
     def rate(self) -> float:
         return self.pages / self.seconds if self.seconds else 0.0
+
+    @property
+    def peak_rss_bytes(self) -> int:
+        return int(self.data.get("peak_rss_bytes", 0))
 
     @property
     def workers_peak_rss_bytes(self) -> int:
@@ -212,7 +215,7 @@ def _crawl_args(settings: Settings, served: Served, db_path: Path) -> list[str]:
 
 
 def _child(args: list[str], env: dict[str, str], workdir: Path) -> Job:
-    """Run `python -m bench.child ARGS`; its last stdout line is JSON, wait4 gives its peak RSS."""
+    """Run `python -m bench.child ARGS`; its last stdout line is JSON (with its peak RSS)."""
     log = workdir / f"child-{args[0]}-{time.monotonic_ns()}.log"
     started = time.perf_counter()
     with log.open("wb") as out:
@@ -223,7 +226,7 @@ def _child(args: list[str], env: dict[str, str], workdir: Path) -> Job:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-        status, peak = _wait(process)
+        status = _wait(process)
     wall = time.perf_counter() - started
     lines = log.read_text(errors="replace").strip().splitlines()
     if status != 0 or not lines or not lines[-1].startswith("{"):
@@ -233,20 +236,16 @@ def _child(args: list[str], env: dict[str, str], workdir: Path) -> Job:
     if not data.get("completed"):
         raise RuntimeError(f"bench child {args[0]}: the flow did not complete: {data['message']}")
     _say(f"  {args[0]}: {data.get('pages', 0)} pages in {data['seconds']:.1f}s")
-    return Job(data=data, peak_rss_bytes=peak, wall_seconds=wall)
+    return Job(data=data, wall_seconds=wall)
 
 
-def _wait(process: subprocess.Popen[bytes]) -> tuple[int, int]:
-    """Exit code and peak RSS (bytes) of exactly this child, with a deadline."""
-    deadline = time.monotonic() + CHILD_TIMEOUT_S
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid == process.pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return process.returncode, usage.ru_maxrss * 1024  # Linux reports KiB
-        if time.monotonic() > deadline:
-            process.kill()
-        time.sleep(0.2)
+def _wait(process: subprocess.Popen[bytes]) -> int:
+    """Exit code of the child, killing it past the deadline."""
+    try:
+        return process.wait(CHILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
 def _say(message: str) -> None:
