@@ -133,6 +133,8 @@ def test_second_crawl_is_conditional_and_cheap(server: ReplicaServer, tmp_path: 
     revisits = [e for e in log if e.path != "/robots.txt"]  # pages and sitemaps
     assert all("if-none-match" in e.headers and e.status == 304 for e in revisits)
     assert sum(e.bytes_sent for e in log) < 0.05 * first_bytes
+    # 304s keep the connection alive: a revisit costs a round trip, not a new connection each.
+    assert len({e.client for e in log}) <= config(server).concurrency
 
 
 def test_after_advance_only_changed_pages_are_changed(

@@ -49,6 +49,7 @@ import tenacity
 from protego import Protego
 
 from scraper.config import CrawlConfig
+from scraper.transport import make_transport
 from scraper.urls import canonicalize
 
 log = logging.getLogger(__name__)
@@ -333,6 +334,11 @@ def make_client(
     robots.txt. `trust_env=False`: proxies and certificates come from here, not from whatever the
     environment of a worker happens to hold.
     """
+    limits = httpx.Limits(
+        max_connections=config.concurrency * 2,
+        max_keepalive_connections=config.concurrency,
+        keepalive_expiry=30.0,
+    )
     return httpx.AsyncClient(
         headers={"User-Agent": config.user_agent, "Accept": ACCEPT_HTML, "Accept-Language": "en"},
         timeout=httpx.Timeout(
@@ -341,14 +347,9 @@ def make_client(
             write=config.read_timeout_s,
             pool=config.pool_timeout_s,
         ),
-        limits=httpx.Limits(
-            max_connections=config.concurrency * 2,
-            max_keepalive_connections=config.concurrency,
-            keepalive_expiry=30.0,
-        ),
         follow_redirects=False,
         trust_env=False,
-        transport=transport,
+        transport=transport if transport is not None else make_transport(limits),
         event_hooks={"response": [_log_response]},
     )
 
@@ -480,6 +481,24 @@ class Fetcher:
     async def _with_retries(
         self, chain: Callable[[], Awaitable[list[RawResponse]]]
     ) -> list[RawResponse]:
+        """`chain` until it succeeds, fails for good, or runs out of attempts.
+
+        The first attempt runs bare: nearly every request succeeds at once, and entering
+        tenacity's async machinery costs about 0.1 ms a request (measured), a tenth of a 304's
+        whole cost. A transient failure hands over to tenacity, whose first attempt replays that
+        failure without a request, so attempt numbers, backoff and Retry-After waits are the ones
+        tenacity alone would give.
+        """
+        try:
+            return await chain()
+        except TransientError as exc:
+            replay: list[TransientError] = [exc]
+
+        async def again() -> list[RawResponse]:
+            if replay:
+                raise replay.pop()
+            return await chain()
+
         retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.config.max_attempts),
             wait=self._wait,
@@ -490,7 +509,7 @@ class Fetcher:
         hops: list[RawResponse] = []
         async for attempt in retrying:
             with attempt:
-                hops = await chain()
+                hops = await again()
         return hops
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
@@ -799,6 +818,10 @@ async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes | None
     9309 reads the head of an oversized file) and never parsed as a page.
     """
     if response.status_code == 304:
+        # No body, but the stream is still read to its end: closed unread, httpcore drops the
+        # connection instead of pooling it, and every revisit would open a new one (a TCP and
+        # TLS handshake per 304, at the site's expense as much as ours).
+        await response.aread()
         return None, False
     chunks: list[bytes] = []
     size = 0

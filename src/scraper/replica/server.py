@@ -76,6 +76,7 @@ class LoggedRequest:
     at: float
     fault: str | None = None  # the fault mode's kind behind this answer, if any
     response_headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    client: str = ""  # the client's "host:port": one port per TCP connection (keep-alive checks)
 
 
 class _Log:
@@ -141,6 +142,7 @@ def _logged(request: Request, path: str, served: Served, *, head: bool) -> Logge
         at=time.monotonic(),
         fault=served.fault,
         response_headers={name.lower(): value for name, value in served.headers.items()},
+        client=f"{request.client.host}:{request.client.port}" if request.client else "",
     )
 
 
