@@ -172,39 +172,22 @@ class WarcWriter:
         self, results: Sequence[FetchResult], *, crawl_id: str | None = None
     ) -> list[ArchiveEntry]:
         """Append every response of `results`; flushed and fsynced before returning."""
-        entries: list[ArchiveEntry] = []
-        for result in results:
-            for hop in (*result.redirects, result.response):
-                if hop is not None:
-                    entries.append(self._write_exchange(result, hop, crawl_id))
+        return self.write_encoded([ex for r in results for ex in encode_result(r, crawl_id)])
+
+    def write_encoded(self, exchanges: Sequence[EncodedExchange]) -> list[ArchiveEntry]:
+        """Append exchanges already encoded (by `encode_result`, maybe in a worker process);
+        flushed and fsynced before returning."""
+        entries = [self._write_exchange(exchange) for exchange in exchanges]
         if self._file is not None:
             self._file.flush()
             os.fsync(self._file.fileno())
         return entries
 
-    def _write_exchange(
-        self, result: FetchResult, hop: RawResponse, crawl_id: str | None
-    ) -> ArchiveEntry:
-        file, writer = self._current()
-        final = hop is result.response
-        record, kind, digest = _response_record(writer, result, hop, final, crawl_id)
+    def _write_exchange(self, exchange: EncodedExchange) -> ArchiveEntry:
+        file, _writer = self._current()
         offset = file.tell()
-        writer.write_record(record)
-        length = file.tell() - offset
-        writer.write_record(_request_record(writer, hop, record))
-        return ArchiveEntry(
-            warc_file=self._name,
-            offset=offset,
-            length=length,
-            url=result.url,
-            target_uri=hop.url,
-            record_type=kind,
-            status_code=hop.status,
-            content_sha256=digest,
-            error=result.error if final else None,
-            fetched_at=hop.received_at,
-            crawl_id=crawl_id,
-        )
+        file.write(exchange.data)
+        return exchange.entry(self._name, offset)
 
     def _current(self) -> tuple[IO[bytes], WARCWriter]:
         """The open file, rotated to a new one once it passed `max_bytes`."""
@@ -224,6 +207,73 @@ class WarcWriter:
         }
         self._writer.write_record(self._writer.create_warcinfo_record(self._name, info))
         return self._file, self._writer
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncodedExchange:
+    """One hop of a fetch as WARC bytes: its response (or revisit) record, then its request
+    record, each its own gzip member; where it lands in a file is decided when it is written."""
+
+    data: bytes
+    response_length: int  # the first member: what an index entry points at
+    url: str
+    target_uri: str
+    record_type: RecordType
+    status_code: int
+    content_sha256: str | None
+    error: str | None
+    fetched_at: datetime
+    crawl_id: str | None
+
+    def entry(self, warc_file: str, offset: int) -> ArchiveEntry:
+        return ArchiveEntry(
+            warc_file=warc_file,
+            offset=offset,
+            length=self.response_length,
+            url=self.url,
+            target_uri=self.target_uri,
+            record_type=self.record_type,
+            status_code=self.status_code,
+            content_sha256=self.content_sha256,
+            error=self.error,
+            fetched_at=self.fetched_at,
+            crawl_id=self.crawl_id,
+        )
+
+
+def encode_result(result: FetchResult, crawl_id: str | None = None) -> list[EncodedExchange]:
+    """Every hop of `result` (redirects, then the final answer) as WARC records, ready to append.
+
+    Pure and picklable both ways: crawl workers encode what they fetched, so the process that
+    owns the archive file only appends bytes.
+    """
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION)
+    exchanges = []
+    for hop in (*result.redirects, result.response):
+        if hop is None:
+            continue
+        final = hop is result.response
+        record, kind, digest = _response_record(writer, result, hop, final, crawl_id)
+        start = buffer.tell()
+        writer.write_record(record)
+        response_length = buffer.tell() - start
+        writer.write_record(_request_record(writer, hop, record))
+        exchanges.append(
+            EncodedExchange(
+                data=buffer.getvalue()[start:],
+                response_length=response_length,
+                url=result.url,
+                target_uri=hop.url,
+                record_type=kind,
+                status_code=hop.status,
+                content_sha256=digest,
+                error=result.error if final else None,
+                fetched_at=hop.received_at,
+                crawl_id=crawl_id,
+            )
+        )
+    return exchanges
 
 
 def _response_record(
@@ -562,7 +612,11 @@ class Archive:
         self, results: Sequence[FetchResult], *, crawl_id: str | None = None
     ) -> list[ArchiveEntry]:
         """Write the batch's responses (fsynced), then index them."""
-        entries = self.writer.write(results, crawl_id=crawl_id)
+        return self.append_encoded([ex for r in results for ex in encode_result(r, crawl_id)])
+
+    def append_encoded(self, exchanges: Sequence[EncodedExchange]) -> list[ArchiveEntry]:
+        """Write exchanges encoded elsewhere (`encode_result`; fsynced), then index them."""
+        entries = self.writer.write_encoded(exchanges)
         index(self.con, entries)
         return entries
 
