@@ -266,6 +266,17 @@ async def test_robots_crawl_delay_raises_interval() -> None:
 
 
 @pytest.mark.anyio
+async def test_crawl_delay_is_shared_by_shards() -> None:
+    clock = FakeTime()
+    robots = httpx.Response(200, text="User-agent: *\nCrawl-delay: 2\n")
+    routes: dict[str, Handler | httpx.Response] = {"/robots.txt": robots, "/a": html()}
+    one_of_two = config(concurrency=2).for_shard(2)
+    results, _ = await fetch_with(routes, [f"{BASE}/a"], cfg=one_of_two, clock=clock)
+    assert results[0].ok
+    assert clock.now >= 4.0  # each of two shards waits twice the delay: the host sees one
+
+
+@pytest.mark.anyio
 async def test_off_site_refused_without_request() -> None:
     [result], log = await fetch_with({}, ["https://elsewhere.example/x"])
     assert result.error == "off-site: elsewhere.example"
@@ -400,7 +411,9 @@ def test_limiter_slowdown_and_pause() -> None:
 def test_for_shard_splits_budget() -> None:
     cfg = CrawlConfig(rate=2.0, concurrency=4)
     shard = cfg.for_shard(4)
-    assert (shard.rate, shard.concurrency) == (0.5, 1)
+    assert (shard.rate, shard.concurrency, shard.shards) == (0.5, 1, 4)
+    with pytest.raises(ValueError, match="cannot split 4 requests in flight over 5"):
+        cfg.for_shard(5)
     assert CrawlConfig().hosts == {"tressless.com", "www.tressless.com"}
 
 

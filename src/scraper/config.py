@@ -50,6 +50,9 @@ class CrawlConfig:
     # --- politeness -----------------------------------------------------------------------------
     rate: float = 1.0  # requests per second per host, summed over all shards (see for_shard)
     concurrency: int = 2  # requests in flight per host; the rate still applies on top
+    # Fetchers sharing the host's budget (set by `for_shard`): each one waits `shards` times
+    # robots.txt's Crawl-delay, so together they keep to it.
+    shards: int = 1
     # While a host answers 5xx/429 or times out, its interval is multiplied by up to this factor;
     # each success halves the factor again.
     max_slowdown: float = 8.0
@@ -99,6 +102,8 @@ class CrawlConfig:
             raise ValueError(f"rate must be positive, not {self.rate}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
+        if self.shards < 1:
+            raise ValueError(f"shards must be at least 1, not {self.shards}")
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
         if self.batch_size < 1:
@@ -142,6 +147,13 @@ class CrawlConfig:
         multiplied, so all shards together stay within `rate` and `concurrency`."""
         if shards < 1:
             raise ValueError(f"shards must be at least 1, not {shards}")
+        if shards > self.concurrency:
+            raise ValueError(
+                f"cannot split {self.concurrency} requests in flight over {shards} fetchers"
+            )
         return replace(
-            self, rate=self.rate / shards, concurrency=max(1, self.concurrency // shards)
+            self,
+            rate=self.rate / shards,
+            concurrency=self.concurrency // shards,
+            shards=self.shards * shards,
         )

@@ -290,8 +290,9 @@ class HostLimiter:
     def interval(self) -> float:
         return max(self.base_interval, self.crawl_delay) * self.slowdown
 
-    def set_crawl_delay(self, seconds: float | None) -> None:
-        self.crawl_delay = max(0.0, seconds or 0.0)
+    def set_crawl_delay(self, seconds: float | None, *, shards: int = 1) -> None:
+        """robots.txt's delay between requests, kept by `shards` fetchers together."""
+        self.crawl_delay = max(0.0, seconds or 0.0) * shards
         # The request that fetched robots.txt already counts: the next one waits the new interval.
         self._next_start = max(self._next_start, self._last_start + self.interval)
 
@@ -451,7 +452,7 @@ class Fetcher:
             if not self._robots_fresh(origin):
                 policy = await self._load_robots(origin)
                 self._robots[origin] = (self._clock(), policy)
-                self.limiter(url).set_crawl_delay(policy.delay_s)
+                self.limiter(url).set_crawl_delay(policy.delay_s, shards=self.config.shards)
             return self._robots[origin][1]
 
     def _robots_fresh(self, origin: str) -> bool:
