@@ -37,7 +37,7 @@ def crawl_job(args: argparse.Namespace) -> dict[str, Any]:
             rate=UNLIMITED_RATE,
             batch_size=args.batch_size,
             full=args.full,
-            parse_workers=args.parse_workers,
+            workers=args.workers,
             db_memory_limit=args.db_memory_limit,
             return_state=True,
         )
@@ -95,7 +95,7 @@ def main() -> None:
     crawl.add_argument("--batch-size", type=int, required=True)
     crawl.add_argument("--concurrency", type=int, required=True)
     crawl.add_argument("--full", action="store_true")
-    crawl.add_argument("--parse-workers", type=int, default=0)
+    crawl.add_argument("--workers", type=int, default=0)
     crawl.add_argument("--db-memory-limit")
     reparse = jobs.add_parser("reparse")
     reparse.add_argument("--db", required=True)
@@ -128,7 +128,7 @@ def high_water_mark(pid: int) -> int:
 
 
 class WorkerPeaks(threading.Thread):
-    """The peak of each child process (the parse workers), read from /proc while it lives."""
+    """The peak of each child process (crawl or parse workers), read from /proc while it lives."""
 
     def __init__(self) -> None:
         super().__init__(name="worker-peaks", daemon=True)

@@ -169,7 +169,7 @@ def _settings_line(r: Results) -> str:
     return (
         f"Replica of {s.pages} studies ({r.replica_pages} pages in all) and {s.big_pages}"
         f" ({r.big_replica_pages}); concurrency {s.concurrency}, crawl batch {s.batch_size},"
-        f" parse workers {s.parse_workers} (reparse {s.reparse_workers}),"
+        f" crawl workers {s.workers} (reparse {s.reparse_workers}),"
         f" DuckDB memory limit {s.db_memory_limit},"
         f" reparse batch {s.reparse_batch_size}, rate unlimited; whole bench"
         f" {r.total_seconds / 60:.1f} min."

@@ -53,7 +53,7 @@ class Settings:
     big_pages: int  # studies in the replica of the memory check
     concurrency: int = 8  # requests in flight, for the flow and its floor alike
     batch_size: int = 500  # pages per crawl task: 20 tasks per 10,000 pages
-    parse_workers: int = 1  # the crawl flow parses in this many worker processes (0: in-process)
+    workers: int = 2  # the crawl flow fetches and parses in this many processes (0: in-process)
     # DuckDB's block cache for the crawl: uncapped it keeps most of the warehouse in memory and
     # (d) would measure the database's size, not the crawler's.
     db_memory_limit: str = "256MB"
@@ -207,8 +207,8 @@ def _crawl_args(settings: Settings, served: Served, db_path: Path) -> list[str]:
         str(settings.batch_size),
         "--concurrency",
         str(settings.concurrency),
-        "--parse-workers",
-        str(settings.parse_workers),
+        "--workers",
+        str(settings.workers),
         "--db-memory-limit",
         settings.db_memory_limit,
     ]
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument(
-        "--parse-workers", type=int, default=1, help="crawl flow parse processes (0: in-process)"
+        "--workers", type=int, default=2, help="crawl flow fetch+parse processes (0: in-process)"
     )
     parser.add_argument("--db-memory-limit", default="256MB", help="DuckDB cache of the crawl")
     parser.add_argument("--no-nginx", action="store_true", help="serve with the replica server")
@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         big_pages=args.big_pages or sizes["big_pages"],
         concurrency=args.concurrency,
         batch_size=args.batch_size,
-        parse_workers=args.parse_workers,
+        workers=args.workers,
         db_memory_limit=args.db_memory_limit,
         use_nginx=not args.no_nginx,
         install=not args.no_install,

@@ -55,7 +55,7 @@ async def crawl_batch(
     session: CrawlSession, number: int, prefetch: bool = False
 ) -> BatchReport | None:
     """Fetch, archive, parse, load and record one batch (its claims are released on failure);
-    `prefetch` starts fetching the next one meanwhile (with parse workers only)."""
+    `prefetch` starts fetching the next one meanwhile (with crawl workers only)."""
     batch = await session.run_batch(prefetch=prefetch)
     if batch is not None:
         get_run_logger().info(
@@ -85,14 +85,15 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     batch_size: int = 50,
     discover_urls: bool = True,
     full: bool = False,
-    parse_workers: int = 0,
+    workers: int = 0,
     contact_url: str | None = None,
     db_memory_limit: str | None = None,
 ) -> State:
     """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely).
 
-    `parse_workers` > 0 parses in worker processes and overlaps batches: for a site that allows
-    a high `rate` (a replica, the bench); at the live site's pace one core parses at leisure.
+    `workers` > 0 fetches and parses in that many worker processes, which share the host's
+    `rate` and `concurrency`, and overlaps batches: for a site that allows a high `rate` (a
+    replica, the bench); at the live site's pace one process keeps up at leisure.
     `db_memory_limit` caps DuckDB's block cache (e.g. "512MB"; default: DuckDB's own, most of
     the machine's memory).
     """
@@ -110,7 +111,7 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
         archive_dir=archive_dir,
         full=full,
         flow_run_id=flow_run.id,
-        parse_workers=parse_workers,
+        workers=workers,
         memory_limit=db_memory_limit,
     ) as session:
         try:

@@ -1,4 +1,5 @@
-"""Parsing in a worker process and fetching ahead give the warehouse a plain crawl gives."""
+"""Crawl workers (fetch, parse, encode in other processes) and fetching ahead give the warehouse
+a plain crawl gives."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scraper.config import CrawlConfig
-from scraper.parallel import ParsePool
+from scraper.parallel import CHUNK_TARGETS, CrawlWorkers, ParsePool
 from scraper.pipeline import CrawlSession, RunReport
 from scraper.replica import Replica, ReplicaServer
 from tests.warehouse_compare import COMPARED, rows
@@ -39,7 +40,7 @@ def config_for(server: ReplicaServer, batch_size: int = BATCH) -> CrawlConfig:
 async def crawl(
     config: CrawlConfig, db_path: Path, *, workers: int, max_batches: int | None = None
 ) -> RunReport:
-    async with CrawlSession.open(config, db_path, parse_workers=workers) as session:
+    async with CrawlSession.open(config, db_path, workers=workers) as session:
         await session.discover()
         batches = 0
         while max_batches is None or batches < max_batches:
@@ -54,7 +55,7 @@ def pair(server: ReplicaServer, tmp_path_factory: pytest.TempPathFactory) -> Pai
     root = tmp_path_factory.mktemp("parallel")
     config = config_for(server)
     asyncio.run(crawl(config, root / "plain.duckdb", workers=0))
-    report = asyncio.run(crawl(config, root / "pipelined.duckdb", workers=1))
+    report = asyncio.run(crawl(config, root / "pipelined.duckdb", workers=2))
     return Pair(root / "plain.duckdb", root / "pipelined.duckdb", report)
 
 
@@ -96,4 +97,27 @@ def test_stopping_with_a_batch_in_flight_gives_its_urls_back(
 
 def test_a_pool_needs_a_worker() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        ParsePool(CrawlConfig(base_url="http://h"), workers=0)
+        ParsePool(workers=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        CrawlWorkers(CrawlConfig(base_url="http://h"), workers=0)
+
+
+@pytest.mark.slow
+def test_crawl_workers_share_the_host_budget(tmp_path: Path) -> None:
+    """Two workers at once never make more requests than one crawler at `rate` may: in any
+    window the count stays within rate x window plus one request per worker (each may start one
+    at the window's edge)."""
+    rate = 10.0
+    with ReplicaServer(Replica(pages=40, seed=5)) as server:
+        # Batches of two chunks, so that both workers fetch at once.
+        batch = 2 * CHUNK_TARGETS
+        config = CrawlConfig(base_url=server.base_url, rate=rate, concurrency=2, batch_size=batch)
+        report = asyncio.run(crawl(config, tmp_path / "polite.duckdb", workers=2))
+        times = sorted(e.at for e in server.request_log if e.path.startswith("/research/"))
+    assert report.complete
+    assert len(times) >= 40
+    window, start = 1.0, 0
+    for end, moment in enumerate(times):
+        while times[start] < moment - window:
+            start += 1
+        assert end - start + 1 <= rate * window + 2 + 1  # +1: timestamps taken after answering

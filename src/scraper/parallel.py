@@ -1,24 +1,29 @@
-"""Parsing beside fetching: pages parsed in a worker process while the event loop fetches.
+"""Work beside the crawl process: crawl workers that fetch, parse and encode, and reparse workers.
 
-A crawl whose politeness allows hundreds of pages a second (a replica, a bench, a site that
-said so) is CPU-bound, and parsing is half of that CPU. `ParsePool` moves it, with link
-extraction, to a worker process, so that on two cores one fetches, archives and loads while the
-other parses:
+A crawl whose politeness allows hundreds of pages a second (a replica, a bench, a site that said
+so) is CPU-bound: fetching through httpx, parsing and encoding WARC records are most of it, and
+DuckDB has one writer. `CrawlWorkers` moves everything but the writing to worker processes, so
+on two cores the crawl process only stores (appends WARC bytes, loads, records) while the workers
+fetch and parse, and a recrawl's 304s are fetched on both cores as well:
 
-    async with ParsePool(config) as pool:
-        fetched = await fetch_parsed(fetcher, targets, pool)
+    with CrawlWorkers(config, workers=2) as workers:
+        fetched = await crawl_in_workers(workers, targets, crawl_id)
         # fetched.results: one FetchResult per target, in order (as Fetcher.fetch_batch)
-        # fetched.parsed: the LoadItem and the links of every result that brought a new body
+        # fetched.parsed: the LoadItem and links of every result that brought a new body
+        # fetched.encoded: the WARC records of every result, ready for Archive.append_encoded
+
+Each worker keeps one `Fetcher` (client, keep-alive connections, robots.txt, host limiter) on its
+own event loop for the whole crawl, with `config.for_shard(workers)`: the host's rate, requests
+in flight and Crawl-delay are split between the workers, never multiplied by them. Each worker
+parses a page as soon as it arrives, as the floor of the benchmark does. Workers are spawned, not
+forked: the crawl process has threads (Prefect's, the event loop's executor) and a forked copy of
+their locks can deadlock.
 
     with ParsePool(workers=2) as pool:                       a reparse: workers read the WARC
         for items in reparse_batches(archive, 1000, pool):   records and parse them; the
             ...                                              caller only loads
 
-Bodies go to the worker in small chunks as they arrive, so parsing starts with the first
-responses, not after the whole batch. The worker is spawned, not forked: the crawl process has
-threads (Prefect's, the event loop's executor) and a forked copy of their locks can deadlock.
-
-    ParseWorkerError    the worker process died; the batch's parse results are lost
+    ParseWorkerError    a worker process died; the batch it held has to be fetched again
 """
 
 from __future__ import annotations
@@ -30,27 +35,31 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from scraper import load
-from scraper.archive import Archive, ArchiveEntry, latest_entries, read_record
+from scraper.archive import (
+    Archive,
+    ArchiveEntry,
+    EncodedExchange,
+    encode_result,
+    latest_entries,
+    read_record,
+)
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, links_from_page
 from scraper.fetch import Fetcher, FetchResult, FetchTarget
 from scraper.parse import parse_study
 
-# Pages per message to the worker: enough to amortise pickling and the hop, few enough that the
-# worker starts on the first responses of a batch.
-CHUNK_PAGES = 16
-
-_Job = tuple[int, bytes, str, datetime]  # (index in the batch, body, final URL, fetched at)
+# Targets per job sent to a crawl worker: enough to keep its share of the requests in flight
+# busy and amortise the hop, few enough that both workers stay busy to the end of a batch.
+CHUNK_TARGETS = 32
 
 
 class ParseWorkerError(RuntimeError):
-    """The parse worker process died; the batch it was parsing has to be fetched again."""
+    """A worker process died; the batch it held has to be fetched again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,33 +72,44 @@ class Parsed:
 
 @dataclass(frozen=True, slots=True)
 class FetchedBatch:
-    """A fetched batch with its pages parsed: what `CrawlSession` archives, loads and records."""
+    """A fetched batch: what `CrawlSession` archives, loads and records."""
 
     targets: tuple[FetchTarget, ...]
     results: list[FetchResult]  # one per target, in order
     side: list[FetchResult]  # robots.txt fetched on the way (archived, never parsed)
     # In the order of `results`, for those that brought a new body; None: not parsed yet.
-    parsed: list[Parsed] | None
+    parsed: list[Parsed] | None = None
+    # The WARC records of `results`, in order; None: not encoded yet.
+    encoded: list[EncodedExchange] | None = None
 
 
-class ParsePool:
-    """Spawned worker processes that parse pages (see the module docstring).
+@dataclass(frozen=True, slots=True)
+class _Crawled:
+    """What a worker sends back for one chunk of targets."""
 
-    `config` is the crawl's (links are classified by it); a reparse, which follows no links,
-    needs none. Use as a context manager, sync or async: closing waits for the workers.
-    """
+    results: list[FetchResult]
+    parsed: list[Parsed | None]  # per result
+    encoded: list[list[EncodedExchange]]  # per result
+    side: list[FetchResult]
 
-    def __init__(self, config: CrawlConfig | None = None, *, workers: int = 1) -> None:
+
+class CrawlWorkers:
+    """Spawned processes that fetch, parse and encode for the crawl (see the module docstring)."""
+
+    def __init__(self, config: CrawlConfig, *, workers: int = 2) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
-        self.config = config or CrawlConfig()
         self.workers = workers
+        self.config = config.for_shard(workers)
         self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_crawl_worker,
+            initargs=(self.config,),
         )
-        # Start the workers now: spawning and importing the parser overlaps with discovery.
+        # Start the workers now: spawning and importing overlaps with discovery.
         for _ in range(workers):
-            self._executor.submit(_parse_chunk, [], self.config)
+            self._executor.submit(_crawl_chunk, (), None)
 
     def __enter__(self) -> Self:
         return self
@@ -102,10 +122,122 @@ class ParsePool:
     ) -> None:
         self.close()
 
-    async def __aenter__(self) -> Self:
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def submit(
+        self, targets: Sequence[FetchTarget], crawl_id: str | None
+    ) -> asyncio.Future[_Crawled]:
+        """Crawl a chunk of targets in whichever worker is free (from a running event loop)."""
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._executor, _crawl_chunk, tuple(targets), crawl_id)
+
+
+async def crawl_in_workers(
+    workers: CrawlWorkers, targets: Sequence[FetchTarget], crawl_id: str | None
+) -> FetchedBatch:
+    """Fetch, parse and encode every target in the workers; results in input order."""
+    chunks = [
+        workers.submit(targets[start : start + CHUNK_TARGETS], crawl_id)
+        for start in range(0, len(targets), CHUNK_TARGETS)
+    ]
+    try:
+        done = await asyncio.gather(*chunks)
+    except BrokenProcessPool as exc:
+        raise ParseWorkerError("a crawl worker process died") from exc
+    finally:
+        for chunk in chunks:
+            chunk.cancel()  # no-op for finished ones; drops queued work on a failure
+    results = [result for crawled in done for result in crawled.results]
+    assert len(results) == len(targets)  # every fetch returns a result, never raises
+    return FetchedBatch(
+        targets=tuple(targets),
+        results=results,
+        side=[result for crawled in done for result in crawled.side],
+        parsed=[p for crawled in done for p in crawled.parsed if p is not None],
+        encoded=[ex for crawled in done for encoded in crawled.encoded for ex in encoded],
+    )
+
+
+# --- in a crawl worker process -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Worker:
+    """A worker process's lasting state: its event loop and its fetcher."""
+
+    config: CrawlConfig
+    loop: asyncio.AbstractEventLoop
+    fetcher: Fetcher
+
+
+_worker: _Worker | None = None
+
+
+def _start_crawl_worker(config: CrawlConfig) -> None:
+    global _worker  # noqa: PLW0603  # one per process, by design: it lives as long as the process
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    fetcher = loop.run_until_complete(_open_fetcher(config))
+    _worker = _Worker(config=config, loop=loop, fetcher=fetcher)
+
+
+async def _open_fetcher(config: CrawlConfig) -> Fetcher:
+    return Fetcher(config)  # made inside the loop that will use it
+
+
+def _crawl_chunk(targets: tuple[FetchTarget, ...], crawl_id: str | None) -> _Crawled:
+    assert _worker is not None, "not in a crawl worker"
+    return _worker.loop.run_until_complete(_crawl(_worker, targets, crawl_id))
+
+
+async def _crawl(
+    worker: _Worker, targets: tuple[FetchTarget, ...], crawl_id: str | None
+) -> _Crawled:
+    """Fetch the chunk concurrently; parse and encode each page the moment it arrives."""
+    parsed: list[Parsed | None] = [None] * len(targets)
+    encoded: list[list[EncodedExchange]] = [[] for _ in targets]
+
+    async def one(index: int, target: FetchTarget) -> FetchResult:
+        result = await worker.fetcher.fetch(target)
+        if result.changed and result.body is not None:
+            item = load.LoadItem(
+                page=parse_study(result.body, result.final_url),
+                fetched_url=result.final_url,
+                fetched_at=result.fetched_at,
+            )
+            parsed[index] = Parsed(item=item, links=links_from_page(item.page, worker.config))
+        encoded[index] = encode_result(result, crawl_id)
+        return result
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(index, target)) for index, target in enumerate(targets)]
+    return _Crawled(
+        results=[task.result() for task in tasks],
+        parsed=parsed,
+        encoded=encoded,
+        side=worker.fetcher.take_side_results(),
+    )
+
+
+# --- reparse workers -----------------------------------------------------------------------------
+
+
+class ParsePool:
+    """Spawned worker processes that read archived pages and parse them (a reparse)."""
+
+    def __init__(self, *, workers: int = 1) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def __enter__(self) -> Self:
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
@@ -116,72 +248,12 @@ class ParsePool:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, jobs: list[_Job]) -> asyncio.Future[list[tuple[int, Parsed]]]:
-        """Parse fetched bodies (from a running event loop)."""
-        loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._executor, _parse_chunk, jobs, self.config)
-
     def submit_archived(
         self, directory: Path, entries: list[ArchiveEntry]
     ) -> Future[list[load.LoadItem]]:
         """Read archived responses and parse them."""
         return self._executor.submit(_reparse_chunk, str(directory), entries)
 
-
-async def fetch_parsed(
-    fetcher: Fetcher, targets: Sequence[FetchTarget], pool: ParsePool
-) -> FetchedBatch:
-    """Fetch every target concurrently (within the fetcher's limits) and parse new bodies in the
-    pool as they arrive."""
-    results: list[FetchResult | None] = [None] * len(targets)
-    chunks: list[asyncio.Future[list[tuple[int, Parsed]]]] = []
-    waiting: list[_Job] = []
-
-    def send() -> None:
-        if waiting:
-            chunks.append(pool.submit(list(waiting)))
-            waiting.clear()
-
-    async def one(index: int, target: FetchTarget) -> None:
-        result = await fetcher.fetch(target)
-        results[index] = result
-        if result.changed and result.body is not None:
-            waiting.append((index, result.body, result.final_url, result.fetched_at))
-            if len(waiting) >= CHUNK_PAGES:
-                send()
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for index, target in enumerate(targets):
-                group.create_task(one(index, target))
-        send()
-        done = [pair for chunk in await asyncio.gather(*chunks) for pair in chunk]
-    except BrokenProcessPool as exc:
-        raise ParseWorkerError("the parse worker process died") from exc
-    finally:
-        for chunk in chunks:
-            chunk.cancel()  # no-op for finished ones; drops queued work on a failure
-    fetched = [result for result in results if result is not None]
-    assert len(fetched) == len(targets)  # every fetch returns a result, never raises
-    return FetchedBatch(
-        targets=tuple(targets),
-        results=fetched,
-        side=fetcher.take_side_results(),
-        parsed=[parsed for _index, parsed in sorted(done, key=lambda pair: pair[0])],
-    )
-
-
-def _parse_chunk(jobs: list[_Job], config: CrawlConfig) -> list[tuple[int, Parsed]]:
-    """In the worker: parse each body and find its links (as `pipeline.parse_result` and
-    `CrawlSession.merge` would in the crawl process)."""
-    parsed = []
-    for index, body, url, fetched_at in jobs:
-        item = load.LoadItem(page=parse_study(body, url), fetched_url=url, fetched_at=fetched_at)
-        parsed.append((index, Parsed(item=item, links=links_from_page(item.page, config))))
-    return parsed
-
-
-# --- reparse -----------------------------------------------------------------------------------
 
 # Archived pages per task of a reparse; the reader keeps a bounded window of them in flight.
 REPARSE_CHUNK_PAGES = 32

@@ -41,7 +41,7 @@ from scraper.crawl import default_archive_dir, discover_into
 from scraper.discover import Discovery, links_from_page
 from scraper.fetch import Fetcher, FetchResult, FetchTarget, make_client
 from scraper.frontier import Crawl, Frontier, Outcome
-from scraper.parallel import FetchedBatch, ParsePool, fetch_parsed
+from scraper.parallel import CrawlWorkers, FetchedBatch, crawl_in_workers
 from scraper.parse import PARSER_VERSION, parse_study
 from scraper.records import StudyPage
 
@@ -148,13 +148,13 @@ class CrawlSession:
         *,
         full: bool = False,
         flow_run_id: str | None = None,
-        parse_pool: ParsePool | None = None,
+        workers: CrawlWorkers | None = None,
     ) -> None:
         self.config = config
         self.con = con
         self.archive = archive
         self.fetcher = fetcher
-        self.parse_pool = parse_pool
+        self.workers = workers
         self._next: _InFlight | None = None  # a batch claimed and fetching ahead (prefetch)
         self.frontier = Frontier(con, config)
         self.crawl: Crawl = self.frontier.begin_crawl(full=full)
@@ -182,19 +182,21 @@ class CrawlSession:
         full: bool = False,
         flow_run_id: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        parse_workers: int = 0,
+        workers: int = 0,
         memory_limit: str | None = None,
     ) -> AsyncIterator[CrawlSession]:
         """Open the warehouse (as its one writer), the archive and the HTTP client.
 
-        `parse_workers` > 0 parses in that many worker processes (`scraper.parallel`) and lets
-        `run_batch(prefetch=True)` overlap batches: worth it only when politeness allows more
-        pages a second than one core parses. `memory_limit` (DuckDB's, e.g. "512MB") caps the
-        blocks DuckDB keeps cached: by default it may keep most of the database in memory, so
-        the process grows with the warehouse.
+        `workers` > 0 fetches, parses and encodes WARC in that many worker processes sharing
+        the host's budget (`scraper.parallel`), and lets `run_batch(prefetch=True)` overlap
+        batches: worth it only when politeness allows more pages a second than one core
+        handles. This process then only stores, and fetches during discovery.
+
+        `memory_limit` (DuckDB's, e.g. "512MB") caps the blocks DuckDB keeps cached: by default
+        it may keep most of the database in memory, so the process grows with the warehouse.
         """
         con = db.connect(db_path, config={"memory_limit": memory_limit} if memory_limit else None)
-        pool = ParsePool(config, workers=parse_workers) if parse_workers else None
+        pool = CrawlWorkers(config, workers=workers) if workers else None
         try:
             directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
             with Archive(directory, con, config) as archive:
@@ -207,7 +209,7 @@ class CrawlSession:
                         fetcher,
                         full=full,
                         flow_run_id=flow_run_id,
-                        parse_pool=pool,
+                        workers=pool,
                     )
                     try:
                         yield session
@@ -230,8 +232,8 @@ class CrawlSession:
     async def run_batch(self, *, prefetch: bool = False) -> BatchReport | None:
         """Claim, fetch, archive, parse, load and record one batch; None when nothing is due.
 
-        With a parse pool, `prefetch` claims the next batch and starts fetching it (and parsing
-        it, in the pool) before this one is stored, and stores this one in a thread, so the
+        With crawl workers, `prefetch` claims the next batch and starts it in the workers
+        before this one is stored, and stores this one in a thread, so the
         event loop keeps fetching while DuckDB and the WARC writer work. Leave it off when no
         further batch is wanted (`max_pages`): a prefetched batch is fetched.
         """
@@ -247,7 +249,7 @@ class CrawlSession:
             current.task.cancel()
             self.frontier.release(self.crawl, [target.url for target in current.targets])
             raise
-        if prefetch and self.parse_pool is not None:
+        if prefetch and self.workers is not None:
             upcoming = self.frontier.due(self.crawl)
             self._next = self._launch(upcoming) if upcoming else None
         try:
@@ -263,14 +265,18 @@ class CrawlSession:
         return _InFlight(tuple(targets), asyncio.ensure_future(self._fetch(targets)))
 
     async def _fetch(self, targets: Sequence[FetchTarget]) -> FetchedBatch:
-        if self.parse_pool is not None:
-            return await fetch_parsed(self.fetcher, targets, self.parse_pool)
+        if self.workers is not None:
+            return await crawl_in_workers(self.workers, targets, self.crawl.crawl_id)
         results = await self.fetcher.fetch_batch(targets)
         side = self.fetcher.take_side_results()  # robots.txt read on the way
-        return FetchedBatch(targets=tuple(targets), results=results, side=side, parsed=None)
+        return FetchedBatch(targets=tuple(targets), results=results, side=side)
 
     def _store(self, batch: FetchedBatch) -> BatchReport:
-        self.archive.append([*batch.side, *batch.results], crawl_id=self.crawl.crawl_id)
+        if batch.encoded is None:
+            self.archive.append([*batch.side, *batch.results], crawl_id=self.crawl.crawl_id)
+        else:
+            self.archive.append(batch.side, crawl_id=self.crawl.crawl_id)
+            self.archive.append_encoded(batch.encoded)
         if batch.parsed is None:
             return self.merge(batch.results, parse_results(batch.results))
         items = [parsed.item for parsed in batch.parsed]
