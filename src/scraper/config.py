@@ -7,6 +7,7 @@ environment: the CLI and the flows build a `CrawlConfig` from their own options 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -114,11 +115,7 @@ class CrawlConfig:
     @property
     def hosts(self) -> frozenset[str]:
         """The hosts we may fetch (lower case, without port)."""
-        if self.allowed_hosts:
-            return frozenset(host.lower() for host in self.allowed_hosts)
-        host = (urlsplit(self.base_url).hostname or "").lower()
-        twin = host.removeprefix("www.") if host.startswith("www.") else f"www.{host}"
-        return frozenset({host, twin})
+        return _hosts(self.base_url, self.allowed_hosts)
 
     def allows_port(self, scheme: str, port: int | None) -> bool:
         """Whether `scheme://<allowed host>:port` is the site's own server, not another service
@@ -157,3 +154,13 @@ class CrawlConfig:
             concurrency=self.concurrency // shards,
             shards=self.shards * shards,
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _hosts(base_url: str, allowed_hosts: tuple[str, ...]) -> frozenset[str]:
+    """`CrawlConfig.hosts`, cached: it is asked for every request and every link."""
+    if allowed_hosts:
+        return frozenset(host.lower() for host in allowed_hosts)
+    host = (urlsplit(base_url).hostname or "").lower()
+    twin = host.removeprefix("www.") if host.startswith("www.") else f"www.{host}"
+    return frozenset({host, twin})

@@ -12,6 +12,7 @@ schedule, or a `Rejected` with its reason (`off-site: doi.org`, `bad-url: javasc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import xml.etree.ElementTree as ET
 import zlib
@@ -150,12 +151,18 @@ def site_form(url: str, config: CrawlConfig) -> str:
     """One spelling per page of the site: `http://` and `www.` variants of the base host take the
     base URL's scheme and host (the site links its own studies both ways)."""
     parts = urlsplit(url)
-    base = urlsplit(config.base_url)
-    base_host = (base.hostname or "").lower()
-    twins = {base_host, base_host.removeprefix("www."), f"www.{base_host.removeprefix('www.')}"}
+    base, twins = _site_of(config.base_url)
     if (parts.hostname or "").lower() not in twins or parts.port not in (None, base.port):
         return url
     return parts._replace(scheme=base.scheme, netloc=base.netloc.lower()).geturl()
+
+
+@functools.lru_cache(maxsize=8)
+def _site_of(base_url: str) -> tuple[SplitResult, frozenset[str]]:
+    """The base URL's parts and its host's spellings (asked for every link of every page)."""
+    base = urlsplit(base_url)
+    host = (base.hostname or "").lower()
+    return base, frozenset({host, host.removeprefix("www."), f"www.{host.removeprefix('www.')}"})
 
 
 def _refusal(raw: str, config: CrawlConfig, base: str | None) -> str | None:

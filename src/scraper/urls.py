@@ -50,7 +50,11 @@ CANONICAL_CACHE_SIZE = 32 * 1024
 
 def canonicalize(url: str, base: str | None = None) -> str:
     """The one spelling of `url` (made absolute against `base` first)."""
-    return _canonical(urljoin(base, url.strip()) if base else url.strip())
+    url = url.strip()
+    # Most links are absolute already, and `urljoin` was most of what a cached call costs.
+    if base and not url.startswith(("http://", "https://")):
+        url = urljoin(base, url)
+    return _canonical(url)
 
 
 @functools.lru_cache(maxsize=CANONICAL_CACHE_SIZE)
