@@ -67,6 +67,7 @@ def test_every_command_has_help(command: list[str]) -> None:
     [
         (["crawl", "--rate", "-1"], "--rate"),
         (["crawl", "--concurrency", "0"], "--concurrency"),
+        (["crawl", "--workers", "3", "--concurrency", "2"], "--workers 3"),
         (["crawl", "--base-url", "ftp://example.org"], "http(s) URL"),
         (["crawl", "--max-pages", "many"], "--max-pages"),
         (["nonsense"], "No such command"),

@@ -92,6 +92,20 @@ def test_crawl_flow_completes_with_artifacts_and_run_row(
     assert all("+https://example.org/our-crawl" in agent for agent in agents)
 
 
+def test_crawl_in_worker_processes_gives_the_same_studies(
+    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
+) -> None:
+    _replica, server = replica_server
+    plain, parallel = tmp_path / "plain.duckdb", tmp_path / "workers.duckdb"
+    assert run_crawl(server, plain).is_completed()
+    assert run_crawl(server, parallel, workers=2, concurrency=4).is_completed()
+    query = "SELECT study_id, content_hash FROM studies ORDER BY study_id"
+    assert rows(parallel, query) == rows(plain, query)
+    # Every page archived once; each worker read robots.txt for itself.
+    pages = "SELECT count(*) FROM archive_records WHERE target_uri NOT LIKE '%/robots.txt'"
+    assert rows(parallel, pages) == rows(plain, pages)
+
+
 def test_recrawl_of_unchanged_site_is_conditional_and_advancing_site_adds_history(
     replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
 ) -> None:

@@ -68,6 +68,14 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight per host.")] = 2,
     rate: Annotated[float, typer.Option(min=0.001, help="Requests per second per host.")] = 1.0,
     batch_size: Annotated[int, typer.Option(min=1, help="Pages per batch (one task).")] = 50,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Processes that fetch and parse, sharing the host's rate and concurrency"
+            " (for a site that allows more than one core keeps up with; 0: this process).",
+        ),
+    ] = 0,
     full: Annotated[bool, typer.Option(help="Revisit every known page, due or not.")] = False,
     discover: Annotated[bool, typer.Option(help="Read robots.txt sitemaps first.")] = True,
     archive_dir: Annotated[
@@ -81,6 +89,8 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
 ) -> None:
     """Crawl the site (the live one by default, politely) into the warehouse via the flow."""
     config = _checked_config(base_url, rate, concurrency, batch_size)
+    if workers > concurrency:
+        fail(f"--workers {workers} is more than --concurrency {concurrency}: each needs a request")
     if contact_url is not None:
         if urlsplit(contact_url).scheme not in ("http", "https"):
             fail(f"--contact-url must be an http(s) URL, not {contact_url!r}")
@@ -98,6 +108,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         batch_size=batch_size,
         discover_urls=discover,
         full=full,
+        workers=workers,
         contact_url=contact_url,
     )
     if result is not None:
