@@ -37,7 +37,7 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -217,6 +217,11 @@ class FetchResult:
     def gone(self) -> bool:
         """The page is not there any more (404/410)."""
         return self.status in (404, 410)
+
+    def without_exchanges(self) -> FetchResult:
+        """This result without its bytes (body, headers, the exchanges): what the frontier and
+        the run's report need once the responses are archived and the body parsed."""
+        return replace(self, headers=(), body=None, response=None, redirects=())
 
 
 # --- robots.txt -----------------------------------------------------------------------------------

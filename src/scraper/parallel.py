@@ -75,7 +75,7 @@ class FetchedBatch:
     """A fetched batch: what `CrawlSession` archives, loads and records."""
 
     targets: tuple[FetchTarget, ...]
-    results: list[FetchResult]  # one per target, in order
+    results: list[FetchResult]  # one per target, in order (from workers: without exchanges)
     side: list[FetchResult]  # robots.txt fetched on the way (archived, never parsed)
     # In the order of `results`, for those that brought a new body; None: not parsed yet.
     parsed: list[Parsed] | None = None
@@ -87,7 +87,7 @@ class FetchedBatch:
 class _Crawled:
     """What a worker sends back for one chunk of targets."""
 
-    results: list[FetchResult]
+    results: list[FetchResult]  # without their exchanges (`FetchResult.without_exchanges`)
     parsed: list[Parsed | None]  # per result
     encoded: list[list[EncodedExchange]]  # per result
     side: list[FetchResult]
@@ -213,7 +213,8 @@ async def _crawl(
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(one(index, target)) for index, target in enumerate(targets)]
     return _Crawled(
-        results=[task.result() for task in tasks],
+        # Archived and parsed here: the bytes need not cross back.
+        results=[task.result().without_exchanges() for task in tasks],
         parsed=parsed,
         encoded=encoded,
         side=worker.fetcher.take_side_results(),
