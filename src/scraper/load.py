@@ -718,7 +718,10 @@ ON CONFLICT (post_id, observed_at) DO UPDATE SET
     upvotes = excluded.upvotes, age_text = excluded.age_text
 """
 # The search index of studies whose title, TLDR or summary changed, tokenised by the same
-# macro the query side uses.
+# macro the query side uses. The tables have no primary key (migration 004): deleting a study's
+# rows before inserting them, in the batch's transaction, is what keeps them unique.
+# The studies are filtered before the LATERAL: with the filter after it, DuckDB decorrelates the
+# LATERAL into a hash join over the texts of every study in the warehouse (~250 MB at 50,000).
 _REINDEX_TERMS = """
 DELETE FROM study_terms WHERE study_id IN (SELECT study_id FROM stage_reindexed);
 DELETE FROM study_field_lengths WHERE study_id IN (SELECT study_id FROM stage_reindexed);
@@ -726,10 +729,12 @@ INSERT INTO study_terms
 SELECT study_id, field, term, count(*)::INTEGER
 FROM (
     SELECT study_id, field, unnest(search_tokens(text)) AS term
-    FROM studies
+    FROM (
+        SELECT study_id, title, tldr, summary FROM studies
+        WHERE study_id IN (SELECT study_id FROM stage_reindexed)
+    )
     CROSS JOIN LATERAL (VALUES ('title', title), ('tldr', tldr), ('summary', summary))
         AS f(field, text)
-    WHERE study_id IN (SELECT study_id FROM stage_reindexed)
 )
 GROUP BY ALL;
 INSERT INTO study_field_lengths
