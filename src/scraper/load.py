@@ -197,7 +197,13 @@ def load_pages(
         tables = _stage_tables(visits, new + changed + unchanged, new + changed, reindexed, run_id)
         before = _row_counts(con)
         with _staged(con, tables):
-            _write_staged(con, run_id, replace=bool(new or changed), reindex=bool(reindexed))
+            _write_staged(
+                con,
+                run_id,
+                changed=bool(changed),
+                replace=bool(new or changed),
+                reindex=bool(reindexed),
+            )
         after = _row_counts(con)
     return LoadStats(
         studies_new=len(new),
@@ -745,10 +751,16 @@ GROUP BY ALL;
 
 
 def _write_staged(
-    con: duckdb.DuckDBPyConnection, run_id: int | None, *, replace: bool, reindex: bool
+    con: duckdb.DuckDBPyConnection,
+    run_id: int | None,
+    *,
+    changed: bool,
+    replace: bool,
+    reindex: bool,
 ) -> None:
     """Run the batch's statements; steps with nothing staged are skipped (they would scan)."""
-    con.execute(_APPEND_TEXT_HISTORY, [run_id])
+    if changed:  # only a stored study whose hash changed has earlier text to keep
+        con.execute(_APPEND_TEXT_HISTORY, [run_id])
     con.execute(_UPSERT_STUDIES)
     if replace:
         for table, stage in _CHILD_TABLES:
