@@ -197,6 +197,14 @@ async def test_unchanged_sitemaps_cost_a_304_and_still_lead_to_children() -> Non
     client = make_client(CONFIG, transport=httpx.MockTransport(handle))
     async with client, Fetcher(CONFIG, client=client) as fetcher:
         found = await discover_sitemaps(fetcher, CONFIG, previous=previous)
+        seen_before = len(seen)
+        # The archived copies came from a discovery that finished: nothing new to classify.
+        settled = await discover_sitemaps(
+            fetcher, CONFIG, previous=previous, settled=lambda prior: True
+        )
     assert [item.url for item in found.found] == [f"{BASE}/research/a-Abc"]
     assert [r.status for r in found.responses] == [304, 304]
-    assert [r.url.path for r in seen] == ["/robots.txt", "/sitemap.xml", "/s1.xml"]
+    assert [r.url.path for r in seen[:seen_before]] == ["/robots.txt", "/sitemap.xml", "/s1.xml"]
+    assert settled.found == ()
+    assert len(settled.sitemaps) == 2  # the index still led to its child
+    assert [r.url.path for r in seen[seen_before:]] == ["/sitemap.xml", "/s1.xml"]

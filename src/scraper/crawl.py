@@ -150,7 +150,12 @@ async def discover_into(
     config = frontier.config
     discovery = seeds(config)
     if config.use_sitemaps:
-        found = await discover_sitemaps(fetcher, config, previous=archive.read)
+        found = await discover_sitemaps(
+            fetcher,
+            config,
+            previous=archive.read,
+            settled=lambda prior: frontier.discovery_finished(prior.crawl_id),
+        )
         discovery = discovery.merge(found)
     archive.append(discovery.responses, crawl_id=crawl.crawl_id)
     added = frontier.add(discovery)

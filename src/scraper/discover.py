@@ -269,16 +269,25 @@ def parse_lastmod(text: str | None) -> datetime | None:
 
 # The last complete answer archived for a URL (`Archive.read`), or None.
 PreviousLookup = Callable[[str], ArchivedResponse | None]
+# Whether the URLs of an archived sitemap already reached the frontier (its crawl's discovery
+# ran to the end).
+SettledCheck = Callable[[ArchivedResponse], bool]
 
 
 async def discover_sitemaps(
-    fetcher: Fetcher, config: CrawlConfig, *, previous: PreviousLookup | None = None
+    fetcher: Fetcher,
+    config: CrawlConfig,
+    *,
+    previous: PreviousLookup | None = None,
+    settled: SettledCheck | None = None,
 ) -> Discovery:
     """robots.txt `Sitemap:` lines (or /sitemap.xml) -> indexes -> urlsets, level by level.
 
     With `previous` (the archive's last copy of a sitemap) each sitemap is asked for
-    conditionally; a 304 stands for the archived body, which is read again (its URLs are known
-    already, so this costs a parse, not a download) so an index still leads to its children.
+    conditionally; a 304 stands for the archived body, which is read again so an index still
+    leads to its children. A urlset that answered 304 and whose archived copy is `settled` (a
+    finished discovery put its URLs and lastmods in the frontier) brings nothing new: its URLs are
+    not classified again, which is most of a daily recrawl's discovery on a large site.
     """
     robots = await fetcher.robots(config.base_url)
     level = list(robots.sitemaps) or [canonicalize("/sitemap.xml", base=config.base_url)]
@@ -292,7 +301,9 @@ async def discover_sitemaps(
         results = await fetcher.fetch_batch(targets, expect="any")
         level = []
         for result in results:
-            step, children = _read_sitemap(result, priors[result.url], config)
+            prior = priors[result.url]
+            known = bool(result.not_modified and prior and settled and settled(prior))
+            step, children = _read_sitemap(result, prior, config, known=known)
             discovery = discovery.merge(step)
             level.extend(children)
     return discovery
@@ -331,9 +342,10 @@ def _next_sitemaps(candidates: list[str], seen: set[str], config: CrawlConfig) -
 
 
 def _read_sitemap(
-    result: FetchResult, prior: ArchivedResponse | None, config: CrawlConfig
+    result: FetchResult, prior: ArchivedResponse | None, config: CrawlConfig, *, known: bool
 ) -> tuple[Discovery, list[str]]:
-    """One fetched sitemap: its page URLs classified, or the child sitemaps of an index."""
+    """One fetched sitemap: its page URLs classified (unless `known`: already in the
+    frontier), or the child sitemaps of an index."""
     fetched = Discovery(responses=(result,))
     body = prior.body if result.not_modified and prior is not None else result.body
     if not result.ok or body is None:
@@ -346,6 +358,8 @@ def _read_sitemap(
     read = fetched.merge(Discovery(sitemaps=(result.url,)))
     if sitemap.is_index:
         return read, [entry.loc for entry in sitemap.entries]
+    if known:
+        return read, []
     items = [
         classify(e.loc, config, source="sitemap", referrer=result.url, lastmod=e.lastmod)
         for e in sitemap.entries

@@ -190,6 +190,15 @@ class Frontier:
             discovered=True,
         )
 
+    def discovery_finished(self, crawl_id: str | None) -> bool:
+        """Whether the discovery of crawl `crawl_id` ran to the end (False for an unknown id)."""
+        if crawl_id is None:
+            return False
+        rows = self.con.execute(
+            "SELECT discovered_at IS NOT NULL FROM frontier_crawls WHERE crawl_id = ?", [crawl_id]
+        ).fetchall()
+        return bool(rows and rows[0][0])
+
     def finish_crawl(self, crawl: Crawl, *, now: datetime | None = None) -> CrawlStats:
         """Close the crawl (pages still due stay due for the next one) and return its numbers."""
         with self._transaction():
