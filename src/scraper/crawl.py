@@ -30,7 +30,7 @@ import httpx
 from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
-from scraper.discover import discover_sitemaps, seeds
+from scraper.discover import seeds, sitemap_steps
 from scraper.fetch import Fetcher, FetchResult, make_client
 from scraper.frontier import OUTCOMES, Crawl, CrawlStats, Frontier, Outcome
 
@@ -148,21 +148,25 @@ async def discover_into(
     if crawl.discovered:
         return crawl, 0, (), 0
     config = frontier.config
-    discovery = seeds(config)
+    added = frontier.add(seeds(config)).new
+    errors: list[str] = []
+    wire = 0
     if config.use_sitemaps:
-        found = await discover_sitemaps(
+        # Sitemap by sitemap: a large site's URLs are never all held at once.
+        steps = sitemap_steps(
             fetcher,
             config,
             previous=archive.read,
             settled=lambda prior: frontier.discovery_finished(prior.crawl_id),
         )
-        discovery = discovery.merge(found)
-    archive.append(discovery.responses, crawl_id=crawl.crawl_id)
-    added = frontier.add(discovery)
-    for error in discovery.errors:
+        async for step in steps:
+            archive.append(step.responses, crawl_id=crawl.crawl_id)
+            added += frontier.add(step).new
+            errors.extend(step.errors)
+            wire += sum(result.bytes for result in step.responses)
+    for error in errors:
         log.warning("sitemap unreadable: %s", error)
-    wire = sum(result.bytes for result in discovery.responses)
-    return frontier.mark_discovered(crawl), added.new, discovery.errors, wire
+    return frontier.mark_discovered(crawl), added, tuple(errors), wire
 
 
 async def fetch_and_record(

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -281,7 +281,23 @@ async def discover_sitemaps(
     previous: PreviousLookup | None = None,
     settled: SettledCheck | None = None,
 ) -> Discovery:
-    """robots.txt `Sitemap:` lines (or /sitemap.xml) -> indexes -> urlsets, level by level.
+    """Everything `sitemap_steps` finds, merged into one Discovery."""
+    discovery = Discovery()
+    async for step in sitemap_steps(fetcher, config, previous=previous, settled=settled):
+        discovery = discovery.merge(step)
+    return discovery
+
+
+async def sitemap_steps(
+    fetcher: Fetcher,
+    config: CrawlConfig,
+    *,
+    previous: PreviousLookup | None = None,
+    settled: SettledCheck | None = None,
+) -> AsyncIterator[Discovery]:
+    """robots.txt `Sitemap:` lines (or /sitemap.xml) -> indexes -> urlsets, level by level; what
+    each sitemap brought is yielded as soon as it is read, so that a caller can store it before
+    the next one is parsed (a large site's sitemaps list hundreds of thousands of URLs).
 
     With `previous` (the archive's last copy of a sitemap) each sitemap is asked for
     conditionally; a 304 stands for the archived body, which is read again so an index still
@@ -292,10 +308,10 @@ async def discover_sitemaps(
     robots = await fetcher.robots(config.base_url)
     level = list(robots.sitemaps) or [canonicalize("/sitemap.xml", base=config.base_url)]
     seen: set[str] = set()
-    discovery = Discovery()
     while level and len(seen) < config.max_sitemaps:
         batch = _next_sitemaps(level, seen, config)
-        discovery = discovery.merge(batch.checked)
+        if batch.checked.rejected:
+            yield batch.checked
         priors = {url: previous(url) if previous else None for url in batch.urls}
         targets = [_conditional(url, priors[url]) for url in batch.urls]
         results = await fetcher.fetch_batch(targets, expect="any")
@@ -304,9 +320,8 @@ async def discover_sitemaps(
             prior = priors[result.url]
             known = bool(result.not_modified and prior and settled and settled(prior))
             step, children = _read_sitemap(result, prior, config, known=known)
-            discovery = discovery.merge(step)
             level.extend(children)
-    return discovery
+            yield step
 
 
 def _conditional(url: str, prior: ArchivedResponse | None) -> FetchTarget:
