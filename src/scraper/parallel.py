@@ -234,6 +234,9 @@ class ParsePool:
         self._executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn")
         )
+        # Start the workers now: spawning and importing overlaps with the caller's setup.
+        for _ in range(workers):
+            self._executor.submit(_reparse_chunk, "", [])
 
     def __enter__(self) -> Self:
         return self
