@@ -85,7 +85,6 @@ def fetch_shard(spec: shards.ShardSpec) -> shards.ShardManifest:
     name="merge-shard",
     task_run_name="merge-{manifest.round}-{manifest.shard}",
     cache_policy=NO_CACHE,
-    tags=["crawl"],
 )
 def merge_shard(session: CrawlSession, manifest: shards.ShardManifest) -> BatchReport:
     """In the coordinator: index, load, link and record one shard (one transaction per step)."""
