@@ -616,6 +616,8 @@ class Archive:
 
     def append_encoded(self, exchanges: Sequence[EncodedExchange]) -> list[ArchiveEntry]:
         """Write exchanges encoded elsewhere (`encode_result`; fsynced), then index them."""
+        if not exchanges:
+            return []
         entries = self.writer.write_encoded(exchanges)
         index(self.con, entries)
         return entries

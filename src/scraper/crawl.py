@@ -159,11 +159,18 @@ async def discover_into(
             previous=archive.read,
             settled=lambda prior: frontier.discovery_finished(prior.crawl_id),
         )
+        unarchived: list[FetchResult] = []
         async for step in steps:
-            archive.append(step.responses, crawl_id=crawl.crawl_id)
-            added += frontier.add(step).new
+            # Each write is a transaction and an fsync: sitemaps that brought nothing new (an
+            # unchanged site's 304s) are archived together and add nothing to the frontier.
+            unarchived.extend(step.responses)
+            if step.found or step.rejected:
+                archive.append(unarchived, crawl_id=crawl.crawl_id)
+                unarchived = []
+                added += frontier.add(step).new
             errors.extend(step.errors)
             wire += sum(result.bytes for result in step.responses)
+        archive.append(unarchived, crawl_id=crawl.crawl_id)
     for error in errors:
         log.warning("sitemap unreadable: %s", error)
     return frontier.mark_discovered(crawl), added, tuple(errors), wire
