@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scraper.config import CrawlConfig
-from scraper.parallel import CHUNK_TARGETS, CrawlWorkers, ParsePool
+from scraper.parallel import CHUNK_TARGETS, CrawlWorkers, ParsePool, ParseWorkerError
 from scraper.pipeline import CrawlSession, RunReport
 from scraper.replica import Replica, ReplicaServer
 from tests.warehouse_compare import COMPARED, rows
@@ -121,3 +121,34 @@ def test_crawl_workers_share_the_host_budget(tmp_path: Path) -> None:
         while times[start] < moment - window:
             start += 1
         assert end - start + 1 <= rate * window + 2 + 1  # +1: timestamps taken after answering
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_the_batch_which_is_crawled_again(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    """A crawl worker killed mid-batch (the OOM killer, a crash in the parser's C code): the
+    batch fails with ParseWorkerError and gives its URLs back; new workers crawl it again."""
+    db_path = tmp_path / "killed.duckdb"
+    slow = CrawlConfig(base_url=server.base_url, rate=20.0, concurrency=4, batch_size=40)
+
+    async def kill_one_mid_batch() -> RunReport:
+        async with CrawlSession.open(slow, db_path, workers=2) as session:
+            await session.discover()
+            assert session.workers is not None
+            batch = asyncio.ensure_future(session.run_batch())
+            await asyncio.sleep(0.5)  # the batch takes ~2 s at 20 requests a second
+            victim = next(iter(session.workers._executor._processes.values()))  # test-only
+            victim.kill()
+            with pytest.raises(ParseWorkerError, match="died"):
+                await batch
+            claimed = "SELECT count(*) FROM pages WHERE claimed_by IS NOT NULL"
+            assert session.con.execute(claimed).fetchall() == [(0,)]  # given back, not kept
+            while await session.run_batch() is not None:  # the restarted workers carry on
+                pass
+            return session.finish()
+
+    report = asyncio.run(kill_one_mid_batch())
+    assert report.complete
+    unfetched = "SELECT count(*) FROM pages WHERE fetched_at IS NULL AND alias_of IS NULL"
+    assert rows(db_path, unfetched) == [(0,)]  # every page but aliases (never fetched)

@@ -101,15 +101,24 @@ class CrawlWorkers:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
         self.config = config.for_shard(workers)
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers,
+        self._executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_crawl_worker,
             initargs=(self.config,),
         )
         # Start the workers now: spawning and importing overlaps with discovery.
-        for _ in range(workers):
-            self._executor.submit(_crawl_chunk, (), None)
+        for _ in range(self.workers):
+            executor.submit(_crawl_chunk, (), None)
+        return executor
+
+    def restart(self) -> None:
+        """New workers after one died (a pool with a dead worker refuses all further work)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start()
 
     def __enter__(self) -> Self:
         return self
@@ -144,6 +153,7 @@ async def crawl_in_workers(
     try:
         done = await asyncio.gather(*chunks)
     except BrokenProcessPool as exc:
+        workers.restart()  # so that the batch, given back, can be crawled again
         raise ParseWorkerError("a crawl worker process died") from exc
     finally:
         for chunk in chunks:
