@@ -7,7 +7,7 @@ Used by tests/test_crashes.py. The crawl is `scraper.pipeline.CrawlSession` itse
 
     fetch    in `Fetcher._request`, once the Nth response arrived: the batch's other requests
              are in flight, nothing of the batch is archived
-    parse    in the pipeline's Nth `parse_study`: the batch is archived, not loaded
+    parse    in the crawl's Nth `parse_study`: the batch is archived, not loaded
     load     inside the load transaction: every statement of the Nth `_write_staged` ran, the
              COMMIT did not
     record   inside the frontier's transaction of the Nth `record`: the batch is loaded and
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scraper import archive, fetch, frontier, load, pipeline
+from scraper import archive, fetch, frontier, load, parallel, pipeline
 from scraper.config import CrawlConfig
 
 MAX_BATCHES = 100  # a safety net: the test's site needs well under 20
@@ -87,7 +87,7 @@ def tear_last_record(writer: archive.WarcWriter, *_: Any) -> None:
 # Where each kill point sits: (object, attribute, what to do just before dying).
 POINTS: dict[str, tuple[object, str, Callable[..., Any] | None]] = {
     "fetch": (fetch.Fetcher, "_request", None),
-    "parse": (pipeline, "parse_study", None),
+    "parse": (parallel, "parse_study", None),
     "load": (load, "_write_staged", None),
     "record": (frontier.Frontier, "_update_pages", None),
     "archive": (archive.WarcWriter, "_write_exchange", tear_last_record),

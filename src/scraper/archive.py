@@ -176,9 +176,9 @@ class WarcWriter:
 
     def write_encoded(self, exchanges: Sequence[EncodedExchange]) -> list[ArchiveEntry]:
         """Append exchanges already encoded (by `encode_result`, maybe in a worker process);
-        flushed and fsynced before returning."""
+        flushed and fsynced before returning (nothing to write: no fsync)."""
         entries = [self._write_exchange(exchange) for exchange in exchanges]
-        if self._file is not None:
+        if entries and self._file is not None:
             self._file.flush()
             os.fsync(self._file.fileno())
         return entries
@@ -612,12 +612,12 @@ class Archive:
         self, results: Sequence[FetchResult], *, crawl_id: str | None = None
     ) -> list[ArchiveEntry]:
         """Write the batch's responses (fsynced), then index them."""
-        return self.append_encoded([ex for r in results for ex in encode_result(r, crawl_id)])
+        entries = self.writer.write(results, crawl_id=crawl_id)
+        index(self.con, entries)
+        return entries
 
     def append_encoded(self, exchanges: Sequence[EncodedExchange]) -> list[ArchiveEntry]:
         """Write exchanges encoded elsewhere (`encode_result`; fsynced), then index them."""
-        if not exchanges:
-            return []
         entries = self.writer.write_encoded(exchanges)
         index(self.con, entries)
         return entries

@@ -31,13 +31,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from scraper import load
 from scraper.archive import (
@@ -93,27 +93,38 @@ class _Crawled:
     side: list[FetchResult]
 
 
+def parse_results(results: Iterable[FetchResult]) -> list[load.LoadItem]:
+    """Parse what is new (pure: no I/O). Unchanged pages, failures and refusals cost nothing."""
+    return [item for result in results if (item := parse_result(result)) is not None]
+
+
+def parse_result(result: FetchResult) -> load.LoadItem | None:
+    """The parsed page of one fetch, or None when it brought no new body."""
+    if not result.changed or result.body is None:
+        return None
+    return load.LoadItem(
+        page=parse_study(result.body, result.final_url),
+        fetched_url=result.final_url,
+        fetched_at=result.fetched_at,
+    )
+
+
 class CrawlWorkers:
     """Spawned processes that fetch, parse and encode for the crawl (see the module docstring)."""
 
     def __init__(self, config: CrawlConfig, *, workers: int = 2) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
-        self.config = config.for_shard(workers)
+        self.config = config.for_shard(workers)  # refuses workers < 1
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        executor = ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+        return _spawned(
+            self.workers,
+            _crawl_chunk,
+            ((), None),
             initializer=_start_crawl_worker,
             initargs=(self.config,),
         )
-        # Start the workers now: spawning and importing overlaps with discovery.
-        for _ in range(self.workers):
-            executor.submit(_crawl_chunk, (), None)
-        return executor
 
     def restart(self) -> None:
         """New workers after one died (a pool with a dead worker refuses all further work)."""
@@ -169,6 +180,29 @@ async def crawl_in_workers(
     )
 
 
+def _spawned(
+    workers: int,
+    warm_up: Callable[..., object],
+    warm_up_args: tuple[object, ...],
+    *,
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
+    """`workers` spawned processes, started now with a no-op job each: spawning and importing
+    overlap with the caller's own setup (discovery, opening the warehouse)."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=initializer,
+        initargs=initargs,
+    )
+    for _ in range(workers):
+        executor.submit(warm_up, *warm_up_args)
+    return executor
+
+
 # --- in a crawl worker process -------------------------------------------------------------------
 
 
@@ -210,12 +244,7 @@ async def _crawl(
 
     async def one(index: int, target: FetchTarget) -> FetchResult:
         result = await worker.fetcher.fetch(target)
-        if result.changed and result.body is not None:
-            item = load.LoadItem(
-                page=parse_study(result.body, result.final_url),
-                fetched_url=result.final_url,
-                fetched_at=result.fetched_at,
-            )
+        if (item := parse_result(result)) is not None:
             parsed[index] = Parsed(item=item, links=links_from_page(item.page, worker.config))
         encoded[index] = encode_result(result, crawl_id)
         return result
@@ -238,15 +267,8 @@ class ParsePool:
     """Spawned worker processes that read archived pages and parse them (a reparse)."""
 
     def __init__(self, *, workers: int = 1) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
-        )
-        # Start the workers now: spawning and importing overlaps with the caller's setup.
-        for _ in range(workers):
-            self._executor.submit(_reparse_chunk, "", [])
+        self._executor = _spawned(workers, _reparse_chunk, ("", []))
 
     def __enter__(self) -> Self:
         return self

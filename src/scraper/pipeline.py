@@ -41,7 +41,12 @@ from scraper.crawl import default_archive_dir, discover_into
 from scraper.discover import Discovery, links_from_page
 from scraper.fetch import Fetcher, FetchResult, FetchTarget, make_client
 from scraper.frontier import Crawl, Frontier, Outcome
-from scraper.parallel import CrawlWorkers, FetchedBatch, crawl_in_workers
+from scraper.parallel import (
+    CrawlWorkers,
+    FetchedBatch,
+    crawl_in_workers,
+    parse_results,
+)
 from scraper.parse import PARSER_VERSION, parse_study
 from scraper.records import StudyPage
 
@@ -118,22 +123,6 @@ class RunReport:
     @property
     def failed(self) -> bool:
         return self.summary.status == "failed"
-
-
-def parse_results(results: Iterable[FetchResult]) -> list[load.LoadItem]:
-    """Parse what is new (pure: no I/O). Unchanged pages, failures and refusals cost nothing."""
-    return [item for result in results if (item := parse_result(result)) is not None]
-
-
-def parse_result(result: FetchResult) -> load.LoadItem | None:
-    """The parsed page of one fetch, or None when it brought no new body."""
-    if not result.changed or result.body is None:
-        return None
-    return load.LoadItem(
-        page=parse_study(result.body, result.final_url),
-        fetched_url=result.final_url,
-        fetched_at=result.fetched_at,
-    )
 
 
 class CrawlSession:

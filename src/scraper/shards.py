@@ -45,7 +45,8 @@ import pyarrow.parquet as pq
 from scraper import archive, load
 from scraper.config import CrawlConfig
 from scraper.fetch import FailureKind, Fetcher, FetchResult, FetchTarget, make_client
-from scraper.pipeline import BatchReport, CrawlSession, parse_result
+from scraper.parallel import parse_result
+from scraper.pipeline import BatchReport, CrawlSession
 from scraper.records import StudyPage
 
 
