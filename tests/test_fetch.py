@@ -17,6 +17,7 @@ from scraper.fetch import (
     FetchResult,
     FetchTarget,
     HostLimiter,
+    in_order,
     make_client,
     parse_retry_after,
 )
@@ -429,3 +430,37 @@ async def test_robots_read_again_after_ttl() -> None:
         clock.now += 61.0
         await fetcher.fetch(f"{BASE}/p")
     assert [r.url.path for r in log].count("/robots.txt") == 2
+
+
+@pytest.mark.anyio
+async def test_in_order_keeps_order_and_runs_at_most_runners_at_once() -> None:
+    running, most = 0, 0
+
+    async def work(n: int) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001 * (n % 3))  # finish out of order
+        running -= 1
+        return n * n
+
+    assert await in_order(range(20), work, 3) == [n * n for n in range(20)]
+    assert most == 3
+    assert await in_order([], work, 3) == []
+
+
+@pytest.mark.anyio
+async def test_in_order_failure_cancels_the_rest() -> None:
+    started: list[int] = []
+
+    async def work(n: int) -> int:
+        started.append(n)
+        if n == 2:
+            raise ValueError("boom")
+        await asyncio.sleep(1.0)
+        return n
+
+    with pytest.raises(ExceptionGroup) as caught:
+        await in_order(range(50), work, 4)
+    assert caught.group_contains(ValueError, match="boom")
+    assert len(started) < 50  # the queue was not drained after the failure

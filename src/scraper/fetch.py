@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Literal, Self
+from typing import Literal, Self, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
@@ -61,6 +61,8 @@ FailureKind = Literal["refused", "transient", "retry-after", "http"]
 Headers = tuple[tuple[str, str], ...]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # Labels a misconfigured server or proxy puts on whatever it sends (WHATWG MIME sniffing does not
@@ -420,9 +422,15 @@ class Fetcher:
         self, targets: Sequence[FetchTarget | str], *, expect: Expect = "html"
     ) -> list[FetchResult]:
         """Fetch all targets concurrently (within each host's limits); results in input order."""
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self.fetch(target, expect=expect)) for target in targets]
-        return [task.result() for task in tasks]
+        return await in_order(
+            targets, lambda target: self.fetch(target, expect=expect), self.runners
+        )
+
+    @property
+    def runners(self) -> int:
+        """Fetches of a batch going at once: one host's requests in flight. A batch's pages are
+        on the site's canonical host; a batch spread over its www twin as well shares them."""
+        return self.config.concurrency
 
     async def fetch(
         self, target: FetchTarget | str, *, expect: Expect = "html", max_bytes: int | None = None
@@ -734,6 +742,29 @@ class Fetcher:
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+
+async def in_order(
+    items: Sequence[_Item], work: Callable[[_Item], Awaitable[_Result]], runners: int
+) -> list[_Result]:
+    """`work` on every item, `runners` at a time; the results in the order of `items`.
+
+    A few runners pulling from one iterator rather than a task per item: a batch of hundreds of
+    tasks queued on a host's semaphore costs ~0.2 ms a request (measured on 304s), because
+    asyncio's Semaphore scans every waiter on each acquire (Python 3.11). An exception cancels the
+    other runners and propagates, as from a TaskGroup.
+    """
+    results: list[_Result | None] = [None] * len(items)
+    queue = iter(enumerate(items))
+
+    async def runner() -> None:
+        for index, item in queue:
+            results[index] = await work(item)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(runners, len(items))):
+            group.create_task(runner())
+    return results  # type: ignore[return-value]  # every index was filled, or we raised
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -50,7 +50,7 @@ from scraper.archive import (
 )
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, links_from_page
-from scraper.fetch import Fetcher, FetchResult, FetchTarget
+from scraper.fetch import Fetcher, FetchResult, FetchTarget, in_order
 from scraper.parse import parse_study
 
 # Targets per job sent to a crawl worker: enough to keep its share of the requests in flight
@@ -242,18 +242,17 @@ async def _crawl(
     parsed: list[Parsed | None] = [None] * len(targets)
     encoded: list[list[EncodedExchange]] = [[] for _ in targets]
 
-    async def one(index: int, target: FetchTarget) -> FetchResult:
-        result = await worker.fetcher.fetch(target)
+    async def one(index: int) -> FetchResult:
+        result = await worker.fetcher.fetch(targets[index])
         if (item := parse_result(result)) is not None:
             parsed[index] = Parsed(item=item, links=links_from_page(item.page, worker.config))
         encoded[index] = encode_result(result, crawl_id)
-        return result
-
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(index, target)) for index, target in enumerate(targets)]
-    return _Crawled(
         # Archived and parsed here: the bytes need not cross back.
-        results=[task.result().without_exchanges() for task in tasks],
+        return result.without_exchanges()
+
+    results = await in_order(range(len(targets)), one, worker.fetcher.runners)
+    return _Crawled(
+        results=results,
         parsed=parsed,
         encoded=encoded,
         side=worker.fetcher.take_side_results(),
