@@ -464,3 +464,23 @@ async def test_in_order_failure_cancels_the_rest() -> None:
         await in_order(range(50), work, 4)
     assert caught.group_contains(ValueError, match="boom")
     assert len(started) < 50  # the queue was not drained after the failure
+
+
+@pytest.mark.anyio
+async def test_cookies_are_never_sent_back() -> None:
+    # A stateless crawl: what one page set cannot change how the next is fetched (or by whom).
+    routes: dict[str, Handler | httpx.Response] = {
+        "/a": html(headers={"set-cookie": "session=abc; Path=/"}),
+        "/b": html(),
+    }
+    cfg = config()
+    log: list[httpx.Request] = []
+    client = make_client(cfg, transport=httpx.MockTransport(site(routes, log)))
+    async with client, Fetcher(cfg, client=client) as fetcher:
+        first = await fetcher.fetch(f"{BASE}/a")
+        await fetcher.fetch(f"{BASE}/b")
+        with pytest.raises(TypeError, match="keeps no cookies"):
+            client.cookies = {"session": "abc"}
+    assert ("set-cookie", "session=abc; Path=/") in first.headers  # archived as it came
+    assert all("cookie" not in request.headers for request in log)
+    assert not client.cookies
