@@ -105,7 +105,6 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
         batch_size=batch_size,
         user_agent=default_user_agent(contact_url) if contact_url else default_user_agent(),
     )
-    progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
     async with CrawlSession.open(
         config,
         Path(db),
@@ -116,6 +115,9 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
         memory_limit=db_memory_limit,
     ) as session:
         try:
+            progress_id = await acreate_progress_artifact(
+                0.0, description="Pages of this crawl done"
+            )
             await _run(session, progress_id, max_pages, discover_urls)
         except Exception as exc:
             # The run row is closed as failed with the reason before the error propagates.

@@ -4,6 +4,8 @@ a plain crawl gives."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from scraper.config import CrawlConfig
-from scraper.parallel import CHUNK_TARGETS, CrawlWorkers, ParsePool, ParseWorkerError
+from scraper.fetch import FetchTarget
+from scraper.parallel import (
+    CHUNK_TARGETS,
+    CrawlWorkers,
+    ParsePool,
+    ParseWorkerError,
+    crawl_in_workers,
+)
 from scraper.pipeline import CrawlSession, RunReport
 from scraper.replica import Replica, ReplicaServer
 from tests.warehouse_compare import COMPARED, rows
@@ -100,6 +109,29 @@ def test_a_pool_needs_a_worker() -> None:
         ParsePool(workers=0)
     with pytest.raises(ValueError, match="at least 1"):
         CrawlWorkers(CrawlConfig(base_url="http://h"), workers=0)
+
+
+def test_workers_are_let_go_once_nothing_is_due(server: ReplicaServer, tmp_path: Path) -> None:
+    """When no batch is left the workers exit at once, while the run is being closed, and work
+    that comes later starts new ones."""
+
+    async def run() -> None:
+        config = config_for(server, batch_size=100)
+        async with CrawlSession.open(config, tmp_path / "w.duckdb", workers=2) as session:
+            await session.discover()
+            assert session.workers is not None
+            while await session.run_batch(prefetch=True) is not None:
+                assert len(multiprocessing.active_children()) == 2
+            deadline = time.monotonic() + 10.0
+            while multiprocessing.active_children() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert multiprocessing.active_children() == []
+            later = [FetchTarget(url=f"{server.base_url}/")]
+            fetched = await crawl_in_workers(session.workers, later, session.crawl.crawl_id)
+            assert [result.status for result in fetched.results] == [200]
+            session.finish()
+
+    asyncio.run(run())
 
 
 @pytest.mark.slow

@@ -116,6 +116,7 @@ class CrawlWorkers:
         self.workers = workers
         self.config = config.for_shard(workers)  # refuses workers < 1
         self._executor = self._start()
+        self._released = False
 
     def _start(self) -> ProcessPoolExecutor:
         return _spawned(
@@ -145,10 +146,18 @@ class CrawlWorkers:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
+    def release(self) -> None:
+        """Let the workers exit without waiting for them (nothing is due): they wind down while
+        the run is being closed. Work submitted later starts new ones."""
+        self._executor.shutdown(wait=False)
+        self._released = True
+
     def submit(
         self, targets: Sequence[FetchTarget], crawl_id: str | None
     ) -> asyncio.Future[_Crawled]:
         """Crawl a chunk of targets in whichever worker is free (from a running event loop)."""
+        if self._released:
+            self._executor, self._released = self._start(), False
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._executor, _crawl_chunk, tuple(targets), crawl_id)
 

@@ -184,30 +184,35 @@ class CrawlSession:
         `memory_limit` (DuckDB's, e.g. "512MB") caps the blocks DuckDB keeps cached: by default
         it may keep most of the database in memory, so the process grows with the warehouse.
         """
-        con = db.connect(db_path, config={"memory_limit": memory_limit} if memory_limit else None)
+        # The workers first: they start (a fresh interpreter each) while the rest opens.
         pool = CrawlWorkers(config, workers=workers) if workers else None
         try:
-            directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
-            with Archive(directory, con, config) as archive:
-                client = make_client(config, transport=transport)
-                async with client, Fetcher(config, client=client) as fetcher:
-                    session = cls(
-                        config,
-                        con,
-                        archive,
-                        fetcher,
-                        full=full,
-                        flow_run_id=flow_run_id,
-                        workers=pool,
-                    )
-                    try:
-                        yield session
-                    finally:
-                        await session.drop_prefetched()
+            con = db.connect(
+                db_path, config={"memory_limit": memory_limit} if memory_limit else None
+            )
+            try:
+                directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
+                with Archive(directory, con, config) as archive:
+                    client = make_client(config, transport=transport)
+                    async with client, Fetcher(config, client=client) as fetcher:
+                        session = cls(
+                            config,
+                            con,
+                            archive,
+                            fetcher,
+                            full=full,
+                            flow_run_id=flow_run_id,
+                            workers=pool,
+                        )
+                        try:
+                            yield session
+                        finally:
+                            await session.drop_prefetched()
+            finally:
+                con.close()
         finally:
             if pool is not None:
                 pool.close()
-            con.close()
 
     async def discover(self) -> int:
         """Seeds and sitemaps into the frontier (once per crawl). Returns the new URLs."""
@@ -230,6 +235,8 @@ class CrawlSession:
         if current is None:
             targets = self.frontier.due(self.crawl)
             if not targets:
+                if self.workers is not None:
+                    self.workers.release()  # they exit while the run is closed
                 return None
             current = self._launch(targets)
         try:
