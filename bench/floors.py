@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from scraper import archive, db
+from scraper import archive, db, warc
 from scraper.crawl import default_archive_dir
 from scraper.parse import parse_study
 
@@ -80,7 +80,7 @@ def archived_bodies(db_path: Path) -> list[tuple[str, bytes]]:
     directory = default_archive_dir(db_path)
     bodies = []
     for entry in entries:
-        record = archive.read_record(directory, entry)
+        record = warc.read_record(directory, entry)
         bodies.append((record.target_uri, record.body))
     return bodies
 

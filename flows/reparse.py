@@ -27,16 +27,17 @@ from prefect.utilities.annotations import quote
 
 from scraper import db as warehouse_db
 from scraper import load, parallel
-from scraper.archive import Archive
+from scraper.archive import Archive, latest_entries
 from scraper.crawl import default_archive_dir
 from scraper.parallel import ParsePool
 from scraper.parse import PARSER_VERSION
 from scraper.pipeline import load_reparsed, reparse_batches
+from scraper.records import LoadItem
 
 
 @task(name="reparse-batch", task_run_name="reparse-{number}", cache_policy=NO_CACHE)
 def reparse_batch(
-    con: duckdb.DuckDBPyConnection, items: list[load.LoadItem], run_id: int, number: int
+    con: duckdb.DuckDBPyConnection, items: list[LoadItem], run_id: int, number: int
 ) -> load.LoadStats:
     """Load one batch of reparsed pages over the stored records."""
     stats = load_reparsed(con, items, run_id)
@@ -71,7 +72,8 @@ async def reparse(
             batches = reparse_batches(archive, batch_size)
             if parse_workers:
                 pool = stack.enter_context(ParsePool(workers=parse_workers))
-                batches = parallel.reparse_batches(archive, batch_size, pool)
+                entries = latest_entries(con, pages_only=True)
+                batches = parallel.reparse_batches(entries, directory, batch_size, pool)
             for number, items in enumerate(batches, start=1):
                 # quote: Prefect would otherwise walk every record looking for futures (a
                 # second per 1,000 pages); the task receives the list itself.

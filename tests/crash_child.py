@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scraper import archive, fetch, frontier, load, parallel, pipeline
+from scraper import fetch, frontier, load, parallel, pipeline, warc
 from scraper.config import CrawlConfig
 
 MAX_BATCHES = 100  # a safety net: the test's site needs well under 20
@@ -74,7 +74,7 @@ def counting(kill_at: int, after: Callable[..., Any] | None = None) -> Callable[
     return decorate
 
 
-def tear_last_record(writer: archive.WarcWriter, *_: Any) -> None:
+def tear_last_record(writer: warc.WarcWriter, *_: Any) -> None:
     """Cut the file inside the record just written, as a crash mid-write would leave it."""
     handle = writer._file  # test-only: reach the open WARC file
     assert handle is not None
@@ -90,7 +90,7 @@ POINTS: dict[str, tuple[object, str, Callable[..., Any] | None]] = {
     "parse": (parallel, "parse_study", None),
     "load": (load, "_write_staged", None),
     "record": (frontier.Frontier, "_update_pages", None),
-    "archive": (archive.WarcWriter, "_write_exchange", tear_last_record),
+    "archive": (warc.WarcWriter, "_write_exchange", tear_last_record),
 }
 
 

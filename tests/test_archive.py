@@ -14,20 +14,12 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from scraper import db
-from scraper.archive import (
-    ORIGINAL_ENCODING_HEADER,
-    Archive,
-    TornRecord,
-    WarcWriter,
-    index,
-    latest_entries,
-    read_record,
-    scan,
-)
+from scraper.archive import Archive, index, latest_entries
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchResult, RawResponse
 from scraper.pipeline import CrawlSession
 from scraper.replica import Replica, ReplicaServer
+from scraper.warc import ORIGINAL_ENCODING_HEADER, TornRecord, WarcWriter, read_record, scan
 
 BASE = "https://site.test"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

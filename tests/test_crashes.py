@@ -22,9 +22,10 @@ import duckdb
 import pytest
 
 from scraper import db, load
-from scraper.archive import Archive, ArchiveEntry, read_record, scan
+from scraper.archive import Archive
 from scraper.crawl import default_archive_dir
 from scraper.replica import Replica, ReplicaServer
+from scraper.warc import ArchiveEntry, read_record, scan
 
 pytestmark = pytest.mark.slow
 

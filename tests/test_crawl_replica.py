@@ -21,10 +21,11 @@ import duckdb
 import pytest
 
 from scraper import db
-from scraper.archive import Archive, scan
+from scraper.archive import Archive
 from scraper.config import CrawlConfig
 from scraper.crawl import CrawlSummary, crawl_once, default_archive_dir
 from scraper.replica import LoggedRequest, Replica, ReplicaServer
+from scraper.warc import scan
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from scraper.archive import ArchivedResponse
 from scraper.config import CrawlConfig
 from scraper.discover import (
     Discovered,
@@ -23,6 +22,7 @@ from scraper.discover import (
 )
 from scraper.fetch import Fetcher, make_client
 from scraper.records import CommunityPost, ResearchEntry, StudyPage
+from scraper.warc import ArchivedResponse
 
 BASE = "https://site.test"
 CONFIG = CrawlConfig(base_url=BASE, rate=1000.0)

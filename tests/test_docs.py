@@ -11,6 +11,7 @@ import pytest
 from scraper import load
 from scraper.cli import app
 from scraper.parse import parse_study
+from scraper.records import LoadItem
 from scraper.replica import Replica
 from tests.warehouse_fixtures import memory_warehouse
 
@@ -49,7 +50,7 @@ def test_readme_sql_runs_on_a_loaded_warehouse(query: str) -> None:
     replica = Replica(pages=40, seed=3)
     now = datetime.now(UTC)
     items = [
-        load.LoadItem(page=parse_study(replica.render(path)[2], f"https://tressless.com{path}"))
+        LoadItem(page=parse_study(replica.render(path)[2], f"https://tressless.com{path}"))
         for path in replica.study_paths()
     ]
     load.load_pages(con, items, observed_at=now, run_id=None)

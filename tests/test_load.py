@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 
 from scraper import db, load
-from scraper.load import LoadItem, RunSummary
-from scraper.records import Section, StudyPage
+from scraper.load import RunSummary
+from scraper.records import LoadItem, Section, StudyPage
 from tests.warehouse_fixtures import (
     DAY,
     SITE,

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 from scraper import load
-from scraper.load import LoadItem
 from scraper.parse import parse_study
+from scraper.records import LoadItem
 from scraper.urls import study_id_from_url
 from tests.warehouse_fixtures import DAY, SITE, T0, dump, memory_warehouse
 

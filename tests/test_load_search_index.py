@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper import db, load
-from scraper.load import LoadItem
+from scraper.records import LoadItem
 from tests.warehouse_fixtures import DAY, T0, items, memory_warehouse, study, study_ids
 
 _TOKENISED_STUDIES = """

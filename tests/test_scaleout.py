@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from flows.scaleout import dask_runner, scaleout_crawl
-from scraper import load, shards
+from scraper import shards
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchResult, FetchTarget
 from scraper.pipeline import CrawlSession
-from scraper.records import ResearchEntry, Section, StudyPage
+from scraper.records import LoadItem, ResearchEntry, Section, StudyPage
 from scraper.replica import LoggedRequest, Replica, ReplicaServer
 from tests.warehouse_compare import COMPARED, rows
 
@@ -182,7 +182,7 @@ def test_staging_file_round_trips_visits_and_records(tmp_path: Path) -> None:
         attempts=1,
         fetched_at=fetched_at,
     )
-    item = load.LoadItem(page=page, fetched_url=changed.final_url, fetched_at=fetched_at)
+    item = LoadItem(page=page, fetched_url=changed.final_url, fetched_at=fetched_at)
     path = tmp_path / "shard.parquet"
     shards.write_staged(path, [changed, gone], [item, None])
     results, items = shards.read_staged(path)

@@ -9,8 +9,7 @@ import duckdb
 from hypothesis import strategies as st
 
 from scraper import db
-from scraper.load import LoadItem
-from scraper.records import SECTION_KEYS, CommunityPost, ResearchEntry, Section, StudyPage
+from scraper.records import SECTION_KEYS, CommunityPost, LoadItem, ResearchEntry, Section, StudyPage
 
 SITE = "https://tressless.com"
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

@@ -22,11 +22,11 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
-from scraper.archive import ArchivedResponse
 from scraper.config import CrawlConfig
 from scraper.fetch import Fetcher, FetchResult, FetchTarget
 from scraper.records import StudyPage
 from scraper.urls import canonicalize, post_id_from_url, study_id_from_url
+from scraper.warc import ArchivedResponse
 
 Source = Literal["seed", "sitemap", "link", "redirect"]
 PageKindName = Literal["study", "post", "search", "learn", "other"]

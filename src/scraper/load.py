@@ -42,6 +42,7 @@ from scraper.db import WarehouseError
 from scraper.records import (
     SECTION_KEYS,
     CommunityPost,
+    LoadItem,
     ResearchEntry,
     Section,
     SectionKey,
@@ -102,15 +103,6 @@ RunKind = Literal["crawl", "reparse"]
 
 
 # --- records -----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadItem:
-    """One parsed page and where and when it was fetched."""
-
-    page: StudyPage
-    fetched_url: str | None = None  # used as the study URL when the page names none
-    fetched_at: datetime | None = None  # timezone-aware; default: the batch's observed_at
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoadStats:
     """What one `load_pages` call did."""

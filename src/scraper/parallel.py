@@ -39,19 +39,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from scraper import load
-from scraper.archive import (
-    Archive,
-    ArchiveEntry,
-    EncodedExchange,
-    encode_result,
-    latest_entries,
-    read_record,
-)
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, links_from_page
 from scraper.fetch import Fetcher, FetchResult, FetchTarget, in_order
 from scraper.parse import parse_study
+from scraper.records import LoadItem
+from scraper.warc import ArchiveEntry, EncodedExchange, encode_result, read_record
 
 # Targets per job sent to a crawl worker: enough to keep its share of the requests in flight
 # busy and amortise the hop, few enough that both workers stay busy to the end of a batch.
@@ -66,7 +59,7 @@ class ParseWorkerError(RuntimeError):
 class Parsed:
     """One parsed page and the links it leads to."""
 
-    item: load.LoadItem
+    item: LoadItem
     links: Discovery
 
 
@@ -93,16 +86,16 @@ class _Crawled:
     side: list[FetchResult]
 
 
-def parse_results(results: Iterable[FetchResult]) -> list[load.LoadItem]:
+def parse_results(results: Iterable[FetchResult]) -> list[LoadItem]:
     """Parse what is new (pure: no I/O). Unchanged pages, failures and refusals cost nothing."""
     return [item for result in results if (item := parse_result(result)) is not None]
 
 
-def parse_result(result: FetchResult) -> load.LoadItem | None:
+def parse_result(result: FetchResult) -> LoadItem | None:
     """The parsed page of one fetch, or None when it brought no new body."""
     if not result.changed or result.body is None:
         return None
-    return load.LoadItem(
+    return LoadItem(
         page=parse_study(result.body, result.final_url),
         fetched_url=result.final_url,
         fetched_at=result.fetched_at,
@@ -294,7 +287,7 @@ class ParsePool:
 
     def submit_archived(
         self, directory: Path, entries: list[ArchiveEntry]
-    ) -> Future[list[load.LoadItem]]:
+    ) -> Future[list[LoadItem]]:
         """Read archived responses and parse them."""
         return self._executor.submit(_reparse_chunk, str(directory), entries)
 
@@ -304,22 +297,22 @@ REPARSE_CHUNK_PAGES = 32
 
 
 def reparse_batches(
-    archive: Archive, batch_size: int, pool: ParsePool
-) -> Iterator[list[load.LoadItem]]:
+    entries: list[ArchiveEntry], directory: Path, batch_size: int, pool: ParsePool
+) -> Iterator[list[LoadItem]]:
     """`pipeline.reparse_batches` with the WARC reading and the parsing done by the pool's
-    workers, in order. At most a batch and a few chunks per worker are in flight, so memory does
-    not grow with the archive."""
-    entries = latest_entries(archive.con, pages_only=True)
+    workers, in order: the records `entries` point at in `directory` (`archive.latest_entries`).
+    At most a batch and a few chunks per worker are in flight, so memory does not grow with the
+    archive."""
     chunks = (
         entries[start : start + REPARSE_CHUNK_PAGES]
         for start in range(0, len(entries), REPARSE_CHUNK_PAGES)
     )
     window = 2 * pool.workers + -(-batch_size // REPARSE_CHUNK_PAGES)
-    pending: deque[Future[list[load.LoadItem]]] = deque()
-    batch: list[load.LoadItem] = []
+    pending: deque[Future[list[LoadItem]]] = deque()
+    batch: list[LoadItem] = []
     try:
         for chunk in chunks:
-            pending.append(pool.submit_archived(archive.directory, chunk))
+            pending.append(pool.submit_archived(directory, chunk))
             while len(pending) >= window or (pending and pending[0].done()):
                 batch.extend(_result(pending.popleft()))
                 while len(batch) >= batch_size:
@@ -337,22 +330,20 @@ def reparse_batches(
             future.cancel()
 
 
-def _result(future: Future[list[load.LoadItem]]) -> list[load.LoadItem]:
+def _result(future: Future[list[LoadItem]]) -> list[LoadItem]:
     try:
         return future.result()
     except BrokenProcessPool as exc:
         raise ParseWorkerError("a parse worker process died") from exc
 
 
-def _reparse_chunk(directory: str, entries: list[ArchiveEntry]) -> list[load.LoadItem]:
+def _reparse_chunk(directory: str, entries: list[ArchiveEntry]) -> list[LoadItem]:
     """In a worker: read each archived response and parse it (as `pipeline.reparse_batches`)."""
     items = []
     for entry in entries:
         response = read_record(Path(directory), entry)
         page = parse_study(response.body, response.target_uri)
         items.append(
-            load.LoadItem(
-                page=page, fetched_url=response.target_uri, fetched_at=response.fetched_at
-            )
+            LoadItem(page=page, fetched_url=response.target_uri, fetched_at=response.fetched_at)
         )
     return items

@@ -48,7 +48,7 @@ from scraper.parallel import (
     parse_results,
 )
 from scraper.parse import PARSER_VERSION, parse_study
-from scraper.records import StudyPage
+from scraper.records import LoadItem, StudyPage
 
 # A drift verdict needs enough pages that a field missing on a few of them (as many legitimately
 # are) cannot look like a site-wide change.
@@ -302,7 +302,7 @@ class CrawlSession:
     def merge(
         self,
         results: Sequence[FetchResult],
-        items: Sequence[load.LoadItem],
+        items: Sequence[LoadItem],
         *,
         links: Sequence[Discovery] | None = None,
     ) -> BatchReport:
@@ -404,15 +404,13 @@ class CrawlSession:
 
 
 # --- reparse: rebuild the records from the archive, without the network -------------------------
-def reparse_batches(archive: Archive, batch_size: int) -> Iterable[list[load.LoadItem]]:
+def reparse_batches(archive: Archive, batch_size: int) -> Iterable[list[LoadItem]]:
     """The newest archived body of every page, parsed by the current parser, in batches."""
-    batch: list[load.LoadItem] = []
+    batch: list[LoadItem] = []
     for response in archive.iter_latest():
         page = parse_study(response.body, response.target_uri)
         batch.append(
-            load.LoadItem(
-                page=page, fetched_url=response.target_uri, fetched_at=response.fetched_at
-            )
+            LoadItem(page=page, fetched_url=response.target_uri, fetched_at=response.fetched_at)
         )
         if len(batch) >= batch_size:
             yield batch
@@ -422,7 +420,7 @@ def reparse_batches(archive: Archive, batch_size: int) -> Iterable[list[load.Loa
 
 
 def load_reparsed(
-    con: duckdb.DuckDBPyConnection, items: Sequence[load.LoadItem], run_id: int
+    con: duckdb.DuckDBPyConnection, items: Sequence[LoadItem], run_id: int
 ) -> load.LoadStats:
     """Replace the stored records of a reparsed batch (history keyed by fetch time: no repeats)."""
     return load.load_pages(con, items, observed_at=datetime.now(UTC), run_id=run_id, reparse=True)

@@ -8,6 +8,7 @@ survives a round trip through JSON Lines, Parquet staging files or the warehouse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 PageKind = Literal["study", "search", "learn", "error", "other"]
@@ -156,3 +157,12 @@ def _post_json(post: CommunityPost) -> dict[str, Any]:
         "age_text": post.age_text,
         "summary": post.summary,
     }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadItem:
+    """One parsed page and where and when it was fetched."""
+
+    page: StudyPage
+    fetched_url: str | None = None  # used as the study URL when the page names none
+    fetched_at: datetime | None = None  # timezone-aware; default: the batch's observed_at

@@ -42,12 +42,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scraper import archive, load
+from scraper import archive, warc
 from scraper.config import CrawlConfig
 from scraper.fetch import FailureKind, Fetcher, FetchResult, FetchTarget, make_client
 from scraper.parallel import parse_result
 from scraper.pipeline import BatchReport, CrawlSession
-from scraper.records import StudyPage
+from scraper.records import LoadItem, StudyPage
 
 
 class ShardError(Exception):
@@ -142,7 +142,7 @@ async def fetch_shard(spec: ShardSpec) -> ShardManifest:
         results = await fetcher.fetch_batch(spec.targets)
         side = fetcher.take_side_results()  # robots.txt, read on the way: archived too
     prefix = f"{config.warc_prefix}-{spec.name}"
-    with archive.WarcWriter(
+    with warc.WarcWriter(
         Path(spec.archive_dir),
         prefix=prefix,
         max_bytes=config.warc_max_bytes,
@@ -192,7 +192,7 @@ STAGED_SCHEMA = pa.schema(
 
 
 def write_staged(
-    path: Path, results: Sequence[FetchResult], items: Sequence[load.LoadItem | None]
+    path: Path, results: Sequence[FetchResult], items: Sequence[LoadItem | None]
 ) -> None:
     """One row per visit, in fetch order, with the visit's parsed page (`items` is aligned with
     `results`). Written to a temporary name and renamed: a reader never sees half a file."""
@@ -229,7 +229,7 @@ def _staged_row(result: FetchResult, page: StudyPage | None) -> dict[str, Any]:
     }
 
 
-def read_staged(path: Path) -> tuple[list[FetchResult], list[load.LoadItem]]:
+def read_staged(path: Path) -> tuple[list[FetchResult], list[LoadItem]]:
     """The visits (bodies left in the WARC files) and the parsed pages of a staging file."""
     try:
         table = pq.read_table(path)
@@ -238,14 +238,14 @@ def read_staged(path: Path) -> tuple[list[FetchResult], list[load.LoadItem]]:
     if not table.schema.equals(STAGED_SCHEMA, check_metadata=False):
         raise StagingError(f"{path} does not have the staging schema")
     results: list[FetchResult] = []
-    items: list[load.LoadItem] = []
+    items: list[LoadItem] = []
     for row in table.to_pylist():
         result = _result_of(row)
         results.append(result)
         if row["record"] is not None:
             page = StudyPage.from_json(json.loads(row["record"]))
             items.append(
-                load.LoadItem(page=page, fetched_url=result.final_url, fetched_at=result.fetched_at)
+                LoadItem(page=page, fetched_url=result.final_url, fetched_at=result.fetched_at)
             )
     return results, items
 
@@ -282,7 +282,7 @@ def merge_shard(
     """Index the shard's WARC records, then load, link and record it like a local batch."""
     directory = session.archive.directory
     for name in manifest.warc_files:
-        report = archive.scan(directory / name)
+        report = warc.scan(directory / name)
         archive.index(session.con, report.entries)
     staged = Path(manifest.parquet)
     results, items = read_staged(staged)
