@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -184,3 +186,11 @@ def test_a_killed_worker_fails_the_batch_which_is_crawled_again(
     assert report.complete
     unfetched = "SELECT count(*) FROM pages WHERE fetched_at IS NULL AND alias_of IS NULL"
     assert rows(db_path, unfetched) == [(0,)]  # every page but aliases (never fetched)
+
+
+def test_workers_do_not_load_the_database_engine() -> None:
+    """What a spawned worker imports is what it costs to start (and to keep in memory): the
+    warehouse's engine is the crawl process's alone."""
+    probe = "import sys, scraper.parallel; print(sorted({'duckdb', 'pyarrow'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
