@@ -79,7 +79,9 @@ def test_pages_read_back_from_index(tmp_path: Path, con: duckdb.DuckDBPyConnecti
         )
         assert ("Content-Type", "text/html; charset=utf-8") in a.headers
         bodies = {r.url: r.body for r in archive.iter_latest(pages_only=False)}
+        several = archive.read_many([f"{BASE}/a", f"{BASE}/b", f"{BASE}/never"])
     assert bodies == {f"{BASE}/a": b"<html>a2</html>", f"{BASE}/b": b"<html>b</html>"}
+    assert {url: r.body for url, r in several.items()} == bodies  # the newest; absent: left out
 
 
 def test_unchanged_visits_are_bodiless_revisits(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from scraper import discover
 from scraper.config import CrawlConfig
 from scraper.discover import (
     Discovered,
     Rejected,
+    Sitemap,
     SitemapError,
     classify,
     discover_sitemaps,
@@ -164,7 +167,9 @@ async def test_robots_sitemaps_to_pages() -> None:
 
 
 @pytest.mark.anyio
-async def test_unchanged_sitemaps_cost_a_304_and_still_lead_to_children() -> None:
+async def test_unchanged_sitemaps_cost_a_304_and_still_lead_to_children(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     index_body = sitemap_index(f"{BASE}/s1.xml")
     child_body = urlset((f"{BASE}/research/a-Abc", "2024-01-01"))
     archived = {
@@ -181,23 +186,33 @@ async def test_unchanged_sitemaps_cost_a_304_and_still_lead_to_children() -> Non
         assert request.headers["if-none-match"] == etag
         return httpx.Response(304, headers={"etag": etag})
 
-    def previous(url: str) -> ArchivedResponse | None:
-        body, etag = archived[url]
-        return ArchivedResponse(
-            url=url,
-            target_uri=url,
-            record_type="response",
-            status=200,
-            headers=(("ETag", etag),),
-            body=body,
-            fetched_at=datetime(2024, 1, 2, tzinfo=UTC),
-            crawl_id=None,
-        )
+    def previous(urls: Sequence[str]) -> dict[str, ArchivedResponse]:
+        return {
+            url: ArchivedResponse(
+                url=url,
+                target_uri=url,
+                record_type="response",
+                status=200,
+                headers=(("ETag", archived[url][1]),),
+                body=archived[url][0],
+                fetched_at=datetime(2024, 1, 2, tzinfo=UTC),
+                crawl_id=None,
+            )
+            for url in urls
+        }
+
+    parsed: list[bytes] = []
+
+    def parse_spy(body: bytes, *, max_bytes: int) -> Sitemap:
+        parsed.append(body)
+        return parse_sitemap(body, max_bytes=max_bytes)
+
+    monkeypatch.setattr(discover, "parse_sitemap", parse_spy)
 
     client = make_client(CONFIG, transport=httpx.MockTransport(handle))
     async with client, Fetcher(CONFIG, client=client) as fetcher:
         found = await discover_sitemaps(fetcher, CONFIG, previous=previous)
-        seen_before = len(seen)
+        seen_before, parsed_before = len(seen), len(parsed)
         # The archived copies came from a discovery that finished: nothing new to classify.
         settled = await discover_sitemaps(
             fetcher, CONFIG, previous=previous, settled=lambda prior: True
@@ -208,3 +223,4 @@ async def test_unchanged_sitemaps_cost_a_304_and_still_lead_to_children() -> Non
     assert settled.found == ()
     assert len(settled.sitemaps) == 2  # the index still led to its child
     assert [r.url.path for r in seen[seen_before:]] == ["/sitemap.xml", "/s1.xml"]
+    assert parsed[parsed_before:] == [index_body]  # the settled urlset is not even parsed

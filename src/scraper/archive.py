@@ -51,9 +51,8 @@ _INDEX_SCHEMA = pa.schema(
     ]
 )
 # The newest complete 2xx body of each URL: what a reparse reads.
-_LATEST_BODIES = (
-    f"SELECT {_INDEX_COLUMNS} FROM archive_records"
-    " WHERE record_type = 'response' AND status_code BETWEEN 200 AND 299 AND error IS NULL"
+_COMPLETE_BODIES = "record_type = 'response' AND status_code BETWEEN 200 AND 299 AND error IS NULL"
+_NEWEST_PER_URL = (
     " QUALIFY row_number() OVER (PARTITION BY url"
     "   ORDER BY fetched_at DESC, warc_file DESC, record_offset DESC) = 1"
 )
@@ -100,14 +99,16 @@ def latest_entries(
 
     `pages_only` keeps the URLs of the frontier's pages (no sitemaps or robots.txt).
     """
-    sql = f"SELECT * FROM ({_LATEST_BODIES}) latest WHERE true"
+    # The URL filters come before the window, which then ranks only their rows: a sitemap's
+    # look-up during discovery must not rank the whole archive.
+    sql = f"SELECT {_INDEX_COLUMNS} FROM archive_records WHERE {_COMPLETE_BODIES}"
     params: list[object] = []
     if urls is not None:
         sql += " AND list_contains(?, url)"
         params.append(list(urls))
     if pages_only:
         sql += " AND url IN (SELECT url FROM pages)"
-    rows = con.execute(sql + " ORDER BY url", params).fetchall()
+    rows = con.execute(sql + _NEWEST_PER_URL + " ORDER BY url", params).fetchall()
     return [_entry_row(row) for row in rows]
 
 
@@ -176,8 +177,12 @@ class Archive:
 
     def read(self, url: str) -> ArchivedResponse | None:
         """The newest complete 2xx response archived for `url`, or None."""
-        entries = latest_entries(self.con, [url])
-        return read_record(self.directory, entries[0]) if entries else None
+        return self.read_many([url]).get(url)
+
+    def read_many(self, urls: Sequence[str]) -> dict[str, ArchivedResponse]:
+        """`read` of several URLs in one look-up: those that have a response."""
+        entries = latest_entries(self.con, urls)
+        return {entry.url: read_record(self.directory, entry) for entry in entries}
 
     def iter_latest(self, *, pages_only: bool = True) -> Iterator[ArchivedResponse]:
         """Every page's newest complete 2xx response: what a reparse needs, without the network.

@@ -156,7 +156,7 @@ async def discover_into(
         steps = sitemap_steps(
             fetcher,
             config,
-            previous=archive.read,
+            previous=archive.read_many,
             settled=lambda prior: frontier.discovery_finished(prior.crawl_id),
         )
         unarchived: list[FetchResult] = []

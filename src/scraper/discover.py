@@ -16,7 +16,7 @@ import functools
 import hashlib
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -256,6 +256,27 @@ def parse_sitemap(body: bytes, *, max_bytes: int) -> Sitemap:
     return Sitemap(is_index=tag == SITEMAP_INDEX_TAG, entries=entries)
 
 
+def _root_tag(body: bytes, max_bytes: int) -> str | None:
+    """The root element of a sitemap, read without parsing what follows it; None when it cannot
+    be told (`parse_sitemap` then says why)."""
+    try:
+        data = _gunzip(body, max_bytes) if body.startswith(GZIP_MAGIC) else body
+    except SitemapError:
+        return None
+    if b"<!DOCTYPE" in data[:4096].upper():
+        return None
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
+    for start in range(0, len(data), 4096):
+        try:
+            parser.feed(data[start : start + 4096])
+            for event in parser.read_events():
+                if isinstance(element := event[-1], ET.Element):
+                    return _local(element.tag)
+        except ET.ParseError:
+            return None
+    return None
+
+
 def parse_lastmod(text: str | None) -> datetime | None:
     """A W3C datetime (`2024-01-02`, `2024-01-02T10:00:00+01:00`, `...Z`) in UTC, else None."""
     if not text or not text.strip():
@@ -267,8 +288,8 @@ def parse_lastmod(text: str | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-# The last complete answer archived for a URL (`Archive.read`), or None.
-PreviousLookup = Callable[[str], ArchivedResponse | None]
+# The last complete answer archived for each of some URLs that has one (`Archive.read_many`).
+PreviousLookup = Callable[[Sequence[str]], Mapping[str, ArchivedResponse]]
 # Whether the URLs of an archived sitemap already reached the frontier (its crawl's discovery
 # ran to the end).
 SettledCheck = Callable[[ArchivedResponse], bool]
@@ -312,12 +333,12 @@ async def sitemap_steps(
         batch = _next_sitemaps(level, seen, config)
         if batch.checked.rejected:
             yield batch.checked
-        priors = {url: previous(url) if previous else None for url in batch.urls}
-        targets = [_conditional(url, priors[url]) for url in batch.urls]
+        priors = previous(batch.urls) if previous else {}
+        targets = [_conditional(url, priors.get(url)) for url in batch.urls]
         results = await fetcher.fetch_batch(targets, expect="any")
         level = []
         for result in results:
-            prior = priors[result.url]
+            prior = priors.get(result.url)
             known = bool(result.not_modified and prior and settled and settled(prior))
             step, children = _read_sitemap(result, prior, config, known=known)
             level.extend(children)
@@ -366,6 +387,9 @@ def _read_sitemap(
     if not result.ok or body is None:
         reason = result.error or f"http-{result.status}"
         return fetched.merge(Discovery(errors=(f"{result.url}: {reason}",))), []
+    if known and _root_tag(body, config.max_sitemap_bytes) == SITEMAP_URLSET_TAG:
+        # Nothing new, and nothing to follow: not parsed at all.
+        return fetched.merge(Discovery(sitemaps=(result.url,))), []
     try:
         sitemap = parse_sitemap(body, max_bytes=config.max_sitemap_bytes)
     except SitemapError as exc:
