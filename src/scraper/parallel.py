@@ -229,7 +229,10 @@ def _start_crawl_worker(config: CrawlConfig) -> None:
 
 
 async def _open_fetcher(config: CrawlConfig) -> Fetcher:
-    return Fetcher(config)  # made inside the loop that will use it
+    fetcher = Fetcher(config)  # made inside the loop that will use it
+    # robots.txt now, while the crawl process is still discovering: the first requests need it.
+    await fetcher.robots(config.base_url)
+    return fetcher
 
 
 def _crawl_chunk(targets: tuple[FetchTarget, ...], crawl_id: str | None) -> _Crawled:
