@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 
@@ -396,3 +397,21 @@ def test_a_failing_batch_leaves_nothing_behind(
 def test_naive_times_are_refused(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         load.load_pages(con, items(study()), observed_at=T0.replace(tzinfo=None), run_id=None)
+
+
+def test_the_statement_that_failed_is_the_error_reported() -> None:
+    """A staged statement that fails inside a batch's transaction is what the error names, not
+    the aborted transaction it leaves behind (unregistering the staged table fails too)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a INTEGER PRIMARY KEY)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.execute("BEGIN TRANSACTION")
+    with (
+        pytest.raises(duckdb.ConstraintException, match="Duplicate key"),
+        db.registered(con, {"staged": pa.table({"a": [1]})}),
+    ):
+        con.execute("INSERT INTO t SELECT a FROM staged")
+    con.execute("ROLLBACK")
+    assert con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'staged'"
+    ).fetchall() == [(0,)]

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from scraper.config import CrawlConfig
+from scraper.db import registered
 from scraper.fetch import FetchResult
 from scraper.warc import (
     ArchivedResponse,
@@ -78,14 +79,11 @@ def index(con: duckdb.DuckDBPyConnection, entries: Sequence[ArchiveEntry]) -> in
         }
         for e in entries
     ]
-    con.register("archive_batch", pa.Table.from_pylist(rows, schema=_INDEX_SCHEMA))
-    try:
+    with registered(con, {"archive_batch": pa.Table.from_pylist(rows, schema=_INDEX_SCHEMA)}):
         con.execute(
             f"INSERT INTO archive_records ({_INDEX_COLUMNS}) SELECT {_INDEX_COLUMNS}"
             " FROM archive_batch ON CONFLICT DO NOTHING"
         )
-    finally:
-        con.unregister("archive_batch")
     return len(rows)
 
 

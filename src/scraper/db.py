@@ -13,10 +13,12 @@ always match the code.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -31,6 +33,24 @@ class WarehouseLocked(WarehouseError):
 
 class WarehouseCorrupt(WarehouseError):
     """The file is not a DuckDB database we can read."""
+
+
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Any]) -> Iterator[None]:
+    """Arrow tables readable by SQL under their names, for the block.
+
+    A statement that fails inside a transaction aborts it, and unregistering then fails too; that
+    second error must not replace the first (it did: a batch that ran out of memory was reported
+    as "Current transaction is aborted"). The rollback that follows drops the names anyway.
+    """
+    for name, table in tables.items():
+        con.register(name, table)
+    try:
+        yield
+    finally:
+        for name in tables:
+            with contextlib.suppress(duckdb.TransactionException):
+                con.unregister(name)
 
 
 _MIGRATION_NAME = re.compile(r"^(?P<version>\d{3})_[a-z0-9_]+\.sql$")

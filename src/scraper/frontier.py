@@ -35,6 +35,7 @@ import duckdb
 import pyarrow as pa
 
 from scraper.config import CrawlConfig
+from scraper.db import registered
 from scraper.discover import Discovered, Discovery, Rejected, page_kind
 from scraper.fetch import FetchResult, FetchTarget
 from scraper.urls import study_id_from_url
@@ -575,13 +576,8 @@ class Frontier:
             raise
         self.con.commit()
 
-    @contextlib.contextmanager
-    def _registered(self, name: str, table: pa.Table) -> Iterator[None]:
-        self.con.register(name, table)
-        try:
-            yield
-        finally:
-            self.con.unregister(name)
+    def _registered(self, name: str, table: pa.Table) -> contextlib.AbstractContextManager[None]:
+        return registered(self.con, {name: table})
 
     def _open_crawl(self) -> Crawl | None:
         row = self.con.execute(

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
-from scraper.db import WarehouseError
+from scraper.db import WarehouseError, registered
 from scraper.records import (
     SECTION_KEYS,
     CommunityPost,
@@ -188,7 +188,7 @@ def load_pages(
         ]
         tables = _stage_tables(visits, new + changed + unchanged, new + changed, reindexed, run_id)
         before = _row_counts(con)
-        with _staged(con, tables):
+        with registered(con, tables):
             _write_staged(
                 con,
                 run_id,
@@ -781,17 +781,6 @@ def _row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 @contextmanager
-def _staged(con: duckdb.DuckDBPyConnection, tables: Mapping[str, pa.Table]) -> Iterator[None]:
-    for name, table in tables.items():
-        con.register(name, table)
-    try:
-        yield
-    finally:
-        for name in tables:
-            con.unregister(name)
-
-
-@contextmanager
 def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """BEGIN .. COMMIT; any failure rolls the whole batch back."""
     con.execute("BEGIN TRANSACTION")
@@ -993,7 +982,7 @@ def record_coverage(
             for f, c in coverage.items()
         ),
     )
-    with _staged(con, {"stage_coverage": table}):
+    with registered(con, {"stage_coverage": table}):
         con.execute(
             "INSERT INTO run_field_coverage BY NAME SELECT * FROM stage_coverage"
             " ON CONFLICT (run_id, field) DO UPDATE SET"
