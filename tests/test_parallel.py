@@ -4,6 +4,7 @@ a plain crawl gives."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import multiprocessing
 import subprocess
 import sys
@@ -194,3 +195,13 @@ def test_workers_do_not_load_the_database_engine() -> None:
     probe = "import sys, scraper.parallel; print(sorted({'duckdb', 'pyarrow'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_workers_leave_out_the_libraries_parts_they_never_use() -> None:
+    """httpx's command-line client, tenacity's Tornado support and HTTP/2 are absent in a worker
+    (they were a third of its start); the crawl process keeps them."""
+    with ParsePool(workers=1) as pool:
+        for name in ("httpx._main", "tornado", "h2"):
+            with pytest.raises(ModuleNotFoundError):
+                pool._executor.submit(importlib.import_module, name).result()  # test-only
+    assert importlib.import_module("httpx._main") is not None

@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from scraper import worker_start
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, links_from_page
 from scraper.fetch import Fetcher, FetchResult, FetchTarget, in_order
@@ -116,8 +117,8 @@ class CrawlWorkers:
             self.workers,
             _crawl_chunk,
             ((), None),
-            initializer=_start_crawl_worker,
-            initargs=(self.config,),
+            start=f"{__name__}:_start_crawl_worker",
+            args=(self.config,),
         )
 
     def restart(self) -> None:
@@ -187,18 +188,19 @@ def _spawned(
     warm_up: Callable[..., object],
     warm_up_args: tuple[object, ...],
     *,
-    initializer: Callable[..., object] | None = None,
-    initargs: tuple[Any, ...] = (),
+    start: str | None = None,
+    args: tuple[Any, ...] = (),
 ) -> ProcessPoolExecutor:
     """`workers` spawned processes, started now with a no-op job each: spawning and importing
-    overlap with the caller's own setup (discovery, opening the warehouse)."""
+    overlap with the caller's own setup (discovery, opening the warehouse). Each runs
+    `scraper.worker_start` first, then `start` ("module:function") with `args`."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     executor = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=initializer,
-        initargs=initargs,
+        initializer=worker_start.run,
+        initargs=(start, *args),
     )
     for _ in range(workers):
         executor.submit(warm_up, *warm_up_args)
