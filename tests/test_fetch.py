@@ -484,3 +484,16 @@ async def test_cookies_are_never_sent_back() -> None:
     assert ("set-cookie", "session=abc; Path=/") in first.headers  # archived as it came
     assert all("cookie" not in request.headers for request in log)
     assert not client.cookies
+
+
+@pytest.mark.anyio
+async def test_quiet_waits_out_the_last_requests_interval() -> None:
+    """What a fetcher handing over to others (crawl workers) waits: its own spacing."""
+    clock = FakeTime()
+    limiter = HostLimiter(rate=2.0, concurrency=1, clock=clock.clock, sleep=clock.sleep)
+    await limiter.quiet()
+    assert clock.now == 0.0  # nothing asked yet: nothing to wait for
+    async with limiter.slot():
+        pass
+    await limiter.quiet()
+    assert clock.now == 0.5

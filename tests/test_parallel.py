@@ -12,9 +12,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scraper import pipeline
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchTarget
 from scraper.parallel import (
@@ -137,6 +139,38 @@ def test_workers_are_let_go_once_nothing_is_due(server: ReplicaServer, tmp_path:
     asyncio.run(run())
 
 
+def test_this_process_fetches_until_the_workers_have_started(
+    server: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch due before the workers are up is fetched by the crawl process itself; once they
+    are up, they fetch. The warehouse is the same either way (`test_pipelined_crawl_equals...`)."""
+    started = False
+    monkeypatch.setattr(CrawlWorkers, "ready", property(lambda _self: started))
+    handed: list[int] = []
+
+    async def in_workers(workers: CrawlWorkers, targets: list[FetchTarget], crawl_id: str) -> Any:
+        handed.append(len(targets))
+        return await crawl_in_workers(workers, targets, crawl_id)
+
+    monkeypatch.setattr(pipeline, "crawl_in_workers", in_workers)
+
+    async def run() -> None:
+        nonlocal started
+        config = config_for(server, batch_size=10)
+        async with CrawlSession.open(config, tmp_path / "w.duckdb", workers=2) as session:
+            await session.discover()
+            first = await session.run_batch()
+            assert first is not None
+            assert (first.fetched, handed) == (10, [])  # fetched here
+            started = True
+            second = await session.run_batch()
+            assert second is not None
+            assert (second.fetched, handed) == (10, [10])  # fetched by the workers
+            session.finish()
+
+    asyncio.run(run())
+
+
 @pytest.mark.slow
 def test_crawl_workers_share_the_host_budget(tmp_path: Path) -> None:
     """Two workers at once never make more requests than one crawler at `rate` may: in any
@@ -171,6 +205,8 @@ def test_a_killed_worker_fails_the_batch_which_is_crawled_again(
         async with CrawlSession.open(slow, db_path, workers=2) as session:
             await session.discover()
             assert session.workers is not None
+            while not session.workers.ready:  # until then this process fetches the batches
+                await asyncio.sleep(0.05)
             batch = asyncio.ensure_future(session.run_batch())
             await asyncio.sleep(0.5)  # the batch takes ~2 s at 20 requests a second
             victim = next(iter(session.workers._executor._processes.values()))  # test-only

@@ -303,6 +303,11 @@ class HostLimiter:
         # The request that fetched robots.txt already counts: the next one waits the new interval.
         self._next_start = max(self._next_start, self._last_start + self.interval)
 
+    async def quiet(self) -> None:
+        """Wait until the next request may start (the interval since the last one, a pause)."""
+        while (start := max(self._next_start, self._paused_until)) > self._clock():
+            await self._sleep(start - self._clock())
+
     def pause(self, seconds: float) -> None:
         """Retry-After: no request to this host before `seconds` from now."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
@@ -498,6 +503,12 @@ class Fetcher:
     def _robots_fresh(self, origin: str) -> bool:
         cached = self._robots.get(origin)
         return cached is not None and self._clock() - cached[0] < self.config.robots_ttl_s
+
+    async def quiet(self) -> None:
+        """Wait until every host this fetcher asked would take its next request, so that other
+        fetchers taking over (crawl workers) keep the spacing it kept."""
+        for limiter in self._limiters.values():
+            await limiter.quiet()
 
     def take_side_results(self) -> list[FetchResult]:
         """The robots.txt responses fetched since the last call (for the archive)."""

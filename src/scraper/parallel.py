@@ -109,10 +109,10 @@ class CrawlWorkers:
     def __init__(self, config: CrawlConfig, *, workers: int = 2) -> None:
         self.workers = workers
         self.config = config.for_shard(workers)  # refuses workers < 1
-        self._executor = self._start()
+        self._executor, self._warm_ups = self._start()
         self._released = False
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _start(self) -> tuple[ProcessPoolExecutor, list[Future[Any]]]:
         return _spawned(
             self.workers,
             _crawl_chunk,
@@ -124,7 +124,7 @@ class CrawlWorkers:
     def restart(self) -> None:
         """New workers after one died (a pool with a dead worker refuses all further work)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._start()
+        self._executor, self._warm_ups = self._start()
 
     def __enter__(self) -> Self:
         return self
@@ -140,6 +140,11 @@ class CrawlWorkers:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
+    @property
+    def ready(self) -> bool:
+        """Every worker has started (imported, read robots.txt) and none was let go."""
+        return not self._released and all(warm_up.done() for warm_up in self._warm_ups)
+
     def release(self) -> None:
         """Let the workers exit without waiting for them (nothing is due): they wind down while
         the run is being closed. Work submitted later starts new ones."""
@@ -151,7 +156,7 @@ class CrawlWorkers:
     ) -> asyncio.Future[_Crawled]:
         """Crawl a chunk of targets in whichever worker is free (from a running event loop)."""
         if self._released:
-            self._executor, self._released = self._start(), False
+            (self._executor, self._warm_ups), self._released = self._start(), False
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._executor, _crawl_chunk, tuple(targets), crawl_id)
 
@@ -190,10 +195,11 @@ def _spawned(
     *,
     start: str | None = None,
     args: tuple[Any, ...] = (),
-) -> ProcessPoolExecutor:
-    """`workers` spawned processes, started now with a no-op job each: spawning and importing
-    overlap with the caller's own setup (discovery, opening the warehouse). Each runs
-    `scraper.worker_start` first, then `start` ("module:function") with `args`."""
+) -> tuple[ProcessPoolExecutor, list[Future[Any]]]:
+    """`workers` spawned processes, started now with a no-op job each (returned: done once the
+    worker is up): spawning and importing overlap with the caller's own setup (discovery,
+    opening the warehouse). Each runs `scraper.worker_start` first, then `start`
+    ("module:function") with `args`."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
     executor = ProcessPoolExecutor(
@@ -202,9 +208,7 @@ def _spawned(
         initializer=worker_start.run,
         initargs=(start, *args),
     )
-    for _ in range(workers):
-        executor.submit(warm_up, *warm_up_args)
-    return executor
+    return executor, [executor.submit(warm_up, *warm_up_args) for _ in range(workers)]
 
 
 # --- in a crawl worker process -------------------------------------------------------------------
@@ -274,7 +278,7 @@ class ParsePool:
 
     def __init__(self, *, workers: int = 1) -> None:
         self.workers = workers
-        self._executor = _spawned(workers, _reparse_chunk, ("", []))
+        self._executor, _ = _spawned(workers, _reparse_chunk, ("", []))
 
     def __enter__(self) -> Self:
         return self

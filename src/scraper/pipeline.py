@@ -179,7 +179,8 @@ class CrawlSession:
         `workers` > 0 fetches, parses and encodes WARC in that many worker processes sharing
         the host's budget (`scraper.parallel`), and lets `run_batch(prefetch=True)` overlap
         batches: worth it only when politeness allows more pages a second than one core
-        handles. This process then only stores, and fetches during discovery.
+        handles. This process then only stores, and fetches during discovery and while the
+        workers start.
 
         `memory_limit` (DuckDB's, e.g. "512MB") caps the blocks DuckDB keeps cached: by default
         it may keep most of the database in memory, so the process grows with the warehouse.
@@ -261,8 +262,11 @@ class CrawlSession:
         return _InFlight(tuple(targets), asyncio.ensure_future(self._fetch(targets)))
 
     async def _fetch(self, targets: Sequence[FetchTarget]) -> FetchedBatch:
-        if self.workers is not None:
+        if self.workers is not None and self.workers.ready:
+            await self.fetcher.quiet()  # the host sees no burst as the workers take over
             return await crawl_in_workers(self.workers, targets, self.crawl.crawl_id)
+        # No workers, or not started yet (a worker takes ~0.5 s to start; a recrawl's batch of
+        # 304s, about as long): this process fetches, with the whole budget, while they start.
         results = await self.fetcher.fetch_batch(targets)
         side = self.fetcher.take_side_results()  # robots.txt read on the way
         return FetchedBatch(targets=tuple(targets), results=results, side=side)
