@@ -142,10 +142,11 @@ def test_workers_are_let_go_once_nothing_is_due(server: ReplicaServer, tmp_path:
 def test_this_process_fetches_until_the_workers_have_started(
     server: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch due before the workers are up is fetched by the crawl process itself; once they
-    are up, they fetch. The warehouse is the same either way (`test_pipelined_crawl_equals...`)."""
-    started = False
-    monkeypatch.setattr(CrawlWorkers, "ready", property(lambda _self: started))
+    """Until the workers are up the crawl process fetches, a chunk at a time; the rest of the
+    batch goes to them once they are. The warehouse is the same either way (see
+    `test_pipelined_crawl_equals_plain_crawl`); here, who fetched what."""
+    answers = iter([False, True])  # the workers are up after the first chunk
+    monkeypatch.setattr(CrawlWorkers, "ready", property(lambda _self: next(answers, True)))
     handed: list[int] = []
 
     async def in_workers(workers: CrawlWorkers, targets: list[FetchTarget], crawl_id: str) -> Any:
@@ -154,21 +155,18 @@ def test_this_process_fetches_until_the_workers_have_started(
 
     monkeypatch.setattr(pipeline, "crawl_in_workers", in_workers)
 
-    async def run() -> None:
-        nonlocal started
-        config = config_for(server, batch_size=10)
+    async def run() -> int:
+        config = config_for(server, batch_size=2 * CHUNK_TARGETS)
         async with CrawlSession.open(config, tmp_path / "w.duckdb", workers=2) as session:
             await session.discover()
             first = await session.run_batch()
             assert first is not None
-            assert (first.fetched, handed) == (10, [])  # fetched here
-            started = True
-            second = await session.run_batch()
-            assert second is not None
-            assert (second.fetched, handed) == (10, [10])  # fetched by the workers
             session.finish()
+            return first.fetched
 
-    asyncio.run(run())
+    fetched = asyncio.run(run())
+    assert fetched > CHUNK_TARGETS
+    assert handed == [fetched - CHUNK_TARGETS]  # one chunk here, the rest in the workers
 
 
 @pytest.mark.slow

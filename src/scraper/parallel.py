@@ -165,6 +165,8 @@ async def crawl_in_workers(
     workers: CrawlWorkers, targets: Sequence[FetchTarget], crawl_id: str | None
 ) -> FetchedBatch:
     """Fetch, parse and encode every target in the workers; results in input order."""
+    if not targets:
+        return FetchedBatch(targets=(), results=[], side=[], parsed=[], encoded=[])
     chunks = [
         workers.submit(targets[start : start + CHUNK_TARGETS], crawl_id)
         for start in range(0, len(targets), CHUNK_TARGETS)
@@ -263,6 +265,15 @@ async def _crawl(
         encoded=[encode_result(result, crawl_id) for result in fetched],
         side=worker.fetcher.take_side_results(),
     )
+
+
+def parse_and_encode(
+    results: Sequence[FetchResult], config: CrawlConfig, crawl_id: str | None
+) -> tuple[list[Parsed], list[EncodedExchange]]:
+    """What a crawl worker makes of fetched pages, for pages fetched elsewhere: the parsed ones
+    (those that brought a new body) and every exchange's WARC records, in order."""
+    parsed = [p for result in results if (p := _parsed(result, config)) is not None]
+    return parsed, [exchange for result in results for exchange in encode_result(result, crawl_id)]
 
 
 def _parsed(result: FetchResult, config: CrawlConfig) -> Parsed | None:

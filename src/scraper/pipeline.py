@@ -42,9 +42,11 @@ from scraper.discover import Discovery, links_from_page
 from scraper.fetch import Fetcher, FetchResult, FetchTarget, make_client
 from scraper.frontier import Crawl, Frontier, Outcome
 from scraper.parallel import (
+    CHUNK_TARGETS,
     CrawlWorkers,
     FetchedBatch,
     crawl_in_workers,
+    parse_and_encode,
     parse_results,
 )
 from scraper.parse import PARSER_VERSION, parse_study
@@ -262,14 +264,33 @@ class CrawlSession:
         return _InFlight(tuple(targets), asyncio.ensure_future(self._fetch(targets)))
 
     async def _fetch(self, targets: Sequence[FetchTarget]) -> FetchedBatch:
-        if self.workers is not None and self.workers.ready:
+        if self.workers is None:
+            results = await self.fetcher.fetch_batch(targets)
+            side = self.fetcher.take_side_results()  # robots.txt read on the way
+            return FetchedBatch(targets=tuple(targets), results=results, side=side)
+        # Until the workers are up (one takes ~0.5 s to start, about as long as a recrawl's batch
+        # of 304s), this process fetches, a chunk at a time and with the whole budget; the rest
+        # of the batch goes to them as soon as they are.
+        here: list[FetchResult] = []
+        while len(here) < len(targets) and not self.workers.ready:
+            here += await self.fetcher.fetch_batch(targets[len(here) : len(here) + CHUNK_TARGETS])
+        side = self.fetcher.take_side_results()
+        crawl_id = self.crawl.crawl_id
+        rest = targets[len(here) :]
+        if rest:
             await self.fetcher.quiet()  # the host sees no burst as the workers take over
-            return await crawl_in_workers(self.workers, targets, self.crawl.crawl_id)
-        # No workers, or not started yet (a worker takes ~0.5 s to start; a recrawl's batch of
-        # 304s, about as long): this process fetches, with the whole budget, while they start.
-        results = await self.fetcher.fetch_batch(targets)
-        side = self.fetcher.take_side_results()  # robots.txt read on the way
-        return FetchedBatch(targets=tuple(targets), results=results, side=side)
+        prepared, fetched = await asyncio.gather(
+            asyncio.to_thread(parse_and_encode, here, self.config, crawl_id),
+            crawl_in_workers(self.workers, rest, crawl_id),
+        )
+        parsed, encoded = prepared
+        return FetchedBatch(
+            targets=tuple(targets),
+            results=[*here, *fetched.results],
+            side=[*side, *fetched.side],
+            parsed=[*parsed, *(fetched.parsed or ())],
+            encoded=[*encoded, *(fetched.encoded or ())],
+        )
 
     def _store(self, batch: FetchedBatch) -> BatchReport:
         if batch.encoded is None:
