@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from scraper.urls import DEFAULT_SITE
+from scraper.urls import DEFAULT_SITE, host_spellings
 
 PROJECT_NAME = "tressless-research-scraper"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -161,6 +161,4 @@ def _hosts(base_url: str, allowed_hosts: tuple[str, ...]) -> frozenset[str]:
     """`CrawlConfig.hosts`, cached: it is asked for every request and every link."""
     if allowed_hosts:
         return frozenset(host.lower() for host in allowed_hosts)
-    host = (urlsplit(base_url).hostname or "").lower()
-    twin = host.removeprefix("www.") if host.startswith("www.") else f"www.{host}"
-    return frozenset({host, twin})
+    return host_spellings(urlsplit(base_url).hostname or "")

@@ -25,7 +25,7 @@ from urllib.parse import SplitResult, urlsplit
 from scraper.config import CrawlConfig
 from scraper.fetch import Fetcher, FetchResult, FetchTarget
 from scraper.records import StudyPage
-from scraper.urls import canonicalize, post_id_from_url, study_id_from_url
+from scraper.urls import canonicalize, host_spellings, post_id_from_url, study_id_from_url
 from scraper.warc import ArchivedResponse
 
 Source = Literal["seed", "sitemap", "link", "redirect"]
@@ -161,8 +161,7 @@ def site_form(url: str, config: CrawlConfig) -> str:
 def _site_of(base_url: str) -> tuple[SplitResult, frozenset[str]]:
     """The base URL's parts and its host's spellings (asked for every link of every page)."""
     base = urlsplit(base_url)
-    host = (base.hostname or "").lower()
-    return base, frozenset({host, host.removeprefix("www."), f"www.{host.removeprefix('www.')}"})
+    return base, host_spellings(base.hostname or "")
 
 
 def _refusal(raw: str, config: CrawlConfig, base: str | None) -> str | None:

@@ -103,3 +103,9 @@ def page_kind_from_url(url: str | None) -> str | None:
         if path.startswith(prefix):
             return kind
     return None
+
+
+def host_spellings(host: str) -> frozenset[str]:
+    """A host with and without its `www.`: the one site either way (lower case)."""
+    bare = host.lower().removeprefix("www.")
+    return frozenset({host.lower(), bare, f"www.{bare}"})
