@@ -328,8 +328,7 @@ class HostLimiter:
         """
         async with self._semaphore:
             async with self._start_lock:
-                while (start := max(self._next_start, self._paused_until)) > self._clock():
-                    await self._sleep(start - self._clock())
+                await self.quiet()
                 self._last_start = self._clock()
                 self._next_start = self._last_start + self.interval
             yield
