@@ -82,8 +82,8 @@ class _Crawled:
     """What a worker sends back for one chunk of targets."""
 
     results: list[FetchResult]  # without their exchanges (`FetchResult.without_exchanges`)
-    parsed: list[Parsed | None]  # per result
-    encoded: list[list[EncodedExchange]]  # per result
+    parsed: list[Parsed]  # as `FetchedBatch.parsed`
+    encoded: list[EncodedExchange]  # as `FetchedBatch.encoded`
     side: list[FetchResult]
 
 
@@ -185,8 +185,8 @@ async def crawl_in_workers(
         targets=tuple(targets),
         results=results,
         side=[result for crawled in done for result in crawled.side],
-        parsed=[p for crawled in done for p in crawled.parsed if p is not None],
-        encoded=[ex for crawled in done for encoded in crawled.encoded for ex in encoded],
+        parsed=[parsed for crawled in done for parsed in crawled.parsed],
+        encoded=[exchange for crawled in done for exchange in crawled.encoded],
     )
 
 
@@ -258,11 +258,12 @@ async def _crawl(
     spends ~10% less CPU on a 304 and ~12% less on a new page (measured on loopback).
     """
     fetched = await in_order(targets, worker.fetcher.fetch, worker.fetcher.runners)
+    parsed, encoded = parse_and_encode(fetched, worker.config, crawl_id)
     return _Crawled(
         # Archived and parsed here: the bytes need not cross back.
         results=[result.without_exchanges() for result in fetched],
-        parsed=[_parsed(result, worker.config) for result in fetched],
-        encoded=[encode_result(result, crawl_id) for result in fetched],
+        parsed=parsed,
+        encoded=encoded,
         side=worker.fetcher.take_side_results(),
     )
 
@@ -270,8 +271,9 @@ async def _crawl(
 def parse_and_encode(
     results: Sequence[FetchResult], config: CrawlConfig, crawl_id: str | None
 ) -> tuple[list[Parsed], list[EncodedExchange]]:
-    """What a crawl worker makes of fetched pages, for pages fetched elsewhere: the parsed ones
-    (those that brought a new body) and every exchange's WARC records, in order."""
+    """What a crawl worker makes of fetched pages (the crawl process too, for pages it fetched
+    while the workers started): the parsed ones (those that brought a new body) and every
+    exchange's WARC records, in order."""
     parsed = [p for result in results if (p := _parsed(result, config)) is not None]
     return parsed, [exchange for result in results for exchange in encode_result(result, crawl_id)]
 
