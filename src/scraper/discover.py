@@ -239,11 +239,7 @@ def links_from_page(page: StudyPage, config: CrawlConfig) -> Discovery:
 
 def parse_sitemap(body: bytes, *, max_bytes: int) -> Sitemap:
     """A sitemap index or urlset, gzip or plain. Locations as written, lastmod as UTC datetimes."""
-    data = _gunzip(body, max_bytes) if body.startswith(GZIP_MAGIC) else body
-    if len(data) > max_bytes:
-        raise SitemapError("too-large")
-    if b"<!DOCTYPE" in data[:4096].upper():
-        raise SitemapError("dtd-refused")  # sitemaps need no DTD; entities are a bomb vector
+    data = _sitemap_xml(body, max_bytes)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -255,14 +251,22 @@ def parse_sitemap(body: bytes, *, max_bytes: int) -> Sitemap:
     return Sitemap(is_index=tag == SITEMAP_INDEX_TAG, entries=entries)
 
 
+def _sitemap_xml(body: bytes, max_bytes: int) -> bytes:
+    """A sitemap's XML, unzipped and checked for size and a DTD (SitemapError if refused)."""
+    data = _gunzip(body, max_bytes) if body.startswith(GZIP_MAGIC) else body
+    if len(data) > max_bytes:
+        raise SitemapError("too-large")
+    if b"<!DOCTYPE" in data[:4096].upper():
+        raise SitemapError("dtd-refused")  # sitemaps need no DTD; entities are a bomb vector
+    return data
+
+
 def _root_tag(body: bytes, max_bytes: int) -> str | None:
     """The root element of a sitemap, read without parsing what follows it; None when it cannot
     be told (`parse_sitemap` then says why)."""
     try:
-        data = _gunzip(body, max_bytes) if body.startswith(GZIP_MAGIC) else body
+        data = _sitemap_xml(body, max_bytes)
     except SitemapError:
-        return None
-    if b"<!DOCTYPE" in data[:4096].upper():
         return None
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
     for start in range(0, len(data), 4096):
