@@ -24,7 +24,7 @@ import io
 import os
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -211,30 +211,10 @@ class EncodedExchange:
     record, each its own gzip member; where it lands in a file is decided when it is written."""
 
     data: bytes
-    response_length: int  # the first member: what an index entry points at
-    url: str
-    target_uri: str
-    record_type: RecordType
-    status_code: int
-    content_sha256: str | None
-    error: str | None
-    fetched_at: datetime
-    crawl_id: str | None
+    unplaced: ArchiveEntry  # the response record's index entry, its file and offset still blank
 
     def entry(self, warc_file: str, offset: int) -> ArchiveEntry:
-        return ArchiveEntry(
-            warc_file=warc_file,
-            offset=offset,
-            length=self.response_length,
-            url=self.url,
-            target_uri=self.target_uri,
-            record_type=self.record_type,
-            status_code=self.status_code,
-            content_sha256=self.content_sha256,
-            error=self.error,
-            fetched_at=self.fetched_at,
-            crawl_id=self.crawl_id,
-        )
+        return replace(self.unplaced, warc_file=warc_file, offset=offset)
 
 
 def encode_result(result: FetchResult, crawl_id: str | None = None) -> list[EncodedExchange]:
@@ -255,20 +235,20 @@ def encode_result(result: FetchResult, crawl_id: str | None = None) -> list[Enco
         writer.write_record(record)
         response_length = buffer.tell() - start
         writer.write_record(_request_record(writer, hop, record))
-        exchanges.append(
-            EncodedExchange(
-                data=buffer.getvalue()[start:],
-                response_length=response_length,
-                url=result.url,
-                target_uri=hop.url,
-                record_type=kind,
-                status_code=hop.status,
-                content_sha256=digest,
-                error=result.error if final else None,
-                fetched_at=hop.received_at,
-                crawl_id=crawl_id,
-            )
+        entry = ArchiveEntry(
+            warc_file="",
+            offset=0,
+            length=response_length,  # the first member: what the index points at
+            url=result.url,
+            target_uri=hop.url,
+            record_type=kind,
+            status_code=hop.status,
+            content_sha256=digest,
+            error=result.error if final else None,
+            fetched_at=hop.received_at,
+            crawl_id=crawl_id,
         )
+        exchanges.append(EncodedExchange(data=buffer.getvalue()[start:], unplaced=entry))
     return exchanges
 
 
