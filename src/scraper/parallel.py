@@ -103,7 +103,27 @@ def parse_result(result: FetchResult) -> LoadItem | None:
     )
 
 
-class CrawlWorkers:
+class _Pool:
+    """Worker processes, closed (and waited for) on leaving a `with` block."""
+
+    _executor: ProcessPoolExecutor
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class CrawlWorkers(_Pool):
     """Spawned processes that fetch, parse and encode for the crawl (see the module docstring)."""
 
     def __init__(self, config: CrawlConfig, *, workers: int = 2) -> None:
@@ -125,20 +145,6 @@ class CrawlWorkers:
         """New workers after one died (a pool with a dead worker refuses all further work)."""
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor, self._warm_ups = self._start()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
     @property
     def ready(self) -> bool:
@@ -286,26 +292,12 @@ def _parsed(result: FetchResult, config: CrawlConfig) -> Parsed | None:
 # --- reparse workers -----------------------------------------------------------------------------
 
 
-class ParsePool:
+class ParsePool(_Pool):
     """Spawned worker processes that read archived pages and parse them (a reparse)."""
 
     def __init__(self, *, workers: int = 1) -> None:
         self.workers = workers
         self._executor, _ = _spawned(workers, _reparse_chunk, ("", []))
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
 
     def submit_archived(
         self, directory: Path, entries: list[ArchiveEntry]
