@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urljoin
 
 from hypothesis import given
@@ -11,6 +12,15 @@ from scraper.urls import _canonical, canonicalize, host_spellings
 
 BASES = st.sampled_from(["https://tressless.com/research/a-b1", "http://127.0.0.1:8080/x/", None])
 PARTS = st.text(alphabet="aZ09-_.~%/?#=&:;@ +é", max_size=20)
+
+
+def outcome(spell: Callable[[], str]) -> str:
+    """The canonical form, or the refusal: an unparsable link (`//::`) raises ValueError, which
+    discovery records as `bad-url: unparsable`."""
+    try:
+        return spell()
+    except ValueError:
+        return "ValueError"
 
 
 @given(
@@ -24,14 +34,20 @@ def test_absolute_links_skip_the_join_and_keep_their_spelling(
 ) -> None:
     url = f"{scheme}{host}/{rest}"
     joined = urljoin(base, url) if base else url
-    assert canonicalize(url, base=base) == _canonical(joined)
+    assert outcome(lambda: canonicalize(url, base=base)) == outcome(lambda: _canonical(joined))
 
 
 @given(rest=PARTS, base=BASES)
 def test_relative_links_are_joined_to_their_page(rest: str, base: str | None) -> None:
     if base is None:
         return
-    assert canonicalize(rest, base=base) == _canonical(urljoin(base, rest.strip()))
+    joined = urljoin(base, rest.strip())
+    assert outcome(lambda: canonicalize(rest, base=base)) == outcome(lambda: _canonical(joined))
+
+
+def test_an_unparsable_link_is_refused_the_same_way_joined_or_not() -> None:
+    base = "https://tressless.com/research/a-b1"
+    assert outcome(lambda: canonicalize("//::", base=base)) == "ValueError"
 
 
 def test_a_host_is_one_site_with_and_without_www() -> None:
