@@ -51,8 +51,9 @@ CANONICAL_CACHE_SIZE = 32 * 1024
 def canonicalize(url: str, base: str | None = None) -> str:
     """The one spelling of `url` (made absolute against `base` first)."""
     url = url.strip()
-    # Most links are absolute already, and `urljoin` was most of what a cached call costs.
-    if base and not url.startswith(("http://", "https://")):
+    # Most links are absolute already, and `urljoin` was most of what a cached call costs. On an
+    # absolute URL it changes one thing w3lib keeps: an empty `;` (path parameters) is dropped.
+    if base and (";" in url or not url.startswith(("http://", "https://"))):
         url = urljoin(base, url)
     return _canonical(url)
 
