@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from scraper import discover
+from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import (
     Discovered,
@@ -23,7 +24,7 @@ from scraper.discover import (
     parse_sitemap,
     seeds,
 )
-from scraper.fetch import Fetcher, make_client
+from scraper.fetcher import Fetcher
 from scraper.records import CommunityPost, ResearchEntry, StudyPage
 from scraper.warc import ArchivedResponse
 

@@ -23,8 +23,9 @@ from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
 from scraper.config import CrawlConfig
-from scraper.fetch import Fetcher, FetchResult, FetchTarget
+from scraper.fetcher import Fetcher
 from scraper.records import StudyPage
+from scraper.responses import FetchResult, FetchTarget
 from scraper.urls import canonicalize, host_spellings, post_id_from_url, study_id_from_url
 from scraper.warc import ArchivedResponse
 

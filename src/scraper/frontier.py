@@ -37,7 +37,7 @@ import pyarrow as pa
 from scraper.config import CrawlConfig
 from scraper.db import registered
 from scraper.discover import Discovered, Discovery, Rejected, page_kind
-from scraper.fetch import FetchResult, FetchTarget
+from scraper.responses import FetchResult, FetchTarget
 from scraper.urls import study_id_from_url
 
 log = logging.getLogger(__name__)

@@ -36,10 +36,11 @@ import httpx
 
 from scraper import db, load
 from scraper.archive import Archive
+from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.crawl import default_archive_dir, discover_into
 from scraper.discover import Discovery, links_from_page
-from scraper.fetch import Fetcher, FetchResult, FetchTarget, make_client
+from scraper.fetcher import Fetcher
 from scraper.frontier import Crawl, Frontier, Outcome
 from scraper.parallel import (
     CHUNK_TARGETS,
@@ -51,6 +52,7 @@ from scraper.parallel import (
 )
 from scraper.parse import PARSER_VERSION, parse_study
 from scraper.records import LoadItem, StudyPage
+from scraper.responses import FetchResult, FetchTarget
 
 # A drift verdict needs enough pages that a field missing on a few of them (as many legitimately
 # are) cannot look like a site-wide change.

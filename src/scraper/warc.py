@@ -37,7 +37,7 @@ from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
 from scraper.config import PROJECT_NAME, PROJECT_VERSION
-from scraper.fetch import FetchResult, Headers, RawResponse
+from scraper.responses import FetchResult, Headers, RawResponse
 
 RecordType = Literal["response", "revisit"]
 
