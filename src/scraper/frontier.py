@@ -36,9 +36,9 @@ import pyarrow as pa
 
 from scraper.config import CrawlConfig
 from scraper.db import registered
-from scraper.discover import Discovered, Discovery, Rejected, page_kind
+from scraper.discover import Discovered, Discovery, Rejected
 from scraper.responses import FetchResult, FetchTarget
-from scraper.urls import study_id_from_url
+from scraper.urls import page_kind_from_url, study_id_from_url
 
 log = logging.getLogger(__name__)
 
@@ -406,7 +406,7 @@ class Frontier:
                 Discovered(
                     url=r.url,
                     source="seed",
-                    kind=page_kind(r.url),
+                    kind=page_kind_from_url(r.url),
                     study_id=study_id_from_url(r.url),
                 ),
                 None,
