@@ -33,8 +33,9 @@ from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import seeds, sitemap_steps
 from scraper.fetcher import Fetcher
-from scraper.frontier import OUTCOMES, Crawl, CrawlStats, Frontier, Outcome
+from scraper.frontier import Crawl, CrawlStats, Frontier
 from scraper.responses import FetchResult
+from scraper.schedule import OUTCOMES, Outcome
 
 log = logging.getLogger(__name__)
 
