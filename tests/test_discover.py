@@ -135,6 +135,13 @@ def test_sitemap_guards() -> None:
     assert parse_lastmod("yesterday") is None
 
 
+def test_a_dtd_after_a_long_prolog_is_refused_too() -> None:
+    prolog = b"<?xml version='1.0'?><!--" + b"x" * 8_000 + b"-->"
+    bomb = prolog + b'<!DOCTYPE x [<!ENTITY a "b"><!ENTITY b "&a;&a;">]><urlset>&b;</urlset>'
+    with pytest.raises(SitemapError, match="dtd-refused"):
+        parse_sitemap(bomb, max_bytes=100_000)
+
+
 @pytest.mark.anyio
 async def test_robots_sitemaps_to_pages() -> None:
     routes = {
