@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scraper import fetch, frontier, load, parallel, pipeline, warc
+from scraper import fetcher, frontier, load, parallel, pipeline, warc
 from scraper.config import CrawlConfig
 
 MAX_BATCHES = 100  # a safety net: the test's site needs well under 20
@@ -86,7 +86,7 @@ def tear_last_record(writer: warc.WarcWriter, *_: Any) -> None:
 
 # Where each kill point sits: (object, attribute, what to do just before dying).
 POINTS: dict[str, tuple[object, str, Callable[..., Any] | None]] = {
-    "fetch": (fetch.Fetcher, "_request", None),
+    "fetch": (fetcher.Fetcher, "_request", None),
     "parse": (parallel, "parse_study", None),
     "load": (load, "_write_staged", None),
     "record": (frontier.Frontier, "_update_pages", None),

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from scraper import discover
+from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import (
     Discovered,
@@ -23,7 +24,7 @@ from scraper.discover import (
     parse_sitemap,
     seeds,
 )
-from scraper.fetch import Fetcher, make_client
+from scraper.fetcher import Fetcher
 from scraper.records import CommunityPost, ResearchEntry, StudyPage
 from scraper.warc import ArchivedResponse
 
@@ -132,6 +133,13 @@ def test_sitemap_guards() -> None:
     with pytest.raises(SitemapError, match="not-a-sitemap"):
         parse_sitemap(b"<rss/>", max_bytes=10_000)
     assert parse_lastmod("yesterday") is None
+
+
+def test_a_dtd_after_a_long_prolog_is_refused_too() -> None:
+    prolog = b"<?xml version='1.0'?><!--" + b"x" * 8_000 + b"-->"
+    bomb = prolog + b'<!DOCTYPE x [<!ENTITY a "b"><!ENTITY b "&a;&a;">]><urlset>&b;</urlset>'
+    with pytest.raises(SitemapError, match="dtd-refused"):
+        parse_sitemap(bomb, max_bytes=100_000)
 
 
 @pytest.mark.anyio

@@ -11,16 +11,11 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from scraper.client import make_client
 from scraper.config import CrawlConfig
-from scraper.fetch import (
-    Fetcher,
-    FetchResult,
-    FetchTarget,
-    HostLimiter,
-    in_order,
-    make_client,
-    parse_retry_after,
-)
+from scraper.fetcher import Fetcher, in_order, parse_retry_after
+from scraper.politeness import HostLimiter
+from scraper.responses import FetchResult, FetchTarget
 
 BASE = "https://site.test"
 PAGE = b"<!doctype html><html><body>study</body></html>"

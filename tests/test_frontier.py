@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from scraper import db
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, Rejected, classify
-from scraper.fetch import FetchResult
-from scraper.frontier import Frontier, Outcome, outcome_of, schedule
+from scraper.frontier import Frontier
+from scraper.responses import FetchResult
+from scraper.schedule import Outcome, outcome_of, schedule
 
 BASE = "https://site.test"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

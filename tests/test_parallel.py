@@ -18,7 +18,6 @@ import pytest
 
 from scraper import pipeline
 from scraper.config import CrawlConfig
-from scraper.fetch import FetchTarget
 from scraper.parallel import (
     CHUNK_TARGETS,
     CrawlWorkers,
@@ -28,6 +27,7 @@ from scraper.parallel import (
 )
 from scraper.pipeline import CrawlSession, RunReport
 from scraper.replica import Replica, ReplicaServer
+from scraper.responses import FetchTarget
 from tests.warehouse_compare import COMPARED, rows
 
 RATE = 500.0

@@ -19,10 +19,10 @@ import pytest
 from flows.scaleout import dask_runner, scaleout_crawl
 from scraper import shards
 from scraper.config import CrawlConfig
-from scraper.fetch import FetchResult, FetchTarget
 from scraper.pipeline import CrawlSession
 from scraper.records import LoadItem, ResearchEntry, Section, StudyPage
 from scraper.replica import LoggedRequest, Replica, ReplicaServer
+from scraper.responses import FetchResult, FetchTarget
 from tests.warehouse_compare import COMPARED, rows
 
 pytestmark = [

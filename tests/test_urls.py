@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urljoin
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper.urls import _canonical, canonicalize, host_spellings
+from scraper.urls import _canonical, canonicalize, host_spellings, page_kind_from_url
 
 BASES = st.sampled_from(["https://tressless.com/research/a-b1", "http://127.0.0.1:8080/x/", None])
 PARTS = st.text(alphabet="aZ09-_.~%/?#=&:;@ +é", max_size=20)
@@ -61,3 +62,20 @@ def test_an_absolute_link_with_empty_path_parameters_is_joined_as_before() -> No
 def test_a_host_is_one_site_with_and_without_www() -> None:
     both = frozenset({"tressless.com", "www.tressless.com"})
     assert host_spellings("Tressless.com") == host_spellings("www.tressless.com") == both
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://tressless.com/research/finasteride-study-Pgny", "study"),
+        ("https://tressless.com/community/posts/my-results-abc123", "post"),
+        ("https://tressless.com/search/minoxidil", "search"),
+        ("https://tressless.com/search?q=minoxidil", "search"),
+        ("https://tressless.com/learn/treatments", "learn"),
+        ("https://tressless.com/learn", "learn"),
+        ("https://tressless.com/", "other"),
+        (None, "other"),
+    ],
+)
+def test_one_page_kind_per_url(url: str | None, kind: str) -> None:
+    assert page_kind_from_url(url) == kind

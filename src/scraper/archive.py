@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from scraper.config import CrawlConfig
 from scraper.db import registered
-from scraper.fetch import FetchResult
+from scraper.responses import FetchResult
 from scraper.warc import (
     ArchivedResponse,
     ArchiveEntry,

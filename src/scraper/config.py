@@ -12,10 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from scraper.urls import DEFAULT_SITE, host_spellings
+from scraper.urls import DEFAULT_PORTS, DEFAULT_SITE, host_spellings
 
 PROJECT_NAME = "tressless-research-scraper"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 PROJECT_VERSION = "0.1"
 # Where a site operator can read what this crawler is and how to reach whoever runs it. A deployment
 # should point this at a page it controls (`CrawlConfig(contact_url=...)`).
@@ -121,14 +120,14 @@ class CrawlConfig:
         """Whether `scheme://<allowed host>:port` is the site's own server, not another service
         on the same host (a link to `http://127.0.0.1:6379/` from a site on 127.0.0.1:8080)."""
         base = urlsplit(self.base_url)
-        own = base.port or _DEFAULT_PORTS.get(base.scheme)
-        effective = port or _DEFAULT_PORTS.get(scheme)
+        own = base.port or DEFAULT_PORTS.get(base.scheme)
+        effective = port or DEFAULT_PORTS.get(scheme)
         if effective == own:
             return True
         # On the default ports, http:// and https:// of one host are the same site: it links to
         # its own pages both ways.
-        on_defaults = base.port in (None, _DEFAULT_PORTS.get(base.scheme))
-        return on_defaults and effective == _DEFAULT_PORTS.get(scheme)
+        on_defaults = base.port in (None, DEFAULT_PORTS.get(base.scheme))
+        return on_defaults and effective == DEFAULT_PORTS.get(scheme)
 
     @property
     def min_interval_s(self) -> float:

@@ -29,10 +29,13 @@ import httpx
 
 from scraper import db
 from scraper.archive import Archive
+from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import seeds, sitemap_steps
-from scraper.fetch import Fetcher, FetchResult, make_client
-from scraper.frontier import OUTCOMES, Crawl, CrawlStats, Frontier, Outcome
+from scraper.fetcher import Fetcher
+from scraper.frontier import Crawl, CrawlStats, Frontier
+from scraper.responses import FetchResult
+from scraper.schedule import OUTCOMES, Outcome
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -22,14 +23,23 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
 from scraper.config import CrawlConfig
-from scraper.fetch import Fetcher, FetchResult, FetchTarget
+from scraper.fetcher import Fetcher
 from scraper.records import StudyPage
-from scraper.urls import canonicalize, host_spellings, post_id_from_url, study_id_from_url
+from scraper.responses import FetchResult, FetchTarget
+from scraper.urls import (
+    PageKindName,
+    canonicalize,
+    host_spellings,
+    page_kind_from_url,
+    study_id_from_url,
+)
 from scraper.warc import ArchivedResponse
 
 Source = Literal["seed", "sitemap", "link", "redirect"]
-PageKindName = Literal["study", "post", "search", "learn", "other"]
 
 # Schemes that are not pages: never followed, recorded as `bad-url: <scheme>`.
 UNFOLLOWABLE_SCHEMES = ("javascript", "data", "mailto", "tel", "about", "file", "ftp", "blob")
@@ -105,20 +115,6 @@ class Sitemap:
 # --- classifying URLs -----------------------------------------------------------------------------
 
 
-def page_kind(url: str) -> PageKindName:
-    """study | post | search | learn | other, from the path alone."""
-    if study_id_from_url(url):
-        return "study"
-    path = urlsplit(url).path
-    if path.startswith("/community/") and post_id_from_url(url):
-        return "post"
-    if path.startswith("/search"):
-        return "search"
-    if path.startswith("/learn"):
-        return "learn"
-    return "other"
-
-
 def classify(
     url: str,
     config: CrawlConfig,
@@ -134,7 +130,7 @@ def classify(
     if refused:
         return Rejected(url=raw[: config.max_url_length], reason=refused, referrer=referrer)
     canonical = site_form(canonicalize(raw, base=base), config)
-    kind = page_kind(canonical)
+    kind = page_kind_from_url(canonical)
     if source != "seed" and not _followed_kind(kind, config):
         return Rejected(url=canonical, reason=f"skipped: {kind}", referrer=referrer)
     return Discovered(
@@ -241,7 +237,10 @@ def parse_sitemap(body: bytes, *, max_bytes: int) -> Sitemap:
     """A sitemap index or urlset, gzip or plain. Locations as written, lastmod as UTC datetimes."""
     data = _sitemap_xml(body, max_bytes)
     try:
-        root = ET.fromstring(data)
+        # Sitemaps need no DTD, and a DTD's entities are how an XML bomb is built.
+        root = SafeET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise SitemapError("dtd-refused") from exc
     except ET.ParseError as exc:
         raise SitemapError(f"not-xml: {exc}") from exc
     tag = _local(root.tag)
@@ -252,12 +251,10 @@ def parse_sitemap(body: bytes, *, max_bytes: int) -> Sitemap:
 
 
 def _sitemap_xml(body: bytes, max_bytes: int) -> bytes:
-    """A sitemap's XML, unzipped and checked for size and a DTD (SitemapError if refused)."""
+    """A sitemap's XML, unzipped and checked for size (SitemapError if refused)."""
     data = _gunzip(body, max_bytes) if body.startswith(GZIP_MAGIC) else body
     if len(data) > max_bytes:
         raise SitemapError("too-large")
-    if b"<!DOCTYPE" in data[:4096].upper():
-        raise SitemapError("dtd-refused")  # sitemaps need no DTD; entities are a bomb vector
     return data
 
 
@@ -266,17 +263,10 @@ def _root_tag(body: bytes, max_bytes: int) -> str | None:
     be told (`parse_sitemap` then says why)."""
     try:
         data = _sitemap_xml(body, max_bytes)
-    except SitemapError:
+        for _event, element in SafeET.iterparse(io.BytesIO(data), ("start",), forbid_dtd=True):
+            return _local(element.tag)
+    except (SitemapError, DefusedXmlException, ET.ParseError):
         return None
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
-    for start in range(0, len(data), 4096):
-        try:
-            parser.feed(data[start : start + 4096])
-            for event in parser.read_events():
-                if isinstance(element := event[-1], ET.Element):
-                    return _local(element.tag)
-        except ET.ParseError:
-            return None
     return None
 
 

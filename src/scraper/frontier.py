@@ -1,4 +1,5 @@
-"""Crawl state in DuckDB: what is due, what each visit found, and when to look again.
+"""Crawl state in DuckDB: what is due, what each visit found, and when to look again (the rules
+for when are `scraper.schedule`'s; this module stores what they decide).
 
 The state is the `pages` table of migration 002 (Contract 3's `pages` plus scheduling columns) and
 `frontier_crawls`. A crawl is one pass over what is due, and it survives a SIGKILL:
@@ -28,22 +29,28 @@ import logging
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from scraper.config import CrawlConfig
 from scraper.db import registered
-from scraper.discover import Discovered, Discovery, Rejected, page_kind
-from scraper.fetch import FetchResult, FetchTarget
-from scraper.urls import study_id_from_url
+from scraper.discover import Discovered, Discovery, Rejected
+from scraper.responses import FetchResult, FetchTarget
+from scraper.schedule import (
+    OUTCOMES,
+    Outcome,
+    PageState,
+    Visit,
+    newest_lastmods,
+    seconds,
+    visit,
+)
+from scraper.urls import page_kind_from_url, study_id_from_url
 
 log = logging.getLogger(__name__)
-
-Outcome = Literal["new", "changed", "unchanged", "gone", "failed", "refused"]
-OUTCOMES: tuple[Outcome, ...] = ("new", "changed", "unchanged", "gone", "failed", "refused")
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -87,35 +94,6 @@ class CrawlStats:
     claimed: int  # claimed by a batch and not yet recorded
     outcomes: dict[Outcome, int]  # visits of this crawl by outcome
     attempts: int  # requests made for those visits
-
-
-@dataclass(frozen=True, slots=True)
-class _Known:
-    """What the frontier holds about a URL before a visit is recorded."""
-
-    revisit_seconds: int
-    failures: int
-    etag: str | None
-    last_modified: str | None
-    content_sha256: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Visit:
-    """The row update one visit makes."""
-
-    url: str
-    outcome: Outcome
-    status_code: int | None
-    fetched_at: datetime
-    etag: str | None
-    last_modified: str | None
-    content_sha256: str | None
-    error: str | None
-    next_visit_at: datetime
-    revisit_seconds: int
-    failures: int
-    attempts: int
 
 
 # --- the frontier ---------------------------------------------------------------------------------
@@ -227,7 +205,7 @@ class Frontier:
     def add(self, discovery: Discovery, *, now: datetime | None = None) -> AddSummary:
         """Record what discovery found (new URLs due now) and what it refused."""
         now = now or _now()
-        found = _dedupe(discovery.found)
+        found = newest_lastmods(discovery.found)
         with self._transaction():
             new, aliases = self._insert_new(found, now)
             forward = self._apply_lastmods(found, now)
@@ -261,7 +239,7 @@ class Frontier:
             "discovered_at": now,
             "sitemap_lastmod": item.lastmod,
             "next_visit_at": now,
-            "revisit_seconds": _seconds(self.config.revisit_initial),
+            "revisit_seconds": seconds(self.config.revisit_initial),
         }
 
     def _insert_pages(self, rows: list[dict[str, Any]]) -> None:
@@ -392,7 +370,7 @@ class Frontier:
         with self._transaction():
             self._ensure_known(list(latest.values()), now)
             known = self._known(list(latest))
-            visits = {url: self._visit(r, known[url], now) for url, r in latest.items()}
+            visits = {url: visit(r, known[url], now, self.config) for url, r in latest.items()}
             self._update_pages(crawl, list(visits.values()))
             self._alias_redirects(list(latest.values()), now)
             self._promote_aliases([v.url for v in visits.values() if v.outcome == "gone"], now)
@@ -406,7 +384,7 @@ class Frontier:
                 Discovered(
                     url=r.url,
                     source="seed",
-                    kind=page_kind(r.url),
+                    kind=page_kind_from_url(r.url),
                     study_id=study_id_from_url(r.url),
                 ),
                 None,
@@ -418,28 +396,7 @@ class Frontier:
         if missing:
             self._insert_pages(missing)
 
-    def _visit(self, result: FetchResult, known: _Known, now: datetime) -> _Visit:
-        outcome = outcome_of(result, known.content_sha256)
-        interval, wait, failures = schedule(
-            outcome, known.revisit_seconds, known.failures, self.config, result.retry_after_s
-        )
-        fine = outcome in ("new", "changed", "unchanged")
-        return _Visit(
-            url=result.url,
-            outcome=outcome,
-            status_code=result.status,
-            fetched_at=result.fetched_at,
-            etag=result.etag if fine else known.etag,
-            last_modified=result.last_modified if fine else known.last_modified,
-            content_sha256=result.content_sha256 if fine else known.content_sha256,
-            error=result.error,
-            next_visit_at=now + wait,
-            revisit_seconds=interval,
-            failures=failures,
-            attempts=result.attempts,
-        )
-
-    def _update_pages(self, crawl: Crawl, visits: list[_Visit]) -> None:
+    def _update_pages(self, crawl: Crawl, visits: list[Visit]) -> None:
         table = pa.table(
             {
                 "url": [v.url for v in visits],
@@ -610,13 +567,13 @@ class Frontier:
             ).fetchall()
         return dict(rows)
 
-    def _known(self, urls: list[str]) -> dict[str, _Known]:
+    def _known(self, urls: list[str]) -> dict[str, PageState]:
         with self._registered("probe", pa.table({"url": pa.array(urls, pa.string())})):
             rows = self.con.execute(
                 "SELECT url, revisit_seconds, failures, etag, last_modified, content_sha256"
                 " FROM pages JOIN probe USING (url)"
             ).fetchall()
-        return {row[0]: _Known(*row[1:]) for row in rows}
+        return {row[0]: PageState(*row[1:]) for row in rows}
 
 
 # The due predicate; parameters: stale-claim cutoff, crawl id, full flag, now.
@@ -624,77 +581,6 @@ _DUE_IGNORING_CLAIMS = (
     "alias_of IS NULL AND last_crawl_id IS DISTINCT FROM ? AND (? OR next_visit_at <= ?)"
 )
 _DUE = f"(claimed_by IS NULL OR claimed_at < ?) AND {_DUE_IGNORING_CLAIMS}"
-
-
-# --- policy (pure) --------------------------------------------------------------------------------
-
-
-def outcome_of(result: FetchResult, previous_sha256: str | None) -> Outcome:
-    """What a visit found, judged against the hash of the last body we saw."""
-    if result.ok:
-        if result.unchanged or (previous_sha256 and result.content_sha256 == previous_sha256):
-            return "unchanged"
-        return "new" if previous_sha256 is None else "changed"
-    if result.gone:
-        return "gone"
-    if result.failure == "refused":
-        return "refused"
-    return "failed"
-
-
-def schedule(
-    outcome: Outcome,
-    interval_s: int,
-    failures: int,
-    config: CrawlConfig,
-    retry_after_s: float | None = None,
-) -> tuple[int, timedelta, int]:
-    """(new interval in seconds, wait until the next visit, consecutive failures) after a visit.
-
-    The interval shrinks when a visit found a change and grows when it did not, within
-    [revisit_min, revisit_max]. A failed visit keeps the interval and retries sooner, doubling the
-    wait with each failure in a row (and never before a Retry-After we were given).
-    """
-    low, high = _seconds(config.revisit_min), _seconds(config.revisit_max)
-    if outcome == "failed":
-        failures += 1
-        wait = min(config.failure_backoff * 2 ** (failures - 1), config.revisit_max)
-        if retry_after_s:
-            wait = max(wait, timedelta(seconds=retry_after_s))
-        return interval_s, wait, failures
-    if outcome in ("gone", "refused"):
-        interval = high
-    elif outcome == "new":
-        interval = _seconds(config.revisit_initial)
-    elif outcome == "changed":
-        interval = round(interval_s * config.revisit_shrink)
-    else:
-        interval = round(interval_s * config.revisit_grow)
-    interval = max(low, min(high, interval))
-    return interval, timedelta(seconds=interval), 0
-
-
-def _dedupe(found: Iterable[Discovered]) -> list[Discovered]:
-    """One entry per URL: the first seen, with the newest lastmod any of them gave."""
-    merged: dict[str, Discovered] = {}
-    for item in found:
-        first = merged.get(item.url)
-        if first is None:
-            merged[item.url] = item
-        elif item.lastmod and (first.lastmod is None or item.lastmod > first.lastmod):
-            merged[item.url] = Discovered(
-                url=first.url,
-                source=first.source,
-                kind=first.kind,
-                study_id=first.study_id,
-                lastmod=item.lastmod,
-                referrer=first.referrer,
-            )
-    return list(merged.values())
-
-
-def _seconds(delta: timedelta) -> int:
-    return int(delta.total_seconds())
 
 
 def _now() -> datetime:

@@ -42,9 +42,10 @@ from typing import Any, Self
 from scraper import worker_start
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, links_from_page
-from scraper.fetch import Fetcher, FetchResult, FetchTarget, in_order
+from scraper.fetcher import Fetcher, in_order
 from scraper.parse import parse_study
 from scraper.records import LoadItem
+from scraper.responses import FetchResult, FetchTarget
 from scraper.warc import ArchiveEntry, EncodedExchange, encode_result, read_record
 
 # Targets per job sent to a crawl worker: enough to keep its share of the requests in flight

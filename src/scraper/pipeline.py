@@ -36,11 +36,12 @@ import httpx
 
 from scraper import db, load
 from scraper.archive import Archive
+from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.crawl import default_archive_dir, discover_into
 from scraper.discover import Discovery, links_from_page
-from scraper.fetch import Fetcher, FetchResult, FetchTarget, make_client
-from scraper.frontier import Crawl, Frontier, Outcome
+from scraper.fetcher import Fetcher
+from scraper.frontier import Crawl, Frontier
 from scraper.parallel import (
     CHUNK_TARGETS,
     CrawlWorkers,
@@ -51,6 +52,8 @@ from scraper.parallel import (
 )
 from scraper.parse import PARSER_VERSION, parse_study
 from scraper.records import LoadItem, StudyPage
+from scraper.responses import FetchResult, FetchTarget
+from scraper.schedule import Outcome
 
 # A drift verdict needs enough pages that a field missing on a few of them (as many legitimately
 # are) cannot look like a site-wide change.

@@ -43,11 +43,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scraper import archive, warc
+from scraper.client import make_client
 from scraper.config import CrawlConfig
-from scraper.fetch import FailureKind, Fetcher, FetchResult, FetchTarget, make_client
+from scraper.fetcher import Fetcher
 from scraper.parallel import parse_result
 from scraper.pipeline import BatchReport, CrawlSession
 from scraper.records import LoadItem, StudyPage
+from scraper.responses import FailureKind, FetchResult, FetchTarget
 
 
 class ShardError(Exception):

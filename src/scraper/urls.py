@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -30,7 +31,7 @@ TRACKING_PARAMETERS = (
     "ref",
     "ref_src",
 )
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # `/research/<slug>-<id>`: the id is the text after the last hyphen, 3 or 4 characters.
 STUDY_PATH = re.compile(r"^/research/(?P<slug>[^/]+)-(?P<id>[A-Za-z0-9]{3,4})/?$")
@@ -39,7 +40,7 @@ POST_ID_PATTERNS = (
     re.compile(r"/comments/(?P<id>[A-Za-z0-9]+)"),
     re.compile(r"^/community/(?:.*/)?(?:[^/]*-)?(?P<id>[A-Za-z0-9]+)/?$"),
 )
-_PAGE_KIND_PREFIXES = (("/search/", "search"), ("/learn/", "learn"), ("/learn", "learn"))
+PageKindName = Literal["study", "post", "search", "learn", "other"]
 
 
 # Canonical forms are cached by absolute URL: pages link the same studies and posts over and over,
@@ -63,7 +64,7 @@ def _canonical(absolute: str) -> str:
     cleaned = url_query_cleaner(absolute, TRACKING_PARAMETERS, remove=True)
     parts = urlsplit(canonicalize_url(cleaned))
     netloc = parts.hostname or ""
-    if parts.port and parts.port != _DEFAULT_PORTS.get(parts.scheme):
+    if parts.port and parts.port != DEFAULT_PORTS.get(parts.scheme):
         netloc = f"{netloc}:{parts.port}"
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
@@ -93,17 +94,21 @@ def post_id_from_url(url: str | None) -> str | None:
     return None
 
 
-def page_kind_from_url(url: str | None) -> str | None:
-    """`study`, `search` or `learn` when the path says so; None when it does not tell."""
+def page_kind_from_url(url: str | None) -> PageKindName:
+    """study | post | search | learn | other, from the path alone (discovery decides with it what
+    to follow; the parser trusts it for search and learn pages and reads the rest)."""
     if not url:
-        return None
-    path = urlsplit(url).path
-    if STUDY_PATH.match(path):
+        return "other"
+    if study_id_from_url(url):
         return "study"
-    for prefix, kind in _PAGE_KIND_PREFIXES:
-        if path.startswith(prefix):
-            return kind
-    return None
+    path = urlsplit(url).path
+    if path.startswith("/community/") and post_id_from_url(url):
+        return "post"
+    if path.startswith("/search"):
+        return "search"
+    if path.startswith("/learn"):
+        return "learn"
+    return "other"
 
 
 def host_spellings(host: str) -> frozenset[str]:

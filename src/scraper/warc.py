@@ -23,7 +23,7 @@ import hashlib
 import io
 import os
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -32,12 +32,13 @@ from types import TracebackType
 from typing import IO, Any, Literal, Self
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.statusandheaders import StatusAndHeaders
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParserException
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
 from scraper.config import PROJECT_NAME, PROJECT_VERSION
-from scraper.fetch import FetchResult, Headers, RawResponse
+from scraper.responses import FetchResult, Headers, RawResponse
 
 RecordType = Literal["response", "revisit"]
 
@@ -377,70 +378,106 @@ def _parse_member(raw: bytes, warc_file: str, offset: int) -> ArchivedResponse:
 
 
 def scan(path: Path) -> ScanReport:
-    """Walk a WARC file member by member; a torn last member is reported and skipped."""
+    """Walk a WARC file record by record; a torn last record is reported and skipped."""
     path = Path(path)
-    entries: list[ArchiveEntry] = []
-    records = 0
-    torn_at: int | None = None
     with path.open("rb") as fh:
-        try:
-            for offset, length, raw in _members(fh):
-                records += 1
-                entry = _entry_of(raw, path.name, offset, length)
-                if entry is not None:
-                    entries.append(entry)
-        except TornRecord as exc:
-            torn_at = exc.offset
-    return ScanReport(path=path, entries=tuple(entries), records=records, torn_at=torn_at)
+        members = _members(fh)
+        torn_at = _torn_at(fh, members)
+        whole = [member for member in members if torn_at is None or member.offset < torn_at]
+        fh.seek(0)
+        entries = _entries(fh, path.name, len(whole))
+    return ScanReport(path=path, entries=tuple(entries), records=len(whole), torn_at=torn_at)
 
 
-def _members(fh: IO[bytes]) -> Iterator[tuple[int, int, bytes]]:
-    """(offset, compressed length, decompressed bytes) of each gzip member; TornRecord at a cut."""
-    offset = 0
-    pending = fh.read(_READ_CHUNK)
-    while pending:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        parts: list[bytes] = []
-        length = 0
-        while not inflater.eof:
-            if not pending:
-                pending = fh.read(_READ_CHUNK)
-                if not pending:
-                    raise TornRecord(f"record cut short at {offset}", offset=offset)
-            try:
-                parts.append(inflater.decompress(pending))
-            except zlib.error as exc:
-                raise TornRecord(f"bad gzip member at {offset}: {exc}", offset=offset) from exc
-            used = len(pending) - len(inflater.unused_data)
-            length += used
-            pending = inflater.unused_data
-        yield offset, length, b"".join(parts)
-        offset += length
-        if not pending:
-            pending = fh.read(_READ_CHUNK)
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """Where one record's gzip member lies in its file."""
+
+    offset: int
+    length: int
 
 
-def _entry_of(raw: bytes, warc_file: str, offset: int, length: int) -> ArchiveEntry | None:
-    for record in ArchiveIterator(io.BytesIO(raw)):
-        if record.rec_type not in ("response", "revisit"):
-            return None
-        headers = record.rec_headers
-        body = record.raw_stream.read()
-        digest_field = headers.get_header("WARC-Payload-Digest") or ""
-        return ArchiveEntry(
-            warc_file=warc_file,
-            offset=offset,
-            length=length,
-            url=headers.get_header(PAGE_URL_FIELD) or headers.get_header("WARC-Target-URI"),
-            target_uri=headers.get_header("WARC-Target-URI"),
-            record_type=record.rec_type,
-            status_code=int(record.http_headers.get_statuscode()),
-            content_sha256=_hex_digest(digest_field, body, record.rec_type),
-            error=headers.get_header(ERROR_FIELD),
-            fetched_at=_warc_date(headers.get_header("WARC-Date")),
-            crawl_id=headers.get_header(CRAWL_ID_FIELD),
-        )
+def _members(fh: IO[bytes]) -> list[_Member]:
+    """Every record's gzip member that warcio can find, in file order.
+
+    Only the WARC headers are parsed here (`no_record_parse`): on a record cut short warcio then
+    fails with its own load errors, and those mean nothing more can be read.
+    """
+    members: list[_Member] = []
+    records = ArchiveIterator(fh, no_record_parse=True)
+    try:
+        for _record in records:
+            members.append(_Member(records.get_record_offset(), records.get_record_length()))
+    except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, zlib.error):
+        pass  # a torn tail: `_torn_at` says where it starts
+    return members
+
+
+def _torn_at(fh: IO[bytes], members: list[_Member]) -> int | None:
+    """Where the file stops being whole records, or None.
+
+    By hand because warcio cannot tell: it reads a gzip member cut short as far as it goes, yields
+    the record if its headers made it, and stops at the cut without a word. So the tail is
+    checked here: bytes after the last member warcio found are a torn record, and so is a last
+    member that does not end as a gzip member ends (the writer died inside it).
+    """
+    end = members[-1].offset + members[-1].length if members else 0
+    if end < os.fstat(fh.fileno()).st_size:
+        return end
+    if members and not _whole_member(fh, members[-1]):
+        return members[-1].offset
     return None
+
+
+def _whole_member(fh: IO[bytes], member: _Member) -> bool:
+    fh.seek(member.offset)
+    data = fh.read(member.length)
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        while data and not inflater.eof:
+            inflater.decompress(data, _READ_CHUNK)  # bounded: only the end matters
+            data = inflater.unconsumed_tail
+    except zlib.error:
+        return False
+    return inflater.eof
+
+
+def _entries(fh: IO[bytes], warc_file: str, count: int) -> list[ArchiveEntry]:
+    """The index entries among the first `count` records, all of them whole: warcio parses them
+    in full and is never asked for the torn tail after them."""
+    entries: list[ArchiveEntry] = []
+    if count == 0:
+        return entries
+    records = ArchiveIterator(fh)
+    for seen, record in enumerate(records, start=1):
+        if (entry := _entry_of(record, records, warc_file)) is not None:
+            entries.append(entry)
+        if seen == count:
+            break
+    return entries
+
+
+def _entry_of(record: Any, records: ArchiveIterator, warc_file: str) -> ArchiveEntry | None:
+    """The index entry of a response or revisit record; None for the other records."""
+    if record.rec_type not in ("response", "revisit"):
+        return None
+    headers = record.rec_headers
+    body = record.raw_stream.read()
+    return ArchiveEntry(
+        warc_file=warc_file,
+        offset=records.get_record_offset(),
+        length=records.get_record_length(),
+        url=headers.get_header(PAGE_URL_FIELD) or headers.get_header("WARC-Target-URI"),
+        target_uri=headers.get_header("WARC-Target-URI"),
+        record_type=record.rec_type,
+        status_code=int(record.http_headers.get_statuscode()),
+        content_sha256=_hex_digest(
+            headers.get_header("WARC-Payload-Digest") or "", body, record.rec_type
+        ),
+        error=headers.get_header(ERROR_FIELD),
+        fetched_at=_warc_date(headers.get_header("WARC-Date")),
+        crawl_id=headers.get_header(CRAWL_ID_FIELD),
+    )
 
 
 def _hex_digest(field: str, body: bytes, record_type: str) -> str | None:

@@ -1,0 +1,145 @@
+"""When to look at a page again: the revisit policy, pure (no database, no clock of its own).
+
+A visit is judged into an `Outcome` against the hash of the last body seen. The outcome moves the
+page's revisit interval: shorter after a change, longer when nothing changed, within
+[revisit_min, revisit_max]. A failed visit keeps the interval and comes back sooner, doubling the
+wait with each failure in a row and never before a Retry-After. A page known to be gone or refused
+waits the longest. The validators of the last good visit are what the next conditional request
+sends. `scraper.frontier` stores what this decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from scraper.config import CrawlConfig
+from scraper.discover import Discovered
+from scraper.responses import FetchResult
+
+Outcome = Literal["new", "changed", "unchanged", "gone", "failed", "refused"]
+OUTCOMES: tuple[Outcome, ...] = ("new", "changed", "unchanged", "gone", "failed", "refused")
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What the frontier holds about a URL before a visit is recorded."""
+
+    revisit_seconds: int
+    failures: int
+    etag: str | None
+    last_modified: str | None
+    content_sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """What one visit changes in the page's row."""
+
+    url: str
+    outcome: Outcome
+    status_code: int | None
+    fetched_at: datetime
+    etag: str | None
+    last_modified: str | None
+    content_sha256: str | None
+    error: str | None
+    next_visit_at: datetime
+    revisit_seconds: int
+    failures: int
+    attempts: int
+
+
+def visit(result: FetchResult, before: PageState, now: datetime, config: CrawlConfig) -> Visit:
+    """The row update for `result`: its outcome, the next visit, and the validators to keep (a
+    failed visit keeps those of the last good one)."""
+    outcome = outcome_of(result, before.content_sha256)
+    interval, wait, failures = schedule(
+        outcome, before.revisit_seconds, before.failures, config, result.retry_after_s
+    )
+    fine = outcome in ("new", "changed", "unchanged")
+    return Visit(
+        url=result.url,
+        outcome=outcome,
+        status_code=result.status,
+        fetched_at=result.fetched_at,
+        etag=result.etag if fine else before.etag,
+        last_modified=result.last_modified if fine else before.last_modified,
+        content_sha256=result.content_sha256 if fine else before.content_sha256,
+        error=result.error,
+        next_visit_at=now + wait,
+        revisit_seconds=interval,
+        failures=failures,
+        attempts=result.attempts,
+    )
+
+
+def outcome_of(result: FetchResult, previous_sha256: str | None) -> Outcome:
+    """What a visit found, judged against the hash of the last body we saw."""
+    if result.ok:
+        if result.unchanged or (previous_sha256 and result.content_sha256 == previous_sha256):
+            return "unchanged"
+        return "new" if previous_sha256 is None else "changed"
+    if result.gone:
+        return "gone"
+    if result.failure == "refused":
+        return "refused"
+    return "failed"
+
+
+def schedule(
+    outcome: Outcome,
+    interval_s: int,
+    failures: int,
+    config: CrawlConfig,
+    retry_after_s: float | None = None,
+) -> tuple[int, timedelta, int]:
+    """(new interval in seconds, wait until the next visit, consecutive failures) after a visit.
+
+    The interval shrinks when a visit found a change and grows when it did not, within
+    [revisit_min, revisit_max]. A failed visit keeps the interval and retries sooner, doubling the
+    wait with each failure in a row (and never before a Retry-After we were given).
+    """
+    low, high = seconds(config.revisit_min), seconds(config.revisit_max)
+    if outcome == "failed":
+        failures += 1
+        wait = min(config.failure_backoff * 2 ** (failures - 1), config.revisit_max)
+        if retry_after_s:
+            wait = max(wait, timedelta(seconds=retry_after_s))
+        return interval_s, wait, failures
+    if outcome in ("gone", "refused"):
+        interval = high
+    elif outcome == "new":
+        interval = seconds(config.revisit_initial)
+    elif outcome == "changed":
+        interval = round(interval_s * config.revisit_shrink)
+    else:
+        interval = round(interval_s * config.revisit_grow)
+    interval = max(low, min(high, interval))
+    return interval, timedelta(seconds=interval), 0
+
+
+def newest_lastmods(found: Iterable[Discovered]) -> list[Discovered]:
+    """One entry per URL: the first seen, with the newest lastmod any of them gave (a sitemap
+    lastmod is a hint that brings a page forward; the newest is the one that can)."""
+    merged: dict[str, Discovered] = {}
+    for item in found:
+        first = merged.get(item.url)
+        if first is None:
+            merged[item.url] = item
+        elif item.lastmod and (first.lastmod is None or item.lastmod > first.lastmod):
+            merged[item.url] = Discovered(
+                url=first.url,
+                source=first.source,
+                kind=first.kind,
+                study_id=first.study_id,
+                lastmod=item.lastmod,
+                referrer=first.referrer,
+            )
+    return list(merged.values())
+
+
+def seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
