@@ -13,12 +13,12 @@ import duckdb
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from replica import Replica, ReplicaServer
 from scraper import db
 from scraper.archive import Archive, index, latest_entries
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchResult, RawResponse
 from scraper.pipeline import CrawlSession
-from scraper.replica import Replica, ReplicaServer
 from scraper.warc import ORIGINAL_ENCODING_HEADER, TornRecord, WarcWriter, read_record, scan
 
 BASE = "https://site.test"

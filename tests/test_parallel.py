@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from replica import Replica, ReplicaServer
 from scraper import pipeline
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchTarget
@@ -27,7 +28,6 @@ from scraper.parallel import (
     crawl_in_workers,
 )
 from scraper.pipeline import CrawlSession, RunReport
-from scraper.replica import Replica, ReplicaServer
 from tests.warehouse_compare import COMPARED, rows
 
 RATE = 500.0

@@ -14,9 +14,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from scraper.replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
-from scraper.replica.server import ReplicaServer, ReplicaServerError
-from scraper.replica.site import Replica, ReplicaError
+from replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
+from replica.server import ReplicaServer, ReplicaServerError
+from replica.site import Replica, ReplicaError
 
 DEFAULT_PORT = 8765  # a fixed default so a second terminal knows where to look
 DEFAULT_PAGES = 60  # enough for every forced variant (40) plus a spread at real frequencies
