@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -40,12 +41,19 @@ def test_the_cli_does_not_import_the_replica() -> None:
     assert loaded.isdisjoint(REPLICA_ONLY), loaded & set(REPLICA_ONLY)
 
 
-@pytest.fixture
-def replica_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make `import replica` (and its submodules) fail as it does when it is not installed."""
+@pytest.fixture(params=["absent", "namespace"])
+def replica_missing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `import replica` fail as it does when the package is not installed: either no such
+    module, or (in a checkout whose root is on sys.path) the bare `replica/` folder imported as an
+    empty namespace package."""
     for name in [n for n in sys.modules if n.partition(".")[0] == "replica"]:
         monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.setitem(sys.modules, "replica", None)
+    if request.param == "absent":
+        monkeypatch.setitem(sys.modules, "replica", None)
+    else:
+        folder = types.ModuleType("replica")
+        folder.__path__ = []  # a package with nothing in it, and no __file__
+        monkeypatch.setitem(sys.modules, "replica", folder)
 
 
 @pytest.mark.usefixtures("replica_missing")

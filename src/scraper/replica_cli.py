@@ -8,6 +8,7 @@ without it; when it is missing, a command that needs it ends in one line and exi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,11 +31,21 @@ def replica_required() -> Iterator[None]:
     """Turn the replica's absence, met by imports inside the block, into one line and exit 2."""
     try:
         yield
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in _REPLICA_MODULES:
+    except ImportError as exc:
+        if not _replica_absent(exc):
             raise
         typer.echo(f"scraper: error: {MISSING}", err=True)
         raise typer.Exit(EXIT_MISSING) from None
+
+
+def _replica_absent(exc: ImportError) -> bool:
+    top = (exc.name or "").partition(".")[0]
+    if isinstance(exc, ModuleNotFoundError):
+        return top in _REPLICA_MODULES
+    # In a checkout, the repository root is on sys.path (an editable install puts it there for
+    # `flows`), and without the package its `replica/` folder imports as an empty namespace
+    # package: `from replica import Replica` then fails with a plain ImportError instead.
+    return top == "replica" and getattr(sys.modules.get("replica"), "__file__", None) is None
 
 
 class _ReplicaGroup(TyperGroup):
