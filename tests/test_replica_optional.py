@@ -59,13 +59,19 @@ def replica_missing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 @pytest.mark.usefixtures("replica_missing")
 @pytest.mark.parametrize(
     "args",
-    [["replica", "serve", "--port", "0"], ["replica", "serve", "--help"], ["replica"]],
+    [
+        ["replica", "serve", "--port", "0"],
+        ["replica", "serve", "--help"],
+        ["replica", "--help"],
+        ["replica"],
+    ],
     ids=" ".join,
 )
 def test_replica_commands_refuse_in_one_line_when_it_is_missing(args: list[str]) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [f"scraper: error: {MISSING}"]
+    assert result.stdout == ""
 
 
 @pytest.mark.usefixtures("replica_missing")

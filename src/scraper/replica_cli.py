@@ -73,6 +73,10 @@ class _ReplicaGroup(TyperGroup):
         self._load()
         return super().get_command(ctx, cmd_name)
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._load()  # before any of the help is printed, so that a refusal comes alone
+        super().format_help(ctx, formatter)
+
 
 replica_app = typer.Typer(
     cls=_ReplicaGroup,
