@@ -1,7 +1,8 @@
 """`scraper replica ...`: serve the synthetic site from the command line.
 
-`replica_app` is a typer sub-app; `scraper.cli` mounts it as `replica`. While `serve` runs, another
-process can advance time with `POST /_replica/advance?days=N` (or read a page's ground truth with
+`replica_app` is a typer sub-app; `scraper.replica_cli` mounts it as `scraper replica`, importing
+it only when one of its commands runs. While `serve` runs, another process can advance time with
+`POST /_replica/advance?days=N` (or read a page's ground truth with
 `GET /_replica/truth?path=/research/...`).
 """
 
