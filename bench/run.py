@@ -39,7 +39,7 @@ from typing import Any
 from bench import floors, machine, report
 from bench.prefect_api import count_task_runs, prefect_env, prefect_server
 from bench.server import Served, free_port, serve
-from scraper.replica import Replica
+from replica import Replica
 
 REPO = Path(__file__).resolve().parent.parent
 CHILD_TIMEOUT_S = 1800.0  # one flow; a hung crawl must not hold the bench forever

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from scraper.replica import Replica, ReplicaServer
-from scraper.replica.static import StaticSite, export_static, nginx_config
+from bench.static import StaticSite, export_static, nginx_config
+from replica import Replica, ReplicaServer
 
 NGINX_PACKAGE = "nginx"  # Debian package name
 STARTUP_TIMEOUT_S = 15.0  # for nginx to accept connections

@@ -13,11 +13,11 @@ import duckdb
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from replica import Replica, ReplicaServer
 from scraper import db
 from scraper.archive import Archive, index, latest_entries
 from scraper.config import CrawlConfig
 from scraper.pipeline import CrawlSession
-from scraper.replica import Replica, ReplicaServer
 from scraper.responses import FetchResult, RawResponse
 from scraper.warc import ORIGINAL_ENCODING_HEADER, TornRecord, WarcWriter, read_record, scan
 

@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from replica import Replica, ReplicaServer
 from scraper.cli import app
-from scraper.replica import Replica, ReplicaServer
 
 COMMANDS = [
     [],

@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from replica import Replica, ReplicaServer
 from scraper import db, load
 from scraper.archive import Archive
 from scraper.crawl import default_archive_dir
-from scraper.replica import Replica, ReplicaServer
 from scraper.warc import ArchiveEntry, read_record, scan
 
 pytestmark = pytest.mark.slow

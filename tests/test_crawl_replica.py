@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from replica import LoggedRequest, Replica, ReplicaServer
 from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
 from scraper.crawl import CrawlSummary, crawl_once, default_archive_dir
-from scraper.replica import LoggedRequest, Replica, ReplicaServer
 from scraper.warc import scan
 
 pytestmark = pytest.mark.slow

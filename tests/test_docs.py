@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from replica import Replica
 from scraper import load
 from scraper.cli import app
 from scraper.parse import parse_study
 from scraper.records import LoadItem
-from scraper.replica import Replica
 from tests.warehouse_fixtures import memory_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,14 +19,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from scraper import db
-from scraper.archive import Archive
-from scraper.config import CrawlConfig
-from scraper.crawl import default_archive_dir
-from scraper.load import content_hash
-from scraper.parse import parse_study
-from scraper.pipeline import CrawlSession, RunReport
-from scraper.replica import (
+from replica import (
     FAULT_KINDS,
     TRANSIENT_KINDS,
     FaultPlan,
@@ -34,8 +27,15 @@ from scraper.replica import (
     Replica,
     ReplicaServer,
 )
-from scraper.replica.cli import replica_app
-from scraper.replica.faults import FaultKind, FaultState, parse_kinds
+from replica.cli import replica_app
+from replica.faults import FaultKind, FaultState, parse_kinds
+from scraper import db
+from scraper.archive import Archive
+from scraper.config import CrawlConfig
+from scraper.crawl import default_archive_dir
+from scraper.load import content_hash
+from scraper.parse import parse_study
+from scraper.pipeline import CrawlSession, RunReport
 
 pytestmark = pytest.mark.slow
 

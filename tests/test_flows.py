@@ -16,9 +16,9 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from flows.crawl import crawl
 from flows.deployments import DAILY_CRON, WEEKLY_CRON, deployments
 from flows.reparse import reparse
+from replica import Replica, ReplicaServer
 from scraper import report
 from scraper.pipeline import BatchReport
-from scraper.replica import Replica, ReplicaServer
 from scraper.urls import study_id_from_url
 
 pytestmark = [

@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from replica import MARKUPS, Replica
 from scraper import db, warehouse
 from scraper.cli import app
 from scraper.config import CrawlConfig
 from scraper.discover import classify
 from scraper.parse import parse_study
 from scraper.pipeline import CrawlSession
-from scraper.replica import MARKUPS, Replica
 
 FUZZ = settings(
     max_examples=150,

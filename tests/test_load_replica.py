@@ -14,7 +14,7 @@ from scraper.records import LoadItem
 from scraper.urls import study_id_from_url
 from tests.warehouse_fixtures import DAY, SITE, T0, dump, memory_warehouse
 
-replica_module = pytest.importorskip("scraper.replica")
+replica_module = pytest.importorskip("replica")
 
 GONE = (404, 410)
 

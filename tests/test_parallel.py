@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from replica import Replica, ReplicaServer
 from scraper import pipeline
 from scraper.config import CrawlConfig
 from scraper.parallel import (
@@ -26,7 +27,6 @@ from scraper.parallel import (
     crawl_in_workers,
 )
 from scraper.pipeline import CrawlSession, RunReport
-from scraper.replica import Replica, ReplicaServer
 from scraper.responses import FetchTarget
 from tests.warehouse_compare import COMPARED, rows
 

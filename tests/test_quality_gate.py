@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from replica import Replica
 from scraper.parse import parse_study
 from scraper.records import StudyPage
-from scraper.replica import Replica
 from tests.holdout import HOLDOUT_MARKUPS, document
 
 FLOORS_FILE = Path(__file__).parent / "quality_floors.json"

@@ -19,10 +19,10 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from typer.testing import CliRunner
 
+from replica import FORCED_VARIANTS, MARKUPS, Replica, ReplicaError, ReplicaServer
+from replica.cli import replica_app
+from replica.model import StudyView
 from scraper.records import StudyPage
-from scraper.replica import FORCED_VARIANTS, MARKUPS, Replica, ReplicaError, ReplicaServer
-from scraper.replica.cli import replica_app
-from scraper.replica.model import StudyView
 from scraper.urls import STUDY_PATH, study_id_from_url
 
 PAGES = 60
@@ -580,7 +580,7 @@ def test_cli_serves_until_interrupted() -> None:
     # started it with SIGINT ignored.
     code = (
         "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
-        "from scraper.replica.cli import replica_app; replica_app()"
+        "from replica.cli import replica_app; replica_app()"
     )
     command = [sys.executable, "-c", code, "serve", "--port", "0", "--pages", "5", "--seed", "2"]
     with subprocess.Popen(

@@ -14,14 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scraper.replica import Replica
-from scraper.replica.static import (
+from bench.static import (
     PAGE_FILE,
     StaticExportError,
     StaticSite,
     export_static,
     nginx_config,
 )
+from replica import Replica
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from flows.scaleout import dask_runner, scaleout_crawl
+from replica import LoggedRequest, Replica, ReplicaServer
 from scraper import shards
 from scraper.config import CrawlConfig
 from scraper.pipeline import CrawlSession
 from scraper.records import LoadItem, ResearchEntry, Section, StudyPage
-from scraper.replica import LoggedRequest, Replica, ReplicaServer
 from scraper.responses import FetchResult, FetchTarget
 from tests.warehouse_compare import COMPARED, rows
 

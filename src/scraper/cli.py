@@ -13,9 +13,8 @@ from typing import Annotated, NoReturn
 import typer
 from typer.exceptions import TyperException
 
-from scraper import flow_cli, warehouse_cli
+from scraper import flow_cli, replica_cli, warehouse_cli
 from scraper.parse import parse_study
-from scraper.replica.cli import replica_app
 
 app = typer.Typer(
     name="scraper",
@@ -57,7 +56,7 @@ def parse_command(
 
 warehouse_cli.register(app)
 flow_cli.register(app)
-app.add_typer(replica_app, name="replica")
+app.add_typer(replica_cli.replica_app, name="replica")
 
 
 def main() -> None:

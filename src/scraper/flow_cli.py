@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from scraper import db, warehouse
 from scraper.config import CrawlConfig, default_user_agent
+from scraper.replica_cli import replica_required
 from scraper.urls import DEFAULT_SITE
 
 EXIT_RUN_FAILED = 1  # the run ended Failed (drift, an error mid-crawl) or the site is unreachable
@@ -122,7 +123,8 @@ def demo_command(
     verbose: VerboseOption = False,
 ) -> None:
     """Serve the bundled replica on loopback, crawl it completely, and query the result."""
-    from scraper.replica import Replica, ReplicaServer  # noqa: PLC0415  # test double: load on use
+    with replica_required():
+        from replica import Replica, ReplicaServer  # noqa: PLC0415  # optional package: load on use
 
     _replace_demo_warehouse(db_path)
     prefect_settings(verbose=verbose)

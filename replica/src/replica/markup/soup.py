@@ -12,8 +12,8 @@ import random
 import unicodedata
 from itertools import pairwise
 
-from scraper.replica import vocab
-from scraper.replica.markup.text import (
+from replica import vocab
+from replica.markup.text import (
     FOOTER_LINKS,
     FOOTER_TEXT,
     NAV_LINKS,
@@ -30,7 +30,7 @@ from scraper.replica.markup.text import (
     no_results,
     page_title,
 )
-from scraper.replica.model import Block, CardView, EntryView, PlainView, SectionView, StudyView
+from replica.model import Block, CardView, EntryView, PlainView, SectionView, StudyView
 
 NAME = "soup"
 _SALT = "soup-v3"

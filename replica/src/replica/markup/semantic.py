@@ -5,8 +5,8 @@ The only markup with `<link rel=canonical>` and `og:` metadata in its head.
 
 from __future__ import annotations
 
-from scraper.replica import vocab
-from scraper.replica.markup.text import (
+from replica import vocab
+from replica.markup.text import (
     FOOTER_LINKS,
     FOOTER_TEXT,
     NAV_LINKS,
@@ -22,7 +22,7 @@ from scraper.replica.markup.text import (
     no_results,
     page_title,
 )
-from scraper.replica.model import Block, CardView, EntryView, PlainView, SectionView, StudyView
+from replica.model import Block, CardView, EntryView, PlainView, SectionView, StudyView
 
 NAME = "semantic"
 

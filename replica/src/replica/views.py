@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import zlib
 
-from scraper.records import SectionKey
-from scraper.replica import prose, vocab
-from scraper.replica.model import (
+from replica import prose, vocab
+from replica.model import (
     Block,
     CardView,
     EntryLook,
@@ -24,7 +23,8 @@ from scraper.replica.model import (
     Study,
     StudyView,
 )
-from scraper.replica.world import World
+from replica.world import World
+from scraper.records import SectionKey
 
 IMAGE_PATH = "/images/research/{id}.webp"
 SEARCH_PAGE_SIZE = 10

@@ -1,7 +1,8 @@
 """`scraper replica ...`: serve the synthetic site from the command line.
 
-`replica_app` is a typer sub-app; `scraper.cli` mounts it as `replica`. While `serve` runs, another
-process can advance time with `POST /_replica/advance?days=N` (or read a page's ground truth with
+`replica_app` is a typer sub-app; `scraper.replica_cli` mounts it as `scraper replica`, importing
+it only when one of its commands runs. While `serve` runs, another process can advance time with
+`POST /_replica/advance?days=N` (or read a page's ground truth with
 `GET /_replica/truth?path=/research/...`).
 """
 
@@ -14,9 +15,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from scraper.replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
-from scraper.replica.server import ReplicaServer, ReplicaServerError
-from scraper.replica.site import Replica, ReplicaError
+from replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
+from replica.server import ReplicaServer, ReplicaServerError
+from replica.site import Replica, ReplicaError
 
 DEFAULT_PORT = 8765  # a fixed default so a second terminal knows where to look
 DEFAULT_PAGES = 60  # enough for every forced variant (40) plus a spread at real frequencies

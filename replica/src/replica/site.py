@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
+from replica import faults, feeds, redesign, truth
+from replica.faults import Fault, FaultPlan, FaultState, Served
+from replica.markup import MARKUPS, Context, render_view
+from replica.model import PageView, PlainView, StudyView
+from replica.views import error_view, page_views
+from replica.world import World
 from scraper.records import StudyPage
-from scraper.replica import faults, feeds, redesign, truth
-from scraper.replica.faults import Fault, FaultPlan, FaultState, Served
-from scraper.replica.markup import MARKUPS, Context, render_view
-from scraper.replica.model import PageView, PlainView, StudyView
-from scraper.replica.views import error_view, page_views
-from scraper.replica.world import World
 
 DEFAULT_BASE_URL = "http://127.0.0.1"
 EPOCH = datetime(2025, 6, 2, tzinfo=UTC)  # the replica's day 0; Last-Modified counts from here
@@ -228,7 +228,7 @@ class Replica:
 
     # --- truth --------------------------------------------------------------------------------
     def truth(self, path: str) -> StudyPage | None:
-        """What the page at `path` shows now, as the Contract 1 record (see module docstring)."""
+        """What the page at `path` shows now, as the record a parser should read."""
         with self._lock:
             key = _clean_path(path)
             page = self._pages.get(key)

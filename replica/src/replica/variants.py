@@ -15,12 +15,12 @@ import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from replica import prose, vocab
+from replica.model import CountForm, EntryLook, SectionSpec, Study
 from scraper.records import SectionKey
-from scraper.replica import prose, vocab
-from scraper.replica.model import CountForm, EntryLook, SectionSpec, Study
 
 if TYPE_CHECKING:
-    from scraper.replica.world import World
+    from replica.world import World
 
 Variant = Callable[["World", Study, random.Random], None]
 

@@ -42,7 +42,7 @@ from email.utils import format_datetime
 from typing import Final, Literal, get_args
 from urllib.parse import parse_qs, urlsplit
 
-from scraper.replica.model import PageView, SectionView, StudyView
+from replica.model import PageView, SectionView, StudyView
 
 FaultKind = Literal[
     "429",

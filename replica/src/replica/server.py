@@ -12,7 +12,7 @@ endpoints, for other processes:
 
     POST /_replica/advance?days=N     advance the replica's time; answers JSON (`Advanced`)
     POST /_replica/layout?broken=1    `Replica.break_layout` (0 restores); answers JSON
-    GET  /_replica/truth?path=/...    the ground truth of a page as Contract 1 JSON (or null)
+    GET  /_replica/truth?path=/...    the ground truth of a page as parse JSON (or null)
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from scraper.replica.faults import Served
-from scraper.replica.site import Replica, ReplicaError
+from replica.faults import Served
+from replica.site import Replica, ReplicaError
 
 HOST = "127.0.0.1"  # loopback only: the replica never listens on a public interface
 STARTUP_TIMEOUT = 10.0  # seconds to wait for uvicorn to accept connections

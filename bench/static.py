@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from scraper.replica.site import Replica, ReplicaError
+from replica import Replica, ReplicaError
 
 PAGE_FILE = "index.html"  # a page's body under its own directory
 GZIP_LEVEL = 5  # the replica's own level: the same bytes on the wire either way

@@ -1,8 +1,8 @@
 """The replica's vocabulary: landmark texts the site shows, and word lists for generated prose.
 
-Landmarks (labels, headings, link texts) follow ../shared/site-anatomy.md; every other word here is
-generic hair-loss research vocabulary combined by templates in `prose.py`. No sentence of the real
-site is copied: names, titles and summaries are all generated from these lists.
+Landmarks (labels, headings, link texts) are the real site's, the ones `scraper.landmarks` reads;
+every other word is generic hair-loss research vocabulary combined by templates in `prose.py`. No
+sentence of the real site is copied: names, titles and summaries are all generated from these lists.
 """
 
 from __future__ import annotations

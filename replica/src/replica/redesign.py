@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from scraper.replica import vocab
-from scraper.replica.markup import Context, render_view
-from scraper.replica.markup.text import attr, esc, link_label
-from scraper.replica.model import StudyView
+from replica import vocab
+from replica.markup import Context, render_view
+from replica.markup.text import attr, esc, link_label
+from replica.model import StudyView
 
 MARKUP: Final = "semantic"  # the markup the redesigned pages keep for everything but the header
 ARTICLE_OPEN: Final = "<article>\n"  # where the semantic markup starts the study's content

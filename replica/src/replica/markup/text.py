@@ -10,8 +10,8 @@ import hashlib
 import html
 from dataclasses import dataclass
 
-from scraper.replica import vocab
-from scraper.replica.model import CardView, EntryView, LinkView, SectionView, StudyView, YearMonth
+from replica import vocab
+from replica.model import CardView, EntryView, LinkView, SectionView, StudyView, YearMonth
 
 TRACKING_QUERY = "?utm_source=replica&utm_medium=related"  # dropped by URL canonicalisation
 NAV_LINKS = (

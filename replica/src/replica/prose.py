@@ -13,7 +13,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from scraper.replica import vocab
+from replica import vocab
 
 ID_ALPHABET = string.ascii_letters + string.digits
 MAX_TITLE = 265  # longest title seen on the site

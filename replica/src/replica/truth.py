@@ -1,4 +1,4 @@
-"""Ground truth: the Contract 1 record a correct parser reads off a replica page.
+"""Ground truth: the `StudyPage` record a correct parser reads off a replica page.
 
 It is computed from the same view the markups render, so it is exactly what the page shows.
 URLs are absolute against the replica's base URL (`Replica.base_url`, which `ReplicaServer` sets
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from scraper.records import CommunityPost, ResearchEntry, Section, SectionKey, StudyPage
-from scraper.replica import vocab
-from scraper.replica.model import (
+from replica import vocab
+from replica.model import (
     CardView,
     EntryView,
     PlainView,
@@ -19,6 +18,7 @@ from scraper.replica.model import (
     StudyView,
     YearMonth,
 )
+from scraper.records import CommunityPost, ResearchEntry, Section, SectionKey, StudyPage
 from scraper.urls import canonicalize
 
 
@@ -57,7 +57,7 @@ def study_truth(view: StudyView, base_url: str) -> StudyPage:
 
 
 def section_truth(section: SectionView) -> Section:
-    """Heading and count line as Contract 1 reads them (`1000+` → 1000, `NoResults` → 0)."""
+    """Heading and count line as the parse JSON holds them (`1000+` → 1000, `NoResults` → 0)."""
     shown: int | None = section.shown
     total: int | None
     total_text: str | None

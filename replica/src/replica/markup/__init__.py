@@ -10,9 +10,9 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Final
 
-from scraper.replica.markup import semantic, soup, table
-from scraper.replica.markup.text import Context
-from scraper.replica.model import PageView, StudyView
+from replica.markup import semantic, soup, table
+from replica.markup.text import Context
+from replica.model import PageView, StudyView
 
 _MODULES: Final[dict[str, ModuleType]] = {m.NAME: m for m in (semantic, soup, table)}
 MARKUPS: Final = tuple(_MODULES)

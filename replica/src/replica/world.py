@@ -16,9 +16,8 @@ import random
 from dataclasses import dataclass
 from typing import TypeVar
 
-from scraper.records import SectionKey
-from scraper.replica import prose, vocab
-from scraper.replica.model import (
+from replica import prose, vocab
+from replica.model import (
     CountForm,
     DateLine,
     Generation,
@@ -27,7 +26,8 @@ from scraper.replica.model import (
     Study,
     ViewLink,
 )
-from scraper.replica.variants import apply_forced_variants
+from replica.variants import apply_forced_variants
+from scraper.records import SectionKey
 
 MIN_POSTS = 24  # a world always has enough community posts to fill a few cards
 POST_ID_LENGTH = 6

@@ -5,8 +5,8 @@ Lines inside one cell are separated only by `<br>`; no canonical link, no metada
 
 from __future__ import annotations
 
-from scraper.replica import vocab
-from scraper.replica.markup.text import (
+from replica import vocab
+from replica.markup.text import (
     FOOTER_LINKS,
     FOOTER_TEXT,
     JOIN_HREF,
@@ -23,7 +23,7 @@ from scraper.replica.markup.text import (
     no_results,
     page_title,
 )
-from scraper.replica.model import Block, CardView, EntryView, PlainView, SectionView, StudyView
+from replica.model import Block, CardView, EntryView, PlainView, SectionView, StudyView
 
 NAME = "table"
 _NBSP_GAP = "\u00a0 "  # the card meta line's double gap, as old templates wrote it

@@ -1,12 +1,12 @@
 """A deterministic synthetic copy of the research site, for tests, the demo and benchmarks.
 
-    from scraper.replica import Replica, ReplicaServer
+    from replica import Replica, ReplicaServer
     replica = Replica(pages=60, seed=7)
     with ReplicaServer(replica) as server:
         ...  # crawl server.base_url; compare with replica.truth(path)
 
 Layers: `world` (state and time) -> `views` (what each page shows) -> `markup` (three HTML
-renderings of a view) and `truth` (the Contract 1 record of a view) -> `site.Replica` (paths,
+renderings of a view) and `truth` (the `StudyPage` record of a view) -> `site.Replica` (paths,
 responses, validators) -> `server.ReplicaServer` (HTTP on 127.0.0.1). `cli.replica_app` is the
 `scraper replica` command group. `faults` is the fault mode (`Replica(faults=FaultPlan(...))`,
 seeded misbehaviour for reliability tests); `redesign` is the layout `break_layout` switches to.
@@ -18,11 +18,11 @@ Errors:
     FaultPlanError (ValueError)        a fault plan that cannot be (rate outside 0..1, ...)
 """
 
-from scraper.replica.faults import FAULT_KINDS, TRANSIENT_KINDS, FaultPlan, FaultPlanError
-from scraper.replica.markup import MARKUPS
-from scraper.replica.server import LoggedRequest, ReplicaServer, ReplicaServerError
-from scraper.replica.site import DEFAULT_BASE_URL, Advanced, Replica, ReplicaError
-from scraper.replica.variants import FORCED_VARIANTS
+from replica.faults import FAULT_KINDS, TRANSIENT_KINDS, FaultPlan, FaultPlanError
+from replica.markup import MARKUPS
+from replica.server import LoggedRequest, ReplicaServer, ReplicaServerError
+from replica.site import DEFAULT_BASE_URL, Advanced, Replica, ReplicaError
+from replica.variants import FORCED_VARIANTS
 
 __all__ = [
     "DEFAULT_BASE_URL",
