@@ -23,7 +23,6 @@ from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
 from scraper.crawl import default_archive_dir
-from scraper.load import content_hash
 from scraper.parse import parse_study
 from scraper.pipeline import CrawlSession, RunReport
 from scraper.replica import (
@@ -36,6 +35,7 @@ from scraper.replica import (
 )
 from scraper.replica.cli import replica_app
 from scraper.replica.faults import FaultKind, FaultState, parse_kinds
+from scraper.staging import content_hash
 
 pytestmark = pytest.mark.slow
 
