@@ -84,19 +84,27 @@ def _resolve_keys(sections: list[SectionDraft]) -> list[SectionDraft]:
 
 
 def _study_links(line: Line) -> list[Link]:
-    return [link for link in line.links() if study_id_from_url(link.href)]
+    return [link for link in line.links() if _study_id(link.href)]
 
 
 def _post_links(line: Line) -> list[Link]:
     links = []
     for link in line.links():
-        if link.text.lower() in lm.NON_POST_LINK_TEXTS or study_id_from_url(link.href):
+        if link.text.lower() in lm.NON_POST_LINK_TEXTS or _study_id(link.href):
             continue
         before, _ = line.text_outside(link)
         if before.lower() == "in":  # a linked category in the meta line, not a post
             continue
         links.append(link)
     return links
+
+
+def _study_id(href: str) -> str | None:
+    """The study id a link's raw href points to; None also for an href that is no URL at all."""
+    try:
+        return study_id_from_url(href)
+    except ValueError:  # urlsplit refuses some hrefs, e.g. `a://[` (an unclosed IPv6 host)
+        return None
 
 
 def _split_entries(
