@@ -182,6 +182,7 @@ def month_to_date(text: str | None) -> date | None:
 
 
 def date_to_month(value: date | None) -> str | None:
+    """The inverse of `month_to_date`: a stored DATE as "YYYY-MM"."""
     return f"{value.year:04d}-{value.month:02d}" if value is not None else None
 
 
@@ -198,24 +199,24 @@ def stage_tables(
     the studies rows; `replaced` (new, changed) the child lists; `reindexed` the search index.
     """
     return {
-        "stage_studies": table(STUDY_SCHEMA, (_study_row(c, run_id) for c in current)),
+        "stage_studies": _table(STUDY_SCHEMA, (_study_row(c, run_id) for c in current)),
         "stage_replaced": _ids_table(replaced),
         "stage_reindexed": _ids_table(reindexed),
-        "stage_authors": table(AUTHOR_SCHEMA, _author_rows(replaced)),
-        "stage_cited": table(CITED_SCHEMA, _entry_rows(replaced, "cited_research")),
-        "stage_related": table(RELATED_SCHEMA, _entry_rows(replaced, "related_research")),
-        "stage_cards": table(CARD_SCHEMA, _card_rows(replaced)),
-        "stage_posts": table(POST_SCHEMA, _post_rows(visits)),
-        "stage_study_observations": table(
+        "stage_authors": _table(AUTHOR_SCHEMA, _author_rows(replaced)),
+        "stage_cited": _table(CITED_SCHEMA, _entry_rows(replaced, "cited_research")),
+        "stage_related": _table(RELATED_SCHEMA, _entry_rows(replaced, "related_research")),
+        "stage_cards": _table(CARD_SCHEMA, _card_rows(replaced)),
+        "stage_posts": _table(POST_SCHEMA, _post_rows(visits)),
+        "stage_study_observations": _table(
             STUDY_OBSERVATION_SCHEMA, (_study_observation_row(v, run_id) for v in visits)
         ),
-        "stage_post_observations": table(
+        "stage_post_observations": _table(
             POST_OBSERVATION_SCHEMA, _post_observation_rows(visits, run_id)
         ),
     }
 
 
-def table(schema: pa.Schema, rows: Iterable[dict[str, Any]]) -> pa.Table:
+def _table(schema: pa.Schema, rows: Iterable[dict[str, Any]]) -> pa.Table:
     """Rows as an Arrow table of `schema`; keys the schema does not name are left out."""
     return pa.Table.from_pylist(list(rows), schema=schema)
 
