@@ -108,7 +108,11 @@ def _to_plain(value: Any) -> Any:
 
 
 def _from_plain(kind: Any, value: Any) -> Any:
-    """A JSON value as the annotated type `kind`: records from objects, tuples from arrays."""
+    """A JSON value as the annotated type `kind`: records from objects, tuples from arrays.
+
+    Not pydantic's TypeAdapter (which Prefect installs): it validates and coerces, while a record
+    read back must be exactly the one written, and it would be one more direct dependency.
+    """
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return kind(
             **{
