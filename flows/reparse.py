@@ -26,7 +26,7 @@ from prefect.states import Completed
 from prefect.utilities.annotations import quote
 
 from scraper import db as warehouse_db
-from scraper import load, parallel
+from scraper import load, parallel, runs
 from scraper.archive import Archive, latest_entries
 from scraper.crawl import default_archive_dir
 from scraper.parallel import ParsePool
@@ -60,7 +60,7 @@ async def reparse(
     con = warehouse_db.connect(db)
     pages, changed = 0, 0
     try:
-        run_id = load.start_run(
+        run_id = runs.start_run(
             con,
             started_at=datetime.now(UTC),
             kind="reparse",
@@ -81,10 +81,10 @@ async def reparse(
                 stats = reparse_batch(con, quoted, run_id, number)
                 pages += len(items)
                 changed += stats.studies_changed + stats.studies_new
-        summary = load.RunSummary(
+        summary = runs.RunSummary(
             finished_at=datetime.now(UTC), pages_fetched=0, pages_changed=changed
         )
-        load.finish_run(con, run_id, summary)
+        runs.finish_run(con, run_id, summary)
     finally:
         con.close()
     message = (

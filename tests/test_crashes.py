@@ -22,9 +22,10 @@ import duckdb
 import pytest
 
 from replica import Replica, ReplicaServer
-from scraper import db, load
+from scraper import db
 from scraper.archive import Archive
 from scraper.crawl import default_archive_dir
+from scraper.runs import INTERRUPTED_RUN, close_interrupted_runs, start_run
 from scraper.warc import ArchiveEntry, read_record, scan
 
 pytestmark = pytest.mark.slow
@@ -163,7 +164,7 @@ def check_runs_and_crawls(db_path: Path, kills: int) -> None:
     # Each killed run is closed as interrupted when the next process opens the file.
     assert runs[-1] == ("completed", None)
     assert len(runs) >= kills + 1
-    assert all(run in {("failed", load.INTERRUPTED_RUN), ("completed", None)} for run in runs)
+    assert all(run in {("failed", INTERRUPTED_RUN), ("completed", None)} for run in runs)
     assert crawls == (True,)
     # Every page was visited in one crawl, resumed after every kill (a run that starts after the
     # crawl ended finds nothing due and closes an empty crawl).
@@ -206,9 +207,9 @@ def check_archive(db_path: Path) -> None:
 def test_runs_left_running_are_closed_as_interrupted(tmp_path: Path) -> None:
     con = db.connect(tmp_path / "w.duckdb")
     now = datetime.now(UTC)
-    dead = load.start_run(con, started_at=now)
-    assert load.close_interrupted_runs(con, now) == 1
-    assert load.close_interrupted_runs(con, now) == 0
+    dead = start_run(con, started_at=now)
+    assert close_interrupted_runs(con, now) == 1
+    assert close_interrupted_runs(con, now) == 0
     row = con.execute("SELECT status, error FROM crawl_runs WHERE run_id = ?", [dead]).fetchone()
-    assert row == ("failed", load.INTERRUPTED_RUN)
+    assert row == ("failed", INTERRUPTED_RUN)
     con.close()

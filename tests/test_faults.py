@@ -33,9 +33,9 @@ from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
 from scraper.crawl import default_archive_dir
-from scraper.load import content_hash
 from scraper.parse import parse_study
 from scraper.pipeline import CrawlSession, RunReport
+from scraper.staging import content_hash
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,10 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 
-from scraper import db, load
-from scraper.load import RunSummary
+from scraper import db, drift, load, runs
 from scraper.records import LoadItem, Section, StudyPage
+from scraper.runs import RunSummary
+from scraper.stored import read_study
 from tests.warehouse_fixtures import (
     DAY,
     SITE,
@@ -97,20 +98,20 @@ def test_record_round_trips_through_the_warehouse() -> None:
         at = T0 + next(clock) * DAY  # each example is a later visit, so it is stored
         load.load_pages(con, [LoadItem(page=page)], observed_at=at, run_id=None)
         assert page.study_id is not None
-        assert load.read_study(con, page.study_id) == page
+        assert read_study(con, page.study_id) == page
 
     check()
 
 
 def test_read_study_of_an_unknown_id_is_none(con: duckdb.DuckDBPyConnection) -> None:
-    assert load.read_study(con, "nope") is None
+    assert read_study(con, "nope") is None
 
 
 def test_a_month_that_is_not_yyyy_mm_is_null_with_a_warning(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     load.load_pages(con, items(study(published="Jan 2024")), observed_at=T0, run_id=None)
-    stored = load.read_study(con, "Pgny")
+    stored = read_study(con, "Pgny")
     assert stored is not None
     assert stored.published is None
     assert stored.warnings == ("published 'Jan 2024' is not YYYY-MM: stored as null",)
@@ -325,7 +326,7 @@ def test_protected_fields_keep_their_last_good_value(con: duckdb.DuckDBPyConnect
         protect_fields={"tldr", "summary", "authors"},
     )
 
-    stored = load.read_study(con, "Pgny")
+    stored = read_study(con, "Pgny")
     assert stored == dataclasses.replace(drifted, tldr=good.tldr, authors=good.authors)
     assert con.execute("SELECT field FROM study_text_history").fetchall() == [("summary",)]
 
@@ -338,28 +339,28 @@ def test_protecting_an_unknown_field_is_an_error(con: duckdb.DuckDBPyConnection)
 def test_field_coverage_counts_non_empty_values() -> None:
     pages = [study(), study(tldr=None, authors=()), StudyPage(page_kind="search")]
 
-    coverage = load.field_coverage(items(*pages))
+    coverage = drift.field_coverage(items(*pages))
 
     assert coverage["title"] == 1.0
     assert coverage["tldr"] == 0.5
     assert coverage["authors"] == 0.5
     assert coverage["source_url"] == 0.0
-    assert set(coverage) == set(load.COVERAGE_FIELDS)
-    assert load.field_coverage([]) == {}
+    assert set(coverage) == set(drift.COVERAGE_FIELDS)
+    assert drift.field_coverage([]) == {}
 
 
 def test_coverage_is_compared_with_recent_completed_runs(con: duckdb.DuckDBPyConnection) -> None:
     for coverage in ({"tldr": 1.0, "title": 1.0}, {"tldr": 0.9, "title": 1.0}):
-        run = load.start_run(con, started_at=T0)
-        load.record_coverage(con, run, coverage, pages=10)
-        load.finish_run(con, run, RunSummary(finished_at=T0 + DAY))
-    failed = load.start_run(con, started_at=T0)
-    load.record_coverage(con, failed, {"tldr": 0.0, "title": 0.0}, pages=10)
-    load.finish_run(con, failed, RunSummary(finished_at=T0, status="failed", error="boom"))
-    current = load.start_run(con, started_at=T0 + 2 * DAY)
+        run = runs.start_run(con, started_at=T0)
+        drift.record_coverage(con, run, coverage, pages=10)
+        runs.finish_run(con, run, RunSummary(finished_at=T0 + DAY))
+    failed = runs.start_run(con, started_at=T0)
+    drift.record_coverage(con, failed, {"tldr": 0.0, "title": 0.0}, pages=10)
+    runs.finish_run(con, failed, RunSummary(finished_at=T0, status="failed", error="boom"))
+    current = runs.start_run(con, started_at=T0 + 2 * DAY)
 
-    baseline = load.baseline_coverage(con, before_run=current)
-    drifted = load.drifted_fields({"tldr": 0.1, "title": 0.98}, baseline)
+    baseline = drift.baseline_coverage(con, before_run=current)
+    drifted = drift.drifted_fields({"tldr": 0.1, "title": 0.98}, baseline)
 
     assert baseline == pytest.approx({"tldr": 0.95, "title": 1.0})
     assert list(drifted) == ["tldr"]
@@ -370,17 +371,17 @@ def test_coverage_is_compared_with_recent_completed_runs(con: duckdb.DuckDBPyCon
 
 # --- runs and failures -------------------------------------------------------------------------
 def test_runs_are_opened_and_closed(con: duckdb.DuckDBPyConnection) -> None:
-    run = load.start_run(con, started_at=T0, base_url=SITE, parser_version="p1")
+    run = runs.start_run(con, started_at=T0, base_url=SITE, parser_version="p1")
     summary = RunSummary(finished_at=T0 + DAY, pages_fetched=5, pages_changed=2, pages_failed=1)
 
-    load.finish_run(con, run, summary)
+    runs.finish_run(con, run, summary)
 
     assert con.execute(
         "SELECT run_id, status, kind, pages_fetched, pages_changed, pages_failed, finished_at"
         " FROM crawl_runs"
     ).fetchall() == [(run, "completed", "crawl", 5, 2, 1, T0 + DAY)]
     with pytest.raises(load.LoadError, match="no crawl run 99"):
-        load.finish_run(con, 99, summary)
+        runs.finish_run(con, 99, summary)
 
 
 def test_a_failing_batch_leaves_nothing_behind(

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from scraper import db, load
 from scraper.records import LoadItem
+from scraper.stored import read_study
 from tests.warehouse_fixtures import DAY, T0, items, memory_warehouse, study, study_ids
 
 _TOKENISED_STUDIES = """
@@ -69,7 +70,7 @@ def test_every_kind_of_reload_leaves_each_term_once() -> None:
         con, items(first, at=T0 + 3 * DAY), observed_at=T0 + 5 * DAY, run_id=5, reparse=True
     )
     assert_index_is_exact(con)
-    assert load.read_study(con, "Pgny") == first
+    assert read_study(con, "Pgny") == first
 
 
 def test_a_failed_batch_leaves_the_index_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:

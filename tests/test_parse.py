@@ -211,6 +211,14 @@ def test_degenerate_input_gives_nulls_and_warnings(html: bytes) -> None:
     assert parsed.warnings
 
 
+def test_a_link_that_is_no_url_is_not_an_entry() -> None:
+    # urlsplit raises on `a://[` (an unclosed IPv6 host); the parser must read on past it
+    html = study("<h2>Related Research</h2><div><a href=a://[>Not a study</a></div>")
+    parsed = parse_study(html, BASE)
+    assert not any(w.startswith("parser failed") for w in parsed.warnings)
+    assert parsed.related_research == ()
+
+
 def test_declared_charset_is_honoured() -> None:
     html = study("<p>TLDR Caf\xe9 study.</p>", head='<meta charset="windows-1252">')
     html = html.decode().encode("cp1252")

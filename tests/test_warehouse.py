@@ -13,7 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from scraper import db, load, warehouse, warehouse_cli
+from scraper import db, load, runs, warehouse, warehouse_cli
 from scraper.records import Section
 from tests.warehouse_fixtures import DAY, T0, dump, items, study
 
@@ -33,7 +33,7 @@ def warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         summary="Mouse models of alopecia areata treated with JAK inhibitors regrow hair.",
         cited_research=(),
     )
-    run = load.start_run(con, started_at=T0)
+    run = runs.start_run(con, started_at=T0)
     load.load_pages(con, items(cites_jak, jak), observed_at=T0, run_id=run)
     later = study(
         "Pgny",
@@ -44,7 +44,7 @@ def warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sections={"cited_research": Section(shown=1, total=15)},
     )
     load.load_pages(con, items(later), observed_at=T0 + DAY, run_id=run)
-    load.finish_run(con, run, load.RunSummary(finished_at=T0 + DAY, pages_fetched=3))
+    runs.finish_run(con, run, runs.RunSummary(finished_at=T0 + DAY, pages_fetched=3))
     con.close()
     return path
 

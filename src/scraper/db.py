@@ -1,4 +1,5 @@
-"""Opening the DuckDB file: the one writer, read-only readers, migrations and views.
+"""Opening the DuckDB file (the one writer, read-only readers, migrations and views) and the
+small helpers every writer shares: a transaction, Arrow tables made readable by SQL, row counts.
 
     WarehouseError
      ├── WarehouseLocked     another process holds the write lock
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,24 @@ class WarehouseCorrupt(WarehouseError):
 
 
 @contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN .. COMMIT around the block; any exception rolls it all back and propagates."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+@contextlib.contextmanager
 def registered(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Any]) -> Iterator[None]:
     """Arrow tables readable by SQL under their names, for the block.
 
     A statement that fails inside a transaction aborts it, and unregistering then fails too; that
-    second error must not replace the first (it did: a batch that ran out of memory was reported
-    as "Current transaction is aborted"). The rollback that follows drops the names anyway.
+    second error must not replace the first (a batch that ran out of memory would be reported as
+    "Current transaction is aborted"). The rollback that follows drops the names anyway.
     """
     for name, table in tables.items():
         con.register(name, table)
@@ -118,20 +132,27 @@ def migrate(con: duckdb.DuckDBPyConnection, directory: Path | None = None) -> li
     for version, path in _migrations(directory / "migrations"):
         if version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))
             con.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, path.name]
             )
-            con.execute("COMMIT")
-        except duckdb.Error:
-            con.execute("ROLLBACK")
-            raise
         applied.append(version)
     for view in sorted((directory / "views").glob("*.sql")):
         con.execute(view.read_text(encoding="utf-8"))
     return applied
+
+
+def require_aware(moment: datetime, name: str) -> None:
+    """Refuse a naive datetime: TIMESTAMPTZ would read it in the session's time zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {moment.isoformat()}")
+
+
+def affected_rows(cursor: duckdb.DuckDBPyConnection) -> int:
+    """Rows an INSERT, UPDATE or DELETE just changed (DuckDB returns the count as a row)."""
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -2,7 +2,7 @@
 
 The parser finds every field by these landmarks and by document order, never by class names or
 nesting depth, so a change of markup that keeps the visible page leaves extraction intact.
-Grouped by page part, top to bottom (../shared/site-anatomy.md).
+Grouped by page part, top to bottom, as the page shows them.
 """
 
 from __future__ import annotations

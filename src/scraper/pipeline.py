@@ -27,19 +27,20 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import httpx
 
-from scraper import db, load
+from scraper import db, drift, load, runs
 from scraper.archive import Archive
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.crawl import default_archive_dir, discover_into
 from scraper.discover import Discovery, links_from_page
+from scraper.drift import DriftGuard
 from scraper.fetcher import Fetcher
 from scraper.frontier import Crawl, Frontier
 from scraper.parallel import (
@@ -51,13 +52,9 @@ from scraper.parallel import (
     parse_results,
 )
 from scraper.parse import PARSER_VERSION, parse_study
-from scraper.records import LoadItem, StudyPage
+from scraper.records import LoadItem
 from scraper.responses import FetchResult, FetchTarget
 from scraper.schedule import Outcome
-
-# A drift verdict needs enough pages that a field missing on a few of them (as many legitimately
-# are) cannot look like a site-wide change.
-MIN_PAGES_FOR_DRIFT = 10
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,40 +83,13 @@ class _InFlight:
     task: asyncio.Future[FetchedBatch]
 
 
-@dataclass(slots=True)
-class DriftGuard:
-    """Field coverage of this run so far against recent runs."""
-
-    baseline: dict[str, float]
-    max_drop: float = load.DEFAULT_MAX_COVERAGE_DROP
-    pages: int = 0
-    found: Counter[str] = field(default_factory=Counter)
-    drifted: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    def observe(self, records: Sequence[StudyPage]) -> tuple[str, ...]:
-        """Take in a batch's study records; returns the fields to protect while loading it."""
-        studies = [r for r in records if r.page_kind == "study"]
-        coverage = load.field_coverage(studies)
-        self.found.update({name: round(share * len(studies)) for name, share in coverage.items()})
-        self.pages += len(studies)
-        if self.baseline and self.pages >= MIN_PAGES_FOR_DRIFT:
-            current = self.coverage()
-            self.drifted.update(load.drifted_fields(current, self.baseline, max_drop=self.max_drop))
-        return tuple(sorted(name for name in self.drifted if name in load.PROTECTABLE_FIELDS))
-
-    def coverage(self) -> dict[str, float]:
-        if not self.pages:
-            return {}
-        return {name: self.found[name] / self.pages for name in load.COVERAGE_FIELDS}
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunReport:
     """How a run ended: the `crawl_runs` row, plus what the monitoring shows."""
 
     run_id: int
     crawl_id: str
-    summary: load.RunSummary
+    summary: runs.RunSummary
     complete: bool  # nothing due is left in the crawl
     coverage: dict[str, float]
     baseline: dict[str, float]
@@ -153,15 +123,15 @@ class CrawlSession:
         self.frontier = Frontier(con, config)
         self.crawl: Crawl = self.frontier.begin_crawl(full=full)
         self.started = time.monotonic()
-        load.close_interrupted_runs(con, datetime.now(UTC))  # runs of a process that was killed
-        self.run_id = load.start_run(
+        runs.close_interrupted_runs(con, datetime.now(UTC))  # runs of a process that was killed
+        self.run_id = runs.start_run(
             con,
             started_at=datetime.now(UTC),
             base_url=config.base_url,
             parser_version=PARSER_VERSION,
             flow_run_id=flow_run_id,
         )
-        self.drift = DriftGuard(baseline=load.baseline_coverage(con, before_run=self.run_id))
+        self.drift = DriftGuard(baseline=drift.baseline_coverage(con, before_run=self.run_id))
         self.batches: list[BatchReport] = []
         self.discovery_bytes = 0
 
@@ -388,14 +358,14 @@ class CrawlSession:
             self.frontier.finish_crawl(self.crawl)
         coverage = self.drift.coverage()
         if coverage:
-            load.record_coverage(self.con, self.run_id, coverage, self.drift.pages)
+            drift.record_coverage(self.con, self.run_id, coverage, self.drift.pages)
         drifted = dict(self.drift.drifted)
         if drifted and error is None:
             error = "layout drift: coverage fell for " + ", ".join(
                 f"{name} ({before:.0%} -> {now:.0%})" for name, (before, now) in drifted.items()
             )
         summary = self._summary(error)
-        load.finish_run(self.con, self.run_id, summary)
+        runs.finish_run(self.con, self.run_id, summary)
         return RunReport(
             run_id=self.run_id,
             crawl_id=self.crawl.crawl_id,
@@ -406,13 +376,13 @@ class CrawlSession:
             drifted=drifted,
         )
 
-    def _summary(self, error: str | None) -> load.RunSummary:
+    def _summary(self, error: str | None) -> runs.RunSummary:
         outcomes: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
         for batch in self.batches:
             outcomes.update(batch.outcomes)
             reasons.update(reason for _url, reason in batch.failures)
-        return load.RunSummary(
+        return runs.RunSummary(
             finished_at=datetime.now(UTC),
             status="failed" if error else "completed",
             pages_fetched=sum(batch.fetched for batch in self.batches),

@@ -1,15 +1,18 @@
 """Typed, frozen records: the only thing that crosses from parse to load.
 
-A `StudyPage` is what one fetched page says, nothing more. Its JSON form is Contract 1 of
-../shared/architecture.md (`scraper parse`); `to_json` / `from_json` are exact inverses, so a record
-survives a round trip through JSON Lines, Parquet staging files or the warehouse unchanged.
+A `StudyPage` is what one fetched page says, nothing more. Its JSON form is Contract 1, the
+public record that `scraper parse` prints; `to_json` / `from_json` are exact inverses, so a record
+survives a round trip through JSON Lines, Parquet staging files or the warehouse unchanged. Both
+follow the dataclass fields in their order, so a new field needs no second list.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 PageKind = Literal["study", "search", "learn", "error", "other"]
 SectionKey = Literal["cited_research", "community_posts", "related_research"]
@@ -78,85 +81,73 @@ class StudyPage:
 
     def to_json(self) -> dict[str, Any]:
         """The Contract 1 object (plain JSON types only)."""
-        return {
-            "url": self.url,
-            "study_id": self.study_id,
-            "page_kind": self.page_kind,
-            "title": self.title,
-            "published": self.published,
-            "venue": self.venue,
-            "authors": list(self.authors),
-            "image_url": self.image_url,
-            "tldr": self.tldr,
-            "summary": self.summary,
-            "discussion_url": self.discussion_url,
-            "source_url": self.source_url,
-            "source_host": self.source_host,
-            "sections": {key: _section_json(s) for key, s in self.sections.items()},
-            "cited_research": [_entry_json(e) for e in self.cited_research],
-            "related_research": [_entry_json(e) for e in self.related_research],
-            "community_posts": [_post_json(p) for p in self.community_posts],
-            "parser_version": self.parser_version,
-            "warnings": list(self.warnings),
-        }
+        plain: dict[str, Any] = _to_plain(self)
+        return plain
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StudyPage:
-        """Inverse of `to_json`."""
-        return cls(
-            url=data["url"],
-            study_id=data["study_id"],
-            page_kind=data.get("page_kind", "study"),
-            title=data["title"],
-            published=data["published"],
-            venue=data["venue"],
-            authors=tuple(data["authors"]),
-            image_url=data["image_url"],
-            tldr=data["tldr"],
-            summary=data["summary"],
-            discussion_url=data["discussion_url"],
-            source_url=data["source_url"],
-            source_host=data["source_host"],
-            sections={key: Section(**s) for key, s in data["sections"].items()},
-            cited_research=tuple(ResearchEntry(**e) for e in data["cited_research"]),
-            related_research=tuple(ResearchEntry(**e) for e in data["related_research"]),
-            community_posts=tuple(CommunityPost(**p) for p in data["community_posts"]),
-            parser_version=data["parser_version"],
-            warnings=tuple(data["warnings"]),
+        """Inverse of `to_json`. A key that is absent takes the field's default."""
+        record: StudyPage = _from_plain(cls, data)
+        return record
+
+
+def _to_plain(value: Any) -> Any:
+    """Records as JSON objects (keys in field order), tuples as arrays, the rest as it is.
+
+    Not `dataclasses.asdict`: it keeps tuples as tuples, and the Contract 1 object is plain JSON.
+    """
+    if isinstance(value, _RECORD_TYPES):
+        items = ((name, getattr(value, name)) for name in _FIELD_NAMES[type(value)])
+        # scalars are most values: passing them as they are keeps this near a hand-written copy
+        return {name: v if type(v) in _SCALARS else _to_plain(v) for name, v in items}
+    if isinstance(value, tuple | list):
+        return [_to_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _to_plain(item) for key, item in value.items()}
+    return value
+
+
+def _from_plain(kind: Any, value: Any) -> Any:
+    """A JSON value as the annotated type `kind`: records from objects, tuples from arrays.
+
+    Not pydantic's TypeAdapter (which Prefect installs): it validates and coerces, while a record
+    read back must be exactly the one written, and it would be one more direct dependency.
+    """
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return kind(
+            **{
+                name: value[name] if nested is None else _from_plain(nested, value[name])
+                for name, nested in _field_types(kind)
+                if name in value
+            }
         )
+    origin, args = get_origin(kind), get_args(kind)
+    if origin is tuple:
+        return tuple(_from_plain(args[0], item) for item in value)
+    if origin is dict:
+        return {key: _from_plain(args[1], item) for key, item in value.items()}
+    return value
 
 
-def _section_json(section: Section) -> dict[str, Any]:
-    return {
-        "heading": section.heading,
-        "shown": section.shown,
-        "total": section.total,
-        "total_text": section.total_text,
-    }
+@functools.cache
+def _field_types(kind: type) -> tuple[tuple[str, Any], ...]:
+    """A record type's fields in order, each with its annotation when `_from_plain` has to
+    convert it (records, tuples, dicts) and None when JSON holds it as it is (str, int, None)."""
+    hints = get_type_hints(kind)
+    return tuple((f.name, _nested(hints[f.name])) for f in dataclasses.fields(kind))
 
 
-def _entry_json(entry: ResearchEntry) -> dict[str, Any]:
-    return {
-        "url": entry.url,
-        "study_id": entry.study_id,
-        "title": entry.title,
-        "citations": entry.citations,
-        "published": entry.published,
-        "venue": entry.venue,
-        "tldr": entry.tldr,
-    }
+def _nested(kind: Any) -> Any:
+    is_record = isinstance(kind, type) and dataclasses.is_dataclass(kind)
+    return kind if is_record or get_origin(kind) in (tuple, dict) else None
 
 
-def _post_json(post: CommunityPost) -> dict[str, Any]:
-    return {
-        "url": post.url,
-        "post_id": post.post_id,
-        "title": post.title,
-        "category": post.category,
-        "upvotes": post.upvotes,
-        "age_text": post.age_text,
-        "summary": post.summary,
-    }
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+# The records inside a `StudyPage`'s JSON form, and their field names in order.
+_RECORD_TYPES = (StudyPage, Section, ResearchEntry, CommunityPost)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in _RECORD_TYPES
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,106 @@
+"""Run bookkeeping: one `crawl_runs` row per crawl or reparse, opened, closed with its counts.
+
+A run is opened (`start_run`) as "running" and closed (`finish_run`) with a `RunSummary`. A
+process that dies in between cannot close its run; the next writer closes it as failed
+(`close_interrupted_runs`), so no run stays "running" for ever.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import duckdb
+
+from scraper.db import affected_rows, require_aware
+from scraper.load import LoadError
+
+RunStatus = Literal["running", "completed", "failed"]
+RunKind = Literal["crawl", "reparse"]
+# The error of a run whose process died before closing it (`close_interrupted_runs`).
+INTERRUPTED_RUN = "interrupted: the process ended before the run was closed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSummary:
+    """How a crawl run ended, for `finish_run`; each field is the `crawl_runs` column so named."""
+
+    finished_at: datetime
+    status: RunStatus = "completed"
+    pages_fetched: int = 0
+    pages_changed: int = 0
+    pages_unchanged: int = 0
+    pages_failed: int = 0
+    pages_removed: int = 0
+    pages_new: int = 0
+    pages_not_modified: int = 0  # answered 304
+    requests: int = 0  # HTTP requests made, retries included
+    bytes_received: int = 0  # on the wire, compressed
+    duration_s: float = 0.0
+    failure_reasons: Mapping[str, int] = field(default_factory=dict)  # reason -> pages
+    drifted_fields: tuple[str, ...] = ()  # fields the drift guard protected
+    error: str | None = None  # one line: why a failed run failed
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    started_at: datetime,
+    kind: RunKind = "crawl",
+    base_url: str | None = None,
+    parser_version: str | None = None,
+    flow_run_id: str | None = None,
+) -> int:
+    """Open a `crawl_runs` row; returns its run_id."""
+    require_aware(started_at, "started_at")
+    row = con.execute(
+        "INSERT INTO crawl_runs (started_at, kind, base_url, parser_version, flow_run_id)"
+        " VALUES (?, ?, ?, ?, ?) RETURNING run_id",
+        [started_at.astimezone(UTC), kind, base_url, parser_version, flow_run_id],
+    ).fetchone()
+    assert row is not None  # INSERT .. RETURNING of one row
+    return int(row[0])
+
+
+def close_interrupted_runs(con: duckdb.DuckDBPyConnection, finished_at: datetime) -> int:
+    """Close the runs still marked running as failed; returns how many there were.
+
+    Call it when a writer opens the file, before starting a run: DuckDB admits one writing
+    process at a time, so a run still running then died with its process (SIGKILL, power loss)
+    and would otherwise stay "running" for ever.
+    """
+    require_aware(finished_at, "finished_at")
+    cursor = con.execute(
+        "UPDATE crawl_runs SET status = 'failed', finished_at = ?, error = ?"
+        " WHERE status = 'running'",
+        [finished_at.astimezone(UTC), INTERRUPTED_RUN],
+    )
+    return affected_rows(cursor)
+
+
+_SUMMARY_COLUMNS = tuple(f.name for f in dataclasses.fields(RunSummary))
+_FINISH_RUN = (
+    f"UPDATE crawl_runs SET {', '.join(f'{name} = ${name}' for name in _SUMMARY_COLUMNS)}"
+    " WHERE run_id = $run_id"
+)
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, summary: RunSummary) -> None:
+    """Close a run with its counts and status."""
+    require_aware(summary.finished_at, "finished_at")
+    cursor = con.execute(_FINISH_RUN, {**_summary_values(summary), "run_id": run_id})
+    if affected_rows(cursor) != 1:
+        raise LoadError(f"no crawl run {run_id}")
+
+
+def _summary_values(summary: RunSummary) -> dict[str, Any]:
+    """The summary's fields as `crawl_runs` stores them."""
+    values = {name: getattr(summary, name) for name in _SUMMARY_COLUMNS}
+    values["finished_at"] = summary.finished_at.astimezone(UTC)
+    values["failure_reasons"] = json.dumps(dict(summary.failure_reasons), sort_keys=True)
+    values["drifted_fields"] = ",".join(summary.drifted_fields) or None
+    return values
