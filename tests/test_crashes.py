@@ -23,8 +23,8 @@ import pytest
 
 from scraper import db, load
 from scraper.archive import Archive
-from scraper.crawl import default_archive_dir
 from scraper.replica import Replica, ReplicaServer
+from scraper.session import default_archive_dir
 from scraper.warc import ArchiveEntry, read_record, scan
 
 pytestmark = pytest.mark.slow

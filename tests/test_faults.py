@@ -22,10 +22,8 @@ from typer.testing import CliRunner
 from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
-from scraper.crawl import default_archive_dir
 from scraper.load import content_hash
 from scraper.parse import parse_study
-from scraper.pipeline import CrawlSession, RunReport
 from scraper.replica import (
     FAULT_KINDS,
     TRANSIENT_KINDS,
@@ -36,6 +34,8 @@ from scraper.replica import (
 )
 from scraper.replica.cli import replica_app
 from scraper.replica.faults import FaultKind, FaultState, parse_kinds
+from scraper.report import RunReport
+from scraper.session import CrawlSession, default_archive_dir
 
 pytestmark = pytest.mark.slow
 

@@ -27,8 +27,8 @@ from scraper.cli import app
 from scraper.config import CrawlConfig
 from scraper.discover import classify
 from scraper.parse import parse_study
-from scraper.pipeline import CrawlSession
 from scraper.replica import MARKUPS, Replica
+from scraper.session import CrawlSession
 
 FUZZ = settings(
     max_examples=150,

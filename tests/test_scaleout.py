@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from flows.scaleout import dask_runner, scaleout_crawl
 from scraper import shards
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchResult, FetchTarget
-from scraper.pipeline import CrawlSession
+from scraper.flows.scaleout import dask_runner, scaleout_crawl
 from scraper.records import LoadItem, ResearchEntry, Section, StudyPage
 from scraper.replica import LoggedRequest, Replica, ReplicaServer
+from scraper.session import CrawlSession
 from tests.warehouse_compare import COMPARED, rows
 
 pytestmark = [
