@@ -8,6 +8,9 @@ processes. Plus fast unit tests of the pieces (split, budget, staging round trip
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -128,6 +131,60 @@ def test_shards_share_the_host_budget(crawled: Crawled) -> None:
         while times[start] < moment - window:
             start += 1
         assert end - start + 1 <= RATE * window + 2 + 1  # +1: timestamps taken after answering
+
+
+class WorkerKiller(threading.Thread):
+    """Kills one Dask worker process once its shard is being fetched (the replica has seen
+    `after` page requests), as the OOM killer or a crash in the parser's C code would."""
+
+    def __init__(self, server: ReplicaServer, after: int, timeout_s: float = 120.0) -> None:
+        super().__init__(name="worker-killer", daemon=True)
+        self.server = server
+        self.after = after
+        self.deadline = time.monotonic() + timeout_s
+        self.killed: int | None = None  # the pid killed
+        self.pages_before = 0  # page requests the replica had seen at the kill
+
+    def run(self) -> None:
+        while time.monotonic() < self.deadline:
+            pages = [e for e in self.server.request_log if e.path.startswith("/research/")]
+            workers = [p for p in multiprocessing.active_children() if "Dask" in p.name]
+            if len(pages) >= self.after and workers:
+                workers[0].kill()  # our own child process, by its handle
+                self.killed, self.pages_before = workers[0].pid, len(pages)
+                return
+            time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_nothing(tmp_path: Path, prefect_harness: None) -> None:
+    """A Dask worker killed mid-shard: Dask runs the shard again on a live worker (its pages are
+    fetched twice), and the crawl completes with every page fetched and recorded."""
+    db_path = tmp_path / "killed.duckdb"
+    with ReplicaServer(Replica(pages=40, seed=9)) as server:
+        # Slow enough that a shard takes seconds: the kill lands while it fetches.
+        killer = WorkerKiller(server, after=5)
+        killer.start()
+        state: Any = asyncio.run(
+            scaleout_crawl.with_options(task_runner=dask_runner(2))(  # type: ignore[arg-type]
+                base_url=server.base_url,
+                db=str(db_path),
+                workers=2,
+                rate=20.0,
+                concurrency=4,
+                batch_size=40,
+                return_state=True,
+            )
+        )
+        killer.join()
+    assert killer.killed is not None, "no worker was killed"
+    assert state.is_completed(), state.message
+    unfetched = "SELECT count(*) FROM pages WHERE fetched_at IS NULL AND alias_of IS NULL"
+    assert rows(db_path, unfetched) == [(0,)]  # every page but aliases (never fetched)
+    claimed = "SELECT count(*) FROM pages WHERE claimed_by IS NOT NULL"
+    assert rows(db_path, claimed) == [(0,)]
+    fetched = rows(db_path, "SELECT count(*) FROM pages WHERE fetched_at IS NOT NULL")[0][0]
+    assert killer.pages_before < fetched  # the kill did land mid-crawl
 
 
 # --- pieces -------------------------------------------------------------------------------------

@@ -78,8 +78,8 @@ async def _parsed(
     pending: deque[tuple[int, PrefectFuture[list[LoadItem]]]] = deque()
     directory = str(run.directory)
     for number, entries in enumerate(run.chunks(batch_size), start=1):
-        quoted: Any = quote(entries)
-        pending.append((number, parse_archived.submit(directory, quoted, number)))
+        # Not `quote`d: prefect-dask hands a quoted list to the task as a tuple of tuples.
+        pending.append((number, parse_archived.submit(directory, entries, number)))
         if len(pending) >= ahead:
             yield await _next(pending)
     while pending:
