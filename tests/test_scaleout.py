@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from scraper import shards
+from scraper import flows, shards
 from scraper.config import CrawlConfig
 from scraper.fetch import FetchResult, FetchTarget
 from scraper.flows.scaleout import dask_runner, scaleout_crawl
@@ -131,6 +132,21 @@ def test_shards_share_the_host_budget(crawled: Crawled) -> None:
         while times[start] < moment - window:
             start += 1
         assert end - start + 1 <= RATE * window + 2 + 1  # +1: timestamps taken after answering
+
+
+@pytest.mark.slow
+def test_reparse_on_two_workers_rebuilds_the_same_records(crawled: Crawled, tmp_path: Path) -> None:
+    """The archive parsed again on a 2-worker Dask cluster, loaded by the flow: every record
+    comes out as the crawl stored it (on a copy: the other tests read the crawled warehouse)."""
+    db_path = tmp_path / "sharded.duckdb"
+    shutil.copy(crawled.sharded, db_path)
+    shutil.copytree(crawled.sharded.parent / "sharded-warc", tmp_path / "sharded-warc")
+    before = rows(db_path, COMPARED["studies"])
+    state = flows.run_reparse(db=str(db_path), batch_size=10, parse_workers=2)
+    assert state.is_completed(), state.message
+    assert rows(db_path, COMPARED["studies"]) == before
+    reparsed = "SELECT kind, status FROM crawl_runs ORDER BY run_id DESC LIMIT 1"
+    assert rows(db_path, reparsed) == [("reparse", "completed")]
 
 
 class WorkerKiller(threading.Thread):
