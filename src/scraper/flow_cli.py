@@ -73,7 +73,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         str | None,
         typer.Option(
             help="Scheduler of a running Dask cluster for the --workers"
-            " [default: a local cluster of --workers processes].",
+            " (default: a local cluster of --workers processes).",
         ),
     ] = None,
     full: Annotated[bool, typer.Option(help="Revisit every known page, due or not.")] = False,
