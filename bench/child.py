@@ -7,13 +7,14 @@ Prints one JSON object on its last stdout line: the flow's wall time, its flow r
 state, the run's own numbers and peak memory. Peak RSS is each process's VmHWM (the high-water
 mark of its own address space): `wait4`/`getrusage` would not do, because a process started by
 fork+exec inherits the high-water mark of its parent's memory at exec time, and the bench parent
-holds a whole replica. Parse workers are sampled from /proc while they live.
+holds a whole replica. Dask workers (`--workers` above 1, `--parse-workers` above 0) are sampled
+from /proc while they live.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib
 import json
 import os
 import threading
@@ -26,21 +27,20 @@ UNLIMITED_RATE = 1_000_000.0
 
 
 def crawl_job(args: argparse.Namespace) -> dict[str, Any]:
-    from flows.crawl import crawl  # noqa: PLC0415  # import time is not the flow's time
+    from scraper.flows import run_crawl  # noqa: PLC0415  # import time is not the flow's time
 
+    if args.workers > 1:
+        importlib.import_module("scraper.flows.scaleout")  # Dask's import, not the flow's time
     started = time.perf_counter()
-    state: Any = asyncio.run(
-        crawl(  # type: ignore[arg-type]
-            base_url=args.base_url,
-            db=args.db,
-            concurrency=args.concurrency,
-            rate=UNLIMITED_RATE,
-            batch_size=args.batch_size,
-            full=args.full,
-            workers=args.workers,
-            db_memory_limit=args.db_memory_limit,
-            return_state=True,
-        )
+    state: Any = run_crawl(
+        base_url=args.base_url,
+        db=args.db,
+        concurrency=args.concurrency,
+        rate=UNLIMITED_RATE,
+        batch_size=args.batch_size,
+        full=args.full,
+        workers=args.workers,
+        db_memory_limit=args.db_memory_limit,
     )
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {
@@ -63,16 +63,13 @@ def crawl_job(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def reparse_job(args: argparse.Namespace) -> dict[str, Any]:
-    from flows.reparse import reparse  # noqa: PLC0415
+    from scraper.flows import run_reparse  # noqa: PLC0415
 
+    if args.parse_workers:
+        importlib.import_module("scraper.flows.scaleout")  # Dask's import, not the flow's time
     started = time.perf_counter()
-    state: Any = asyncio.run(
-        reparse(  # type: ignore[arg-type]
-            db=args.db,
-            batch_size=args.batch_size,
-            parse_workers=args.parse_workers,
-            return_state=True,
-        )
+    state: Any = run_reparse(
+        db=args.db, batch_size=args.batch_size, parse_workers=args.parse_workers
     )
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {
@@ -128,7 +125,7 @@ def high_water_mark(pid: int) -> int:
 
 
 class WorkerPeaks(threading.Thread):
-    """The peak of each child process (crawl or parse workers), read from /proc while it lives."""
+    """The peak of each child process (Dask workers), read from /proc while it lives."""
 
     def __init__(self) -> None:
         super().__init__(name="worker-peaks", daemon=True)

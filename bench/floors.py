@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 
 from scraper import archive, db, warc
-from scraper.crawl import default_archive_dir
 from scraper.parse import parse_study
+from scraper.session import default_archive_dir
 
 
 @dataclass(frozen=True, slots=True)

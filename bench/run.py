@@ -55,13 +55,15 @@ class Settings:
     # Pages per crawl task: 10 tasks per 10,000 pages. Each task costs ~40 ms of Prefect (task
     # run, states, progress artifact): at 500 that was a tenth of an unchanged site's recrawl.
     batch_size: int = 1000
-    workers: int = 2  # the crawl flow fetches and parses in this many processes (0: in-process)
+    # Dask workers that fetch and parse the shards of each round (the scale-out flow); 0 or 1:
+    # the plain crawl flow in one process.
+    workers: int = 2
     # DuckDB's block cache for the crawl: uncapped it keeps most of the warehouse in memory and
     # (d) would measure the database's size, not the crawler's. The writer needs little: the
     # blocks it writes are what fills the cache (~40 MB at 10,000 studies, ~140 at 50,000).
     db_memory_limit: str = "128MB"
     reparse_batch_size: int = 1000  # pages per reparse task
-    reparse_workers: int = 2  # reparse read+parse processes: both cores, the flow only loads
+    reparse_workers: int = 2  # Dask workers that read and parse the archive; the flow only loads
     seed: int = 7
     use_nginx: bool = True
     install: bool = True  # apt-get install nginx when it is missing (root only)
@@ -263,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument(
-        "--workers", type=int, default=2, help="crawl flow fetch+parse processes (0: in-process)"
+        "--workers", type=int, default=2, help="Dask workers of the crawl (0 or 1: in-process)"
     )
     parser.add_argument("--db-memory-limit", default="128MB", help="DuckDB cache of the crawl")
     parser.add_argument("--no-nginx", action="store_true", help="serve with the replica server")

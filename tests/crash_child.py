@@ -2,7 +2,7 @@
 
     python -m tests.crash_child BASE_URL DB_PATH [POINT N]
 
-Used by tests/test_crashes.py. The crawl is `scraper.pipeline.CrawlSession` itself, no Prefect
+Used by tests/test_crashes.py. The crawl is `scraper.session.CrawlSession` itself, no Prefect
 (its start-up would cost seconds per restart). POINT says where the Nth call dies:
 
     fetch    in `Fetcher._request`, once the Nth response arrived: the batch's other requests
@@ -29,8 +29,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scraper import fetcher, frontier, load, parallel, pipeline, warc
+from scraper import fetcher, frontier, load, parse, warc
 from scraper.config import CrawlConfig
+from scraper.session import CrawlSession
 
 MAX_BATCHES = 100  # a safety net: the test's site needs well under 20
 
@@ -87,7 +88,7 @@ def tear_last_record(writer: warc.WarcWriter, *_: Any) -> None:
 # Where each kill point sits: (object, attribute, what to do just before dying).
 POINTS: dict[str, tuple[object, str, Callable[..., Any] | None]] = {
     "fetch": (fetcher.Fetcher, "_request", None),
-    "parse": (parallel, "parse_study", None),
+    "parse": (parse, "parse_study", None),
     "load": (load, "_write_staged", None),
     "record": (frontier.Frontier, "_update_pages", None),
     "archive": (warc.WarcWriter, "_write_exchange", tear_last_record),
@@ -112,7 +113,7 @@ def config(base_url: str) -> CrawlConfig:
 
 
 async def crawl(base_url: str, db_path: Path) -> None:
-    async with pipeline.CrawlSession.open(config(base_url), db_path) as session:
+    async with CrawlSession.open(config(base_url), db_path) as session:
         await session.discover()
         for _ in range(MAX_BATCHES):
             if await session.run_batch() is None:

@@ -17,8 +17,8 @@ from replica import Replica, ReplicaServer
 from scraper import db
 from scraper.archive import Archive, index, latest_entries
 from scraper.config import CrawlConfig
-from scraper.pipeline import CrawlSession
 from scraper.responses import FetchResult, RawResponse
+from scraper.session import CrawlSession
 from scraper.warc import ORIGINAL_ENCODING_HEADER, TornRecord, WarcWriter, read_record, scan
 
 BASE = "https://site.test"

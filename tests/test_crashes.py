@@ -24,8 +24,8 @@ import pytest
 from replica import Replica, ReplicaServer
 from scraper import db
 from scraper.archive import Archive
-from scraper.crawl import default_archive_dir
 from scraper.runs import INTERRUPTED_RUN, close_interrupted_runs, start_run
+from scraper.session import default_archive_dir
 from scraper.warc import ArchiveEntry, read_record, scan
 
 pytestmark = pytest.mark.slow

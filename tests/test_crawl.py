@@ -1,4 +1,4 @@
-"""The crawl driver end to end on a mock site (no sockets): discover, fetch, archive, record."""
+"""The crawl session end to end on a mock site (no sockets): discover, fetch, archive, record."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
-from scraper.crawl import CrawlSummary, crawl_once, default_archive_dir
+from scraper.session import default_archive_dir
+from tests.crawling import Crawled, crawl
 
 BASE = "https://site.test"
 
@@ -63,10 +64,10 @@ def site() -> MockSite:
 
 def run(
     site: MockSite, db_path: Path, *, full: bool = False, max_pages: int | None = None
-) -> CrawlSummary:
+) -> Crawled:
     config = CrawlConfig(base_url=BASE, rate=1000.0, batch_size=5)
     transport = httpx.MockTransport(site.handle)
-    return crawl_once(config, db_path, transport=transport, full=full, max_pages=max_pages)
+    return crawl(config, db_path, transport=transport, full=full, max_pages=max_pages)
 
 
 def test_first_crawl_fetches_each_page_once_and_archives_it(site: MockSite, tmp_path: Path) -> None:

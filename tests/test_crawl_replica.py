@@ -1,4 +1,4 @@
-"""The fetch side against the replica on 127.0.0.1: politeness, resume after kill -9, recrawls.
+"""A crawl against the replica on 127.0.0.1: politeness, resume after kill -9, recrawls.
 
 Timing assertions compare request times seen by the server with the configured limits (with a
 small tolerance for scheduling jitter); no test asserts how long anything took.
@@ -24,8 +24,9 @@ from replica import LoggedRequest, Replica, ReplicaServer
 from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
-from scraper.crawl import CrawlSummary, crawl_once, default_archive_dir
+from scraper.session import default_archive_dir
 from scraper.warc import scan
+from tests.crawling import Crawled, crawl
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +76,7 @@ def test_robots_disallow_honoured(tmp_path: Path) -> None:
     probe = Replica(pages=PAGES, seed=11)
     hidden = probe.study_paths()[:3]
     with ReplicaServer(Replica(pages=PAGES, seed=11, disallow=hidden)) as server:
-        summary = crawl_once(config(server), tmp_path / "c.duckdb")
+        summary = crawl(config(server), tmp_path / "c.duckdb")
         requested = {e.path for e in server.request_log}
     assert summary.complete
     assert not requested & set(hidden)
@@ -87,7 +88,7 @@ def test_robots_disallow_honoured(tmp_path: Path) -> None:
 
 def test_request_rate_never_above_limit(server: ReplicaServer, tmp_path: Path) -> None:
     rate = 20.0
-    crawl_once(config(server, rate=rate, concurrency=2), tmp_path / "c.duckdb")
+    crawl(config(server, rate=rate, concurrency=2), tmp_path / "c.duckdb")
     times = [e.at for e in server.request_log]
     assert len(times) > PAGES
     # No k+1 consecutive requests closer together than k intervals, for every k: the rate holds
@@ -99,7 +100,7 @@ def test_request_rate_never_above_limit(server: ReplicaServer, tmp_path: Path) -
 
 def test_crawl_delay_from_robots_is_stricter(tmp_path: Path) -> None:
     with ReplicaServer(Replica(pages=PAGES, seed=11, crawl_delay=0.1)) as server:
-        crawl_once(config(server, rate=100.0), tmp_path / "c.duckdb", max_pages=8)
+        crawl(config(server, rate=100.0), tmp_path / "c.duckdb", max_pages=8)
         times = [e.at for e in server.request_log]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.1 - JITTER
@@ -110,7 +111,7 @@ def test_retry_after_waited_as_told(
     replica: Replica, server: ReplicaServer, tmp_path: Path, status: int
 ) -> None:
     replica.inject("/research/", status=status, retry_after="1", times=2)
-    summary = crawl_once(config(server), tmp_path / "c.duckdb")
+    summary = crawl(config(server), tmp_path / "c.duckdb")
     assert summary.outcomes["failed"] == 0
     log = server.request_log
     faults = [i for i, e in enumerate(log) if e.status == status]
@@ -124,10 +125,10 @@ def test_retry_after_waited_as_told(
 
 def test_second_crawl_is_conditional_and_cheap(server: ReplicaServer, tmp_path: Path) -> None:
     db_path = tmp_path / "c.duckdb"
-    first = crawl_once(config(server), db_path)
+    first = crawl(config(server), db_path)
     first_bytes = sum(e.bytes_sent for e in server.request_log)
     server.clear_log()
-    second = crawl_once(config(server), db_path, full=True)
+    second = crawl(config(server), db_path, full=True)
     log = server.request_log
     assert second.outcomes["unchanged"] == first.outcomes["new"] == PAGES
     assert len(page_gets(log)) == PAGES
@@ -142,9 +143,9 @@ def test_after_advance_only_changed_pages_are_changed(
     replica: Replica, server: ReplicaServer, tmp_path: Path
 ) -> None:
     db_path = tmp_path / "c.duckdb"
-    crawl_once(config(server), db_path)
+    crawl(config(server), db_path)
     advanced = replica.advance(30)
-    summary = crawl_once(config(server), db_path, full=True)
+    summary = crawl(config(server), db_path, full=True)
     rows = query(
         db_path,
         f"SELECT url, last_outcome FROM pages WHERE last_crawl_id = '{summary.crawl_id}'",
@@ -172,7 +173,7 @@ def test_oversize_non_html_and_off_site_refused(
     cap = sizes[len(sizes) // 2]  # half the study pages are too large
     seeds = ("/sitemaps/studies-1.xml", "https://elsewhere.example/research/x-Abc")
     cfg = config(server, max_body_bytes=cap, seed_urls=seeds)
-    summary = crawl_once(cfg, tmp_path / "c.duckdb")
+    summary = crawl(cfg, tmp_path / "c.duckdb")
     assert summary.outcomes["refused"] >= len(sizes) // 2 - 1
     rows = query(tmp_path / "c.duckdb", "SELECT error, count(*) FROM pages GROUP BY ALL")
     errors = {str(error): int(str(count)) for error, count in rows}
@@ -184,12 +185,21 @@ def test_oversize_non_html_and_off_site_refused(
 
 
 CHILD = """
+import asyncio
 import sys
 from pathlib import Path
 from scraper.config import CrawlConfig
-from scraper.crawl import crawl_once
-config = CrawlConfig(base_url=sys.argv[1], rate=40.0, batch_size=int(sys.argv[3]))
-crawl_once(config, Path(sys.argv[2]))
+from scraper.session import CrawlSession
+
+async def main():
+    config = CrawlConfig(base_url=sys.argv[1], rate=40.0, batch_size=int(sys.argv[3]))
+    async with CrawlSession.open(config, Path(sys.argv[2])) as session:
+        await session.discover()
+        while await session.run_batch() is not None:
+            pass
+        session.finish()
+
+asyncio.run(main())
 """
 
 
@@ -211,7 +221,7 @@ def test_kill_9_then_resume_fetches_each_page_once(server: ReplicaServer, tmp_pa
     assert child.returncode == -signal.SIGKILL
     killed_at = len(page_gets(server.request_log))
 
-    summary: CrawlSummary = crawl_once(config(server, batch_size=batch), db_path)
+    summary: Crawled = crawl(config(server, batch_size=batch), db_path)
     assert summary.resumed
     assert summary.complete
     fetched = Counter(e.path for e in page_gets(server.request_log))
@@ -228,7 +238,7 @@ def test_archive_holds_what_the_server_sent(
     replica: Replica, server: ReplicaServer, tmp_path: Path
 ) -> None:
     db_path = tmp_path / "c.duckdb"
-    crawl_once(config(server), db_path)
+    crawl(config(server), db_path)
     con = db.connect(db_path)
     try:
         with Archive(default_archive_dir(db_path), con) as archive:

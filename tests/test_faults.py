@@ -32,9 +32,9 @@ from replica.faults import FaultKind, FaultState, parse_kinds
 from scraper import db
 from scraper.archive import Archive
 from scraper.config import CrawlConfig
-from scraper.crawl import default_archive_dir
 from scraper.parse import parse_study
-from scraper.pipeline import CrawlSession, RunReport
+from scraper.report import RunReport
+from scraper.session import CrawlSession, default_archive_dir
 from scraper.staging import content_hash
 
 pytestmark = pytest.mark.slow

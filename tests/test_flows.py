@@ -13,12 +13,11 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from flows.crawl import crawl
-from flows.deployments import DAILY_CRON, WEEKLY_CRON, deployments
-from flows.reparse import reparse
 from replica import Replica, ReplicaServer
-from scraper import report
-from scraper.pipeline import BatchReport
+from scraper import flows, report
+from scraper.flows.deployments import DAILY_CRON, WEEKLY_CRON, deployments
+from scraper.flows.reparse import reparse
+from scraper.report import BatchReport
 from scraper.urls import study_id_from_url
 
 pytestmark = [
@@ -42,7 +41,7 @@ def replica_server() -> Iterator[tuple[Replica, ReplicaServer]]:
 
 def run_crawl(server: ReplicaServer, db: Path, **options: Any) -> Any:
     parameters = {"base_url": server.base_url, "db": str(db), **FAST, **options}
-    return asyncio.run(crawl(**parameters, return_state=True))  # type: ignore[arg-type]
+    return flows.run_crawl(**parameters)  # `workers` > 1: the scale-out flow on Dask
 
 
 def rows(db: Path, query: str) -> list[tuple[Any, ...]]:

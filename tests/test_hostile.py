@@ -28,7 +28,7 @@ from scraper.cli import app
 from scraper.config import CrawlConfig
 from scraper.discover import classify
 from scraper.parse import parse_study
-from scraper.pipeline import CrawlSession
+from scraper.session import CrawlSession
 
 FUZZ = settings(
     max_examples=150,

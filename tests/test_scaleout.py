@@ -8,6 +8,10 @@ processes. Plus fast unit tests of the pieces (split, budget, staging round trip
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import shutil
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from flows.scaleout import dask_runner, scaleout_crawl
 from replica import LoggedRequest, Replica, ReplicaServer
-from scraper import shards
+from scraper import flows, shards
 from scraper.config import CrawlConfig
-from scraper.pipeline import CrawlSession
+from scraper.flows.scaleout import dask_runner, scaleout_crawl
 from scraper.records import LoadItem, ResearchEntry, Section, StudyPage
 from scraper.responses import FetchResult, FetchTarget
+from scraper.session import CrawlSession
 from tests.warehouse_compare import COMPARED, rows
 
 pytestmark = [
@@ -128,6 +132,75 @@ def test_shards_share_the_host_budget(crawled: Crawled) -> None:
         while times[start] < moment - window:
             start += 1
         assert end - start + 1 <= RATE * window + 2 + 1  # +1: timestamps taken after answering
+
+
+@pytest.mark.slow
+def test_reparse_on_two_workers_rebuilds_the_same_records(crawled: Crawled, tmp_path: Path) -> None:
+    """The archive parsed again on a 2-worker Dask cluster, loaded by the flow: every record
+    comes out as the crawl stored it (on a copy: the other tests read the crawled warehouse)."""
+    db_path = tmp_path / "sharded.duckdb"
+    shutil.copy(crawled.sharded, db_path)
+    shutil.copytree(crawled.sharded.parent / "sharded-warc", tmp_path / "sharded-warc")
+    before = rows(db_path, COMPARED["studies"])
+    state = flows.run_reparse(db=str(db_path), batch_size=10, parse_workers=2)
+    assert state.is_completed(), state.message
+    assert rows(db_path, COMPARED["studies"]) == before
+    reparsed = "SELECT kind, status FROM crawl_runs ORDER BY run_id DESC LIMIT 1"
+    assert rows(db_path, reparsed) == [("reparse", "completed")]
+
+
+class WorkerKiller(threading.Thread):
+    """Kills one Dask worker process once its shard is being fetched (the replica has seen
+    `after` page requests), as the OOM killer or a crash in the parser's C code would."""
+
+    def __init__(self, server: ReplicaServer, after: int, timeout_s: float = 120.0) -> None:
+        super().__init__(name="worker-killer", daemon=True)
+        self.server = server
+        self.after = after
+        self.deadline = time.monotonic() + timeout_s
+        self.killed: int | None = None  # the pid killed
+        self.pages_before = 0  # page requests the replica had seen at the kill
+
+    def run(self) -> None:
+        while time.monotonic() < self.deadline:
+            pages = [e for e in self.server.request_log if e.path.startswith("/research/")]
+            workers = [p for p in multiprocessing.active_children() if "Dask" in p.name]
+            if len(pages) >= self.after and workers:
+                workers[0].kill()  # our own child process, by its handle
+                self.killed, self.pages_before = workers[0].pid, len(pages)
+                return
+            time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_nothing(tmp_path: Path, prefect_harness: None) -> None:
+    """A Dask worker killed mid-shard: Dask runs the shard again on a live worker (its pages are
+    fetched twice), and the crawl completes with every page fetched and recorded."""
+    db_path = tmp_path / "killed.duckdb"
+    with ReplicaServer(Replica(pages=40, seed=9)) as server:
+        # Slow enough that a shard takes seconds: the kill lands while it fetches.
+        killer = WorkerKiller(server, after=5)
+        killer.start()
+        state: Any = asyncio.run(
+            scaleout_crawl.with_options(task_runner=dask_runner(2))(  # type: ignore[arg-type]
+                base_url=server.base_url,
+                db=str(db_path),
+                workers=2,
+                rate=20.0,
+                concurrency=4,
+                batch_size=40,
+                return_state=True,
+            )
+        )
+        killer.join()
+    assert killer.killed is not None, "no worker was killed"
+    assert state.is_completed(), state.message
+    unfetched = "SELECT count(*) FROM pages WHERE fetched_at IS NULL AND alias_of IS NULL"
+    assert rows(db_path, unfetched) == [(0,)]  # every page but aliases (never fetched)
+    claimed = "SELECT count(*) FROM pages WHERE claimed_by IS NOT NULL"
+    assert rows(db_path, claimed) == [(0,)]
+    fetched = rows(db_path, "SELECT count(*) FROM pages WHERE fetched_at IS NOT NULL")[0][0]
+    assert killer.pages_before < fetched  # the kill did land mid-crawl
 
 
 # --- pieces -------------------------------------------------------------------------------------

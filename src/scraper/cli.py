@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from typer.exceptions import TyperException
 
 from scraper import flow_cli, replica_cli, warehouse_cli
+from scraper.cli_errors import fail
 from scraper.parse import parse_study
 
 app = typer.Typer(
@@ -28,12 +29,6 @@ app = typer.Typer(
 @app.callback()
 def root() -> None:
     """Crawl study pages into a DuckDB warehouse, and query it."""
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """One line on stderr and a non-zero exit: what a user sees instead of a traceback."""
-    typer.echo(f"scraper: error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @app.command("parse")

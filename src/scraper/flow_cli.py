@@ -8,12 +8,11 @@ ephemeral server: no account, no cloud.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import duckdb
@@ -22,12 +21,10 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from scraper import db, warehouse
+from scraper.cli_errors import EXIT_FAILED, fail
 from scraper.config import CrawlConfig, default_user_agent
 from scraper.replica_cli import replica_required
 from scraper.urls import DEFAULT_SITE
-
-EXIT_RUN_FAILED = 1  # the run ended Failed (drift, an error mid-crawl) or the site is unreachable
-EXIT_BAD_INPUT = 2  # wrong arguments, a warehouse we cannot use
 
 # The demo lifts the politeness limits: it crawls our own replica on loopback, never a real site.
 DEMO_RATE = 500.0
@@ -38,11 +35,6 @@ DEMO_QUERY_FILE = "most_cited_studies.sql"
 
 DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB warehouse file.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's logs.")]
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    typer.echo(f"scraper: error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def prefect_settings(*, verbose: bool) -> None:
@@ -73,10 +65,18 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         int,
         typer.Option(
             min=0,
-            help="Processes that fetch and parse, sharing the host's rate and concurrency"
-            " (for a site that allows more than one core keeps up with; 0: this process).",
+            help="Dask workers that fetch and parse shards of each round, sharing the host's rate"
+            " and concurrency (for a site that allows more than one core keeps up with;"
+            " 0 or 1: this process).",
         ),
     ] = 0,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Scheduler of a running Dask cluster for the --workers"
+            " (default: a local cluster of --workers processes).",
+        ),
+    ] = None,
     full: Annotated[bool, typer.Option(help="Revisit every known page, due or not.")] = False,
     discover: Annotated[bool, typer.Option(help="Read robots.txt sitemaps first.")] = True,
     archive_dir: Annotated[
@@ -92,6 +92,8 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     config = _checked_config(base_url, rate, concurrency, batch_size)
     if workers > concurrency:
         fail(f"--workers {workers} is more than --concurrency {concurrency}: each needs a request")
+    if dask_address is not None and workers < 2:
+        fail("--dask-address needs --workers 2 or more: the shards of a round")
     if contact_url is not None:
         if urlsplit(contact_url).scheme not in ("http", "https"):
             fail(f"--contact-url must be an http(s) URL, not {contact_url!r}")
@@ -110,10 +112,11 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         discover_urls=discover,
         full=full,
         workers=workers,
+        dask_address=dask_address,
         contact_url=contact_url,
     )
     if result is not None:
-        fail(result, EXIT_RUN_FAILED)
+        fail(result, EXIT_FAILED)
 
 
 def demo_command(
@@ -142,7 +145,7 @@ def demo_command(
             full=False,
         )
     if failure is not None:
-        fail(failure, EXIT_RUN_FAILED)
+        fail(failure, EXIT_FAILED)
     query = (db.sql_dir() / "queries" / DEMO_QUERY_FILE).read_text(encoding="utf-8")
     typer.echo(f"\n-- warehouse/queries/{DEMO_QUERY_FILE}")
     typer.echo(warehouse.run_sql(db_path, query, "table"))
@@ -163,14 +166,12 @@ def reparse_command(
         fail(f"no warehouse at {db_path}")
     _check_writable(db_path)
     prefect_settings(verbose=verbose)
-    from flows.reparse import reparse  # noqa: PLC0415  # Prefect loads only for flow commands
+    from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
 
     archive = str(archive_dir) if archive_dir else None
-    state: Any = asyncio.run(
-        reparse(db=str(db_path), archive_dir=archive, return_state=True)  # type: ignore[arg-type]
-    )
+    state: Any = run_reparse(db=str(db_path), archive_dir=archive)
     if not state.is_completed():
-        fail(str(state.message or "the reparse failed").splitlines()[0], EXIT_RUN_FAILED)
+        fail(str(state.message or "the reparse failed").splitlines()[0], EXIT_FAILED)
     typer.echo(state.message)
 
 
@@ -184,7 +185,7 @@ def serve_command(
     prefect_settings(verbose=verbose)
     from prefect import serve  # noqa: PLC0415  # Prefect loads only for flow commands
 
-    from flows.deployments import deployments  # noqa: PLC0415
+    from scraper.flows.deployments import deployments  # noqa: PLC0415
 
     serve(*deployments(str(db_path.resolve()), base_url))
 
@@ -209,9 +210,9 @@ def _check_writable(db_path: Path) -> None:
     try:
         db.connect(db_path).close()
     except db.WarehouseError as exc:
-        fail(str(exc), EXIT_RUN_FAILED)
+        fail(str(exc), EXIT_FAILED)
     except duckdb.Error as exc:
-        fail(f"cannot use warehouse {db_path}: {str(exc).splitlines()[0]}", EXIT_RUN_FAILED)
+        fail(f"cannot use warehouse {db_path}: {str(exc).splitlines()[0]}", EXIT_FAILED)
 
 
 def _check_reachable(config: CrawlConfig) -> None:
@@ -220,7 +221,7 @@ def _check_reachable(config: CrawlConfig) -> None:
     try:
         httpx.get(url, headers={"User-Agent": config.user_agent}, timeout=15.0)
     except httpx.HTTPError as exc:
-        fail(f"cannot reach {config.base_url}: {exc or type(exc).__name__}", EXIT_RUN_FAILED)
+        fail(f"cannot reach {config.base_url}: {exc or type(exc).__name__}", EXIT_FAILED)
 
 
 def _replace_demo_warehouse(db_path: Path) -> None:
@@ -244,14 +245,14 @@ def _replace_demo_warehouse(db_path: Path) -> None:
 
 def _run_crawl(**parameters: Any) -> str | None:
     """Run the crawl flow with a terminal progress bar; None when it completed, else why not."""
-    from flows.crawl import crawl  # noqa: PLC0415  # Prefect loads only for flow commands
-    from scraper import report  # noqa: PLC0415  # imports the pipeline, and so Prefect's deps
+    from scraper import report  # noqa: PLC0415  # imports the loader: DuckDB and Arrow
+    from scraper.flows import run_crawl  # noqa: PLC0415  # Prefect loads only for flow commands
 
     columns = (TextColumn("crawl"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
         task_id = bar.add_task("crawl", total=100.0)
         with report.progress_to(lambda percent, _batch: bar.update(task_id, completed=percent)):
-            state: Any = asyncio.run(crawl(**parameters, return_state=True))  # type: ignore[arg-type]
+            state: Any = run_crawl(**parameters)
     if state.is_completed():
         typer.echo(state.message, err=True)
         return None

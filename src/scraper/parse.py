@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from scraper import landmarks as lm
@@ -25,7 +26,7 @@ from scraper.page_text import (
     published_month,
     read_document,
 )
-from scraper.records import PageKind, StudyPage
+from scraper.records import LoadItem, PageKind, StudyPage
 from scraper.sections import (
     SectionDraft,
     heading_key,
@@ -35,6 +36,12 @@ from scraper.sections import (
     split_sections,
 )
 from scraper.urls import page_kind_from_url, study_id_from_url
+
+if TYPE_CHECKING:  # types only: parsing stays free of the HTTP stack
+    from collections.abc import Iterable
+    from datetime import datetime
+
+    from scraper.responses import FetchResult
 
 PARSER_VERSION = "1.0.0"
 
@@ -307,3 +314,22 @@ def _warnings(page: StudyPage) -> tuple[str, ...]:
         if shown is not None and shown != found:
             warnings.append(f"{key}: count line shows {shown}, found {found}")
     return tuple(warnings)
+
+
+# --- Fetched pages -> what the loader takes -----------------------------------------------------
+def parse_fetched(body: bytes, url: str, fetched_at: datetime | None = None) -> LoadItem:
+    """A page fetched from `url` at `fetched_at`, parsed, with where and when it was fetched: the
+    one way a body becomes a `LoadItem`, whether it was just fetched or read from the archive."""
+    return LoadItem(page=parse_study(body, url), fetched_url=url, fetched_at=fetched_at)
+
+
+def parse_result(result: FetchResult) -> LoadItem | None:
+    """The parsed page of one fetch, or None when it brought no new body."""
+    if not result.changed or result.body is None:
+        return None
+    return parse_fetched(result.body, result.final_url, result.fetched_at)
+
+
+def parse_results(results: Iterable[FetchResult]) -> list[LoadItem]:
+    """Parse what is new. Unchanged pages, failures and refusals cost nothing."""
+    return [item for result in results if (item := parse_result(result)) is not None]

@@ -1,19 +1,61 @@
-"""What people watching a run see: the markdown summary, the coverage table, terminal progress.
+"""What a crawl run reports: its batches and its end, and how people watching see them (the
+markdown summary, the coverage table, terminal progress).
 
-Pure formatting of `pipeline` results, used by the flows (Prefect artifacts) and the CLI (terminal).
-Terminal progress goes through a context variable: the CLI installs a sink for the run it starts,
-and the flow reports to whatever sink is installed (none under a Prefect worker).
+`BatchReport` and `RunReport` are what `scraper.session.CrawlSession` returns; the rest is pure
+formatting of them, used by the flows (Prefect artifacts) and the CLI (terminal). Terminal
+progress goes through a context variable: the CLI installs a sink for the run it starts, and the
+flow reports to whatever sink is installed (none under a Prefect worker).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from scraper.pipeline import BatchReport, RunReport
+from scraper import load, runs
+from scraper.schedule import Outcome
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchReport:
+    """What one batch did."""
+
+    number: int
+    outcomes: Counter[Outcome]
+    not_modified: int  # answered 304
+    requests: int
+    wire_bytes: int
+    failures: tuple[tuple[str, str], ...]  # (url, reason) of pages that failed or were refused
+    load: load.LoadStats
+    protected: tuple[str, ...]  # fields the drift guard kept from being overwritten
+
+    @property
+    def fetched(self) -> int:
+        return sum(self.outcomes.values())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunReport:
+    """How a run ended: the `crawl_runs` row, plus what the monitoring shows."""
+
+    run_id: int
+    crawl_id: str
+    summary: runs.RunSummary
+    complete: bool  # nothing due is left in the crawl
+    coverage: dict[str, float]
+    baseline: dict[str, float]
+    drifted: dict[str, tuple[float, float]]
+
+    @property
+    def failed(self) -> bool:
+        return self.summary.status == "failed"
+
+
+# --- what people watching see ----------------------------------------------------------------
 ProgressSink = Callable[[float, BatchReport], None]
 _progress_sink: ContextVar[ProgressSink | None] = ContextVar("progress_sink", default=None)
 

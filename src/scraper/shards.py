@@ -46,10 +46,11 @@ from scraper import archive, warc
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.fetcher import Fetcher
-from scraper.parallel import parse_result
-from scraper.pipeline import BatchReport, CrawlSession
+from scraper.parse import parse_result
 from scraper.records import LoadItem, StudyPage
+from scraper.report import BatchReport
 from scraper.responses import FailureKind, FetchResult, FetchTarget
+from scraper.session import CrawlSession
 
 
 class ShardError(Exception):
@@ -96,6 +97,11 @@ class ShardManifest:
 # --- coordinator: planning ----------------------------------------------------------------------
 
 
+def default_staging_dir(db_path: Path) -> Path:
+    """`<db dir>/<db name>-staging/`: the Parquet files on their way into the warehouse."""
+    return db_path.parent / f"{db_path.stem}-staging"
+
+
 def split(targets: Sequence[FetchTarget], shards: int) -> list[tuple[FetchTarget, ...]]:
     """Deal targets round-robin into `shards` parts (empty parts dropped): even sizes, and the
     oldest-due URLs spread over all workers."""
@@ -111,7 +117,7 @@ def plan_round(
     """Claim up to `shards` x batch_size due URLs and split them into shard specs; [] when none
     are due."""
     config = session.config
-    targets = session.frontier.due(session.crawl, shards * config.batch_size)
+    targets = session.due(shards * config.batch_size)
     shard_config = config.for_shard(shards)
     return [
         ShardSpec(
@@ -296,6 +302,4 @@ def merge_shard(
 
 def release_round(session: CrawlSession, specs: Sequence[ShardSpec]) -> None:
     """Give back the claims of a round that will not be merged (a worker failed)."""
-    session.frontier.release(
-        session.crawl, [target.url for spec in specs for target in spec.targets]
-    )
+    session.release([target for spec in specs for target in spec.targets])

@@ -11,14 +11,12 @@ import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from scraper import db, warehouse
-
-EXIT_BAD_INPUT = 2  # a refused or malformed query, bad options
-EXIT_UNUSABLE = 1  # the warehouse cannot be opened or read
+from scraper.cli_errors import EXIT_BAD_INPUT, EXIT_FAILED, fail
 
 
 class Format(StrEnum):
@@ -62,7 +60,7 @@ def sql_command(
     try:
         output = warehouse.run_sql(db_path, text, fmt.value, width=_width())
     except db.WarehouseError as exc:
-        _fail(exc)
+        fail(str(exc), _exit_code(exc))
     typer.echo(output)
 
 
@@ -81,7 +79,7 @@ def search_command(
         finally:
             con.close()
     except db.WarehouseError as exc:
-        _fail(exc)
+        fail(str(exc), _exit_code(exc))
     if not hits:
         typer.echo(f"no study matches {text!r}", err=True)
         return
@@ -103,19 +101,19 @@ def export_command(
     try:
         written = warehouse.export(db_path, out)
     except (db.WarehouseError, OSError) as exc:
-        _fail(exc)
+        fail(str(exc), _exit_code(exc))
     for relation in written:
         typer.echo(f"{relation.path}  {relation.rows} rows")
 
 
 def _query_text(query: str | None, file: Path | None) -> str:
     if (query is None) == (file is None):
-        _fail_input("give either a QUERY or --file, not both or neither")
+        fail("give either a QUERY or --file, not both or neither")
     if file is not None:
         try:
             return file.read_text(encoding="utf-8")
         except OSError as exc:
-            _fail_input(f"cannot read {file}: {exc.strerror or exc}")
+            fail(f"cannot read {file}: {exc.strerror or exc}")
     assert query is not None  # checked above
     return sys.stdin.read() if query == "-" else query
 
@@ -127,13 +125,6 @@ def _width() -> int:
     return warehouse.DEFAULT_TABLE_WIDTH
 
 
-def _fail(exc: Exception) -> NoReturn:
-    bad_input = isinstance(exc, warehouse.QueryError)
-    code = EXIT_BAD_INPUT if bad_input else EXIT_UNUSABLE
-    typer.echo(f"scraper: error: {exc}", err=True)
-    raise typer.Exit(code)
-
-
-def _fail_input(message: str) -> NoReturn:
-    typer.echo(f"scraper: error: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
+def _exit_code(exc: Exception) -> int:
+    """A query we refuse is bad input; any other error means the warehouse cannot be used."""
+    return EXIT_BAD_INPUT if isinstance(exc, warehouse.QueryError) else EXIT_FAILED

@@ -1,6 +1,4 @@
-"""Scheduled deployments of the crawl, served from this process.
-
-    uv run python -m flows.deployments --db /data/warehouse.duckdb      (or `scraper serve`)
+"""Scheduled deployments of the crawl, served from this process by `scraper serve`.
 
 Two schedules against the live site: a daily incremental crawl (what is due, plus sitemap changes
 and new links) and a weekly full pass that revisits every known page. `serve` registers them with
@@ -10,14 +8,12 @@ flow runs here until stopped; the schedules and runs are then visible in the Pre
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.crawl import crawl
+from scraper.flows.crawl import crawl
 from scraper.urls import DEFAULT_SITE
 
 DAILY_CRON = "0 3 * * *"  # 03:00 UTC: a quiet hour for the site
@@ -46,15 +42,3 @@ def deployments(db: str, base_url: str = DEFAULT_SITE) -> list[RunnerDeployment]
         ),
     ]
     return [d for d in found if isinstance(d, RunnerDeployment)]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Serve the scheduled crawl deployments.")
-    parser.add_argument("--db", default="warehouse.duckdb")
-    parser.add_argument("--base-url", default=DEFAULT_SITE)
-    args = parser.parse_args()
-    serve(*deployments(args.db, args.base_url))
-
-
-if __name__ == "__main__":
-    main()

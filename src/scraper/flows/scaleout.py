@@ -1,24 +1,24 @@
 """The scale-out crawl: shards fetched and parsed on a Dask cluster, merged by one writer.
 
-    uv run python -m flows.scaleout --base-url URL --db warehouse.duckdb --workers 2
-    uv run python -m flows.scaleout ... --dask-address tcp://scheduler:8786   (an existing cluster)
+    uv run scraper crawl --workers 2 ...                                 a LocalCluster here
+    uv run scraper crawl --workers 4 --dask-address tcp://scheduler:8786   an existing cluster
 
 The flow process is the coordinator: it owns the DuckDB file (frontier and warehouse), runs
 discovery, and each round claims `workers x batch_size` due URLs, deals them into one shard per
 worker and submits a `fetch-shard` task per shard to the flow's task runner (prefect-dask's
-`DaskTaskRunner`: a `LocalCluster` of worker processes by default, or the cluster at
-`dask_address`). A worker fetches its shard with its share of the host's politeness budget
-(`CrawlConfig.for_shard`), writes the raw responses to the archive directory as WARC and the
-parsed records to a Parquet file in the staging directory; the coordinator then merges each
-shard (`merge-shard`: index the WARC records, load, add links, record the visits). Workers never
-touch the database, so the warehouse keeps its single writer. How to run it on a real cluster:
-SCALING.md.
+`DaskTaskRunner`: a `LocalCluster` of worker processes, or the cluster at an address). A worker
+fetches its shard with its share of the host's politeness budget (`CrawlConfig.for_shard`),
+writes the raw responses to the archive directory as WARC and the parsed records to a Parquet
+file in the staging directory; the coordinator then merges each shard (`merge-shard`: index the
+WARC records, load, add links, record the visits). Workers never touch the database, so the
+warehouse keeps its single writer. Everything else (discovery, progress, the run's end and its
+artifacts) is the crawl flow's. How to run it on a real cluster: SCALING.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,14 +29,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture, wait
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed
 from prefect.task_runners import TaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
-from flows.crawl import discover, finish_run
-from scraper import report, shards
-from scraper.config import CrawlConfig
-from scraper.pipeline import BatchReport, CrawlSession
+from scraper import shards
+from scraper.flows.crawl import crawl_config, published, run_steps
+from scraper.report import BatchReport
+from scraper.session import CrawlSession
 from scraper.urls import DEFAULT_SITE
 
 DEFAULT_WORKERS = 2  # shards per round, and worker processes of the default LocalCluster
@@ -47,10 +46,12 @@ Runner = TaskRunner[PrefectFuture[Any]]
 
 
 def dask_runner(workers: int = DEFAULT_WORKERS, address: str | None = None) -> Runner:
-    """The flow's task runner: the Dask cluster at `address`, or a `LocalCluster` of `workers`
-    single-threaded processes (a shard's parsing is CPU-bound: threads would share one GIL)."""
+    """A flow's task runner: the Dask cluster at `address`, or a `LocalCluster` of `workers`
+    single-threaded processes (parsing is CPU-bound: threads would share one GIL)."""
     if address:
         return cast(Runner, DaskTaskRunner(address=address))
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
     runner = DaskTaskRunner(
         cluster_kwargs={
             "n_workers": workers,
@@ -61,11 +62,6 @@ def dask_runner(workers: int = DEFAULT_WORKERS, address: str | None = None) -> R
         }
     )
     return cast(Runner, runner)
-
-
-def default_staging_dir(db_path: Path) -> Path:
-    """`<db dir>/<db name>-staging/`: the Parquet files on their way into the warehouse."""
-    return db_path.parent / f"{db_path.stem}-staging"
 
 
 @task(
@@ -110,52 +106,48 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
     concurrency: int = 2,
     rate: float = 1.0,
     batch_size: int = 50,
+    discover_urls: bool = True,
     full: bool = False,
+    contact_url: str | None = None,
+    db_memory_limit: str | None = None,
 ) -> State:
     """Crawl `base_url` into `db` with `workers` shards per round (see the module docstring).
 
-    `rate` and `concurrency` are the host's whole budget, shared by the shards.
+    `rate` and `concurrency` are the host's whole budget, shared by the shards. Run it with as
+    many Dask workers as shards (`dask_runner(workers)`).
     """
-    config = CrawlConfig(
-        base_url=base_url, concurrency=concurrency, rate=rate, batch_size=batch_size
-    )
+    config = crawl_config(base_url, concurrency, rate, batch_size, contact_url)
     db_path = Path(db)
-    staging = Path(staging_dir) if staging_dir else default_staging_dir(db_path)
+    staging = Path(staging_dir) if staging_dir else shards.default_staging_dir(db_path)
     async with CrawlSession.open(
-        config, db_path, archive_dir=archive_dir, full=full, flow_run_id=flow_run.id
+        config,
+        db_path,
+        archive_dir=archive_dir,
+        full=full,
+        flow_run_id=flow_run.id,
+        memory_limit=db_memory_limit,
     ) as session:
-        try:
-            await discover(session)
-            await _rounds(session, workers, staging, max_pages)
-        except Exception as exc:
-            await finish_run(session, f"{type(exc).__name__}: {exc}")
-            raise
-        result = await finish_run(session, None)
-    message = report.terminal_summary(result)
-    if result.failed:
-        return Failed(message=result.summary.error or message, data=result)
-    return Completed(message=message, data=result)
+        step = functools.partial(_round, workers=workers, staging=staging)
+        result = await run_steps(session, step, max_pages, discover_urls)
+    return await published(result)
 
 
-async def _rounds(
-    session: CrawlSession, workers: int, staging: Path, max_pages: int | None
-) -> None:
-    """Rounds of plan -> fetch on the workers -> merge, until nothing is due or `max_pages`."""
-    fetched, number = 0, 0
-    while max_pages is None or fetched < max_pages:
-        specs = shards.plan_round(session, workers, number, staging)
-        if not specs:
-            return
-        manifests, failed = await _fetch_all(specs)
-        for manifest in manifests:
-            fetched += merge_shard(session, manifest).fetched
-        if failed:
-            # The shards that came back are merged; the others' URLs are due again next time.
-            shards.release_round(session, failed)
-            raise shards.ShardError(
-                f"{len(failed)} of {len(specs)} shards failed in round {number}: {failed[0].name}"
-            )
-        number += 1
+async def _round(
+    session: CrawlSession, number: int, *, workers: int, staging: Path
+) -> list[BatchReport]:
+    """Plan a round, fetch its shards on the workers, merge them; [] when nothing is due."""
+    specs = shards.plan_round(session, workers, number, staging)
+    if not specs:
+        return []
+    manifests, failed = await _fetch_all(specs)
+    merged = [merge_shard(session, manifest) for manifest in manifests]
+    if failed:
+        # The shards that came back are merged; the others' URLs are due again next time.
+        shards.release_round(session, failed)
+        raise shards.ShardError(
+            f"{len(failed)} of {len(specs)} shards failed in round {number}: {failed[0].name}"
+        )
+    return merged
 
 
 async def _fetch_all(
@@ -179,24 +171,3 @@ async def _fetch_all(
 def _completed(future: PrefectFuture[Any]) -> bool:
     state = future.state
     return state is not None and state.is_completed()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=scaleout_crawl.description)
-    parser.add_argument("--base-url", default=DEFAULT_SITE)
-    parser.add_argument("--db", default="warehouse.duckdb")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    parser.add_argument("--dask-address", help="scheduler of an existing Dask cluster")
-    parser.add_argument("--max-pages", type=int)
-    args = parser.parse_args()
-    runner = dask_runner(args.workers, args.dask_address)
-    configured = scaleout_crawl.with_options(task_runner=runner)
-    asyncio.run(
-        configured(
-            base_url=args.base_url, db=args.db, workers=args.workers, max_pages=args.max_pages
-        )
-    )
-
-
-if __name__ == "__main__":
-    main()

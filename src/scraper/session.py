@@ -1,0 +1,283 @@
+"""A crawl run as library calls, its stages in the order data moves through them:
+
+    discover -> due -> fetch -> archive -> parse -> load -> record
+
+    async with CrawlSession.open(config, db_path) as session:
+        await session.discover()                     robots.txt -> sitemaps, seeds (once a crawl)
+        while (batch := await session.run_batch()) is not None:
+            ...                                      one batch: due, fetch, archive, parse, load,
+                                                     record; committed
+        report = session.finish()                    crawl_runs row, coverage, drift verdict
+
+The Prefect flows (`scraper.flows`), the tests and the scale-out all go through this session. The
+scale-out (`scraper.shards`) claims the due URLs here, has shards fetched, archived and parsed on
+other workers, and hands what they bring back to `merge`: the same load and record as a batch.
+
+A batch is loaded before it is recorded in the frontier, so a crash between the two refetches the
+batch and reloads it; the load is idempotent, so nothing is duplicated and nothing is lost.
+
+Drift guard: the share of pages on which each field was found is compared, as the run goes, with
+the mean of recent completed runs. A field that falls sharply (a layout change the parser does not
+know) is protected from then on: the warehouse keeps its last good value instead of a null, the
+raw page is archived all the same, and the run ends failed, naming the fields, so that a fixed
+parser can `reparse` the archive.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import httpx
+
+from scraper import db, drift, load, runs
+from scraper.archive import Archive
+from scraper.client import make_client
+from scraper.config import CrawlConfig
+from scraper.discover import Discovery, links_from_page, seeds, sitemap_steps
+from scraper.drift import DriftGuard
+from scraper.fetcher import Fetcher
+from scraper.frontier import Crawl, Frontier
+from scraper.parse import PARSER_VERSION, parse_results
+from scraper.records import LoadItem
+from scraper.report import BatchReport, RunReport
+from scraper.responses import FetchResult, FetchTarget
+
+log = logging.getLogger(__name__)
+
+
+def default_archive_dir(db_path: Path) -> Path:
+    """`<db dir>/<db name>-warc/`: the archive lives next to the database it is indexed in."""
+    return db_path.parent / f"{db_path.stem}-warc"
+
+
+class CrawlSession:
+    """One crawl run: the single writer of the warehouse and the crawl state."""
+
+    def __init__(
+        self,
+        config: CrawlConfig,
+        con: duckdb.DuckDBPyConnection,
+        archive: Archive,
+        fetcher: Fetcher,
+        *,
+        full: bool = False,
+        flow_run_id: str | None = None,
+    ) -> None:
+        self.config = config
+        self.con = con
+        self.archive = archive
+        self.fetcher = fetcher
+        self.frontier = Frontier(con, config)
+        self.crawl: Crawl = self.frontier.begin_crawl(full=full)  # resumes an interrupted crawl
+        self.started = time.monotonic()
+        runs.close_interrupted_runs(con, datetime.now(UTC))  # runs of a process that was killed
+        self.run_id = runs.start_run(
+            con,
+            started_at=datetime.now(UTC),
+            base_url=config.base_url,
+            parser_version=PARSER_VERSION,
+            flow_run_id=flow_run_id,
+        )
+        self.drift = DriftGuard(baseline=drift.baseline_coverage(con, before_run=self.run_id))
+        self.batches: list[BatchReport] = []
+        self.discovery_bytes = 0
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        config: CrawlConfig,
+        db_path: str | Path,
+        *,
+        archive_dir: str | Path | None = None,
+        full: bool = False,
+        flow_run_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        memory_limit: str | None = None,
+    ) -> AsyncIterator[CrawlSession]:
+        """Open the warehouse (as its one writer), the archive and the HTTP client.
+
+        `memory_limit` (DuckDB's, e.g. "512MB") caps the blocks DuckDB keeps cached: by default
+        it may keep most of the database in memory, so the process grows with the warehouse.
+        """
+        con = db.connect(db_path, config={"memory_limit": memory_limit} if memory_limit else None)
+        try:
+            directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
+            with Archive(directory, con, config) as archive:
+                client = make_client(config, transport=transport)
+                async with client, Fetcher(config, client=client) as fetcher:
+                    yield cls(config, con, archive, fetcher, full=full, flow_run_id=flow_run_id)
+        finally:
+            con.close()
+
+    # --- discover -------------------------------------------------------------------------------
+    async def discover(self) -> int:
+        """Seeds and sitemaps into the frontier, once per crawl (again if a crash cut it short).
+        Returns the number of new URLs."""
+        if self.crawl.discovered:
+            return 0
+        added = self.frontier.add(seeds(self.config)).new
+        if self.config.use_sitemaps:
+            added += await self._read_sitemaps()
+        self.archive.append(self.fetcher.take_side_results(), crawl_id=self.crawl.crawl_id)
+        self.crawl = self.frontier.mark_discovered(self.crawl)
+        return added
+
+    async def _read_sitemaps(self) -> int:
+        """Sitemap by sitemap into the frontier (a large site's URLs are never all held at once),
+        each archived; returns the new URLs. A sitemap that cannot be read is logged and skipped."""
+        steps = sitemap_steps(
+            self.fetcher,
+            self.config,
+            previous=self.archive.read_many,
+            settled=lambda prior: self.frontier.discovery_finished(prior.crawl_id),
+        )
+        added = 0
+        unarchived: list[FetchResult] = []
+        async for step in steps:
+            # Each write is a transaction and an fsync: sitemaps that brought nothing new (an
+            # unchanged site's 304s) are archived together and add nothing to the frontier.
+            unarchived.extend(step.responses)
+            if step.found or step.rejected:
+                self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
+                unarchived = []
+                added += self.frontier.add(step).new
+            for error in step.errors:
+                log.warning("sitemap unreadable: %s", error)
+            self.discovery_bytes += sum(result.bytes for result in step.responses)
+        self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
+        return added
+
+    # --- a batch: due -> fetch -> archive -> parse -> load -> record ----------------------------
+    async def run_batch(self) -> BatchReport | None:
+        """Claim, fetch, archive, parse, load and record one batch; None when nothing is due.
+
+        On any failure the batch's claims are given back, so its URLs are due again.
+        """
+        targets = self.due()
+        if not targets:
+            return None
+        try:
+            results = await self.fetcher.fetch_batch(targets)
+            side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
+            self.archive.append([*side, *results], crawl_id=self.crawl.crawl_id)
+            return self.merge(results, parse_results(results))
+        except BaseException:
+            self.release(targets)
+            raise
+
+    def due(self, limit: int | None = None) -> list[FetchTarget]:
+        """Claim the next due URLs (a batch's worth by default) for this crawl."""
+        return self.frontier.due(self.crawl, limit)
+
+    def release(self, targets: Sequence[FetchTarget]) -> None:
+        """Give claimed URLs back unvisited: they are due again."""
+        self.frontier.release(self.crawl, [target.url for target in targets])
+
+    def merge(self, results: Sequence[FetchResult], items: Sequence[LoadItem]) -> BatchReport:
+        """Load and record fetched pages that are already archived (and indexed): `items` are
+        the parsed ones, parsed here or by a shard worker (`scraper.shards`)."""
+        protected, stats = self._load(results, items)
+        outcomes = self.frontier.record(self.crawl, results)
+        report = BatchReport(
+            number=len(self.batches) + 1,
+            outcomes=Counter(outcomes),
+            not_modified=sum(r.not_modified for r in results),
+            requests=sum(r.attempts for r in results),
+            wire_bytes=sum(r.bytes for r in results),
+            failures=tuple(
+                (r.url, r.error or "unknown")
+                for r, o in zip(results, outcomes, strict=True)
+                if o in ("failed", "refused")
+            ),
+            load=stats,
+            protected=protected,
+        )
+        self.batches.append(report)
+        return report
+
+    def _load(
+        self, results: Sequence[FetchResult], items: Sequence[LoadItem]
+    ) -> tuple[tuple[str, ...], load.LoadStats]:
+        """The warehouse half of a batch: the parsed pages, the visits of unchanged and removed
+        pages, and the links the parsed pages lead to. Returns the fields the drift guard
+        protected and the load's counts."""
+        protected = self.drift.observe([item.page for item in items])
+        now = datetime.now(UTC)
+        stats = load.load_pages(
+            self.con, items, observed_at=now, run_id=self.run_id, protect_fields=protected
+        )
+        unchanged = [r.url for r in results if r.ok and r.unchanged]
+        if unchanged:
+            load.touch_unchanged(self.con, unchanged, now, run_id=self.run_id)
+        gone = [r.url for r in results if r.gone]
+        if gone:
+            load.mark_removed(self.con, gone, now)
+        links = [links_from_page(item.page, self.config) for item in items]
+        if links:
+            self.frontier.add(functools.reduce(Discovery.merge, links))  # one transaction
+        return protected, stats
+
+    # --- the run's end --------------------------------------------------------------------------
+    def progress(self) -> float:
+        """Share of this crawl's pages done, 0..100."""
+        stats = self.frontier.stats(self.crawl)
+        total = stats.visited + stats.remaining
+        return 100.0 * stats.visited / total if total else 100.0
+
+    def finish(self, *, error: str | None = None) -> RunReport:
+        """Close the run: the crawl state, the `crawl_runs` row and this run's field coverage."""
+        complete = self.frontier.stats(self.crawl).remaining == 0
+        if complete:
+            self.frontier.finish_crawl(self.crawl)
+        coverage = self.drift.coverage()
+        if coverage:
+            drift.record_coverage(self.con, self.run_id, coverage, self.drift.pages)
+        drifted = dict(self.drift.drifted)
+        if drifted and error is None:
+            error = "layout drift: coverage fell for " + ", ".join(
+                f"{name} ({before:.0%} -> {now:.0%})" for name, (before, now) in drifted.items()
+            )
+        summary = self._summary(error)
+        runs.finish_run(self.con, self.run_id, summary)
+        return RunReport(
+            run_id=self.run_id,
+            crawl_id=self.crawl.crawl_id,
+            summary=summary,
+            complete=complete,
+            coverage=coverage,
+            baseline=self.drift.baseline,
+            drifted=drifted,
+        )
+
+    def _summary(self, error: str | None) -> runs.RunSummary:
+        outcomes: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for batch in self.batches:
+            outcomes.update(batch.outcomes)
+            reasons.update(reason for _url, reason in batch.failures)
+        return runs.RunSummary(
+            finished_at=datetime.now(UTC),
+            status="failed" if error else "completed",
+            pages_fetched=sum(batch.fetched for batch in self.batches),
+            pages_new=outcomes["new"],
+            pages_changed=outcomes["changed"],
+            pages_unchanged=outcomes["unchanged"],
+            pages_not_modified=sum(batch.not_modified for batch in self.batches),
+            pages_failed=outcomes["failed"] + outcomes["refused"],
+            pages_removed=outcomes["gone"],
+            requests=sum(batch.requests for batch in self.batches),
+            bytes_received=self.discovery_bytes + sum(b.wire_bytes for b in self.batches),
+            duration_s=time.monotonic() - self.started,
+            failure_reasons=dict(reasons),
+            drifted_fields=tuple(sorted(self.drift.drifted)),
+            error=error,
+        )
