@@ -131,13 +131,13 @@ def _recrawl_time_row(r: Results) -> _Row | None:
 
 
 def _memory_row(r: Results) -> _Row | None:
-    """Crawl process plus its parse worker: both hold pages, both count."""
+    """Crawl process plus its Dask workers: all hold pages, all count."""
     if r.crawl is None or r.big_crawl is None:
         return None
     small = r.crawl.peak_rss_bytes + r.crawl.workers_peak_rss_bytes
     big = r.big_crawl.peak_rss_bytes + r.big_crawl.workers_peak_rss_bytes
     return _Row(
-        "(d) peak RSS growth (crawl + parse worker)",
+        "(d) peak RSS growth (crawl + Dask workers)",
         f"{big / MIB:.0f} MiB at {r.big_crawl.pages} pages ({_rss_split(r.big_crawl)})",
         f"{small / MIB:.0f} MiB at {r.crawl.pages} pages ({_rss_split(r.crawl)})",
         big / small,
@@ -169,7 +169,7 @@ def _settings_line(r: Results) -> str:
     return (
         f"Replica of {s.pages} studies ({r.replica_pages} pages in all) and {s.big_pages}"
         f" ({r.big_replica_pages}); concurrency {s.concurrency}, crawl batch {s.batch_size},"
-        f" crawl workers {s.workers} (reparse {s.reparse_workers}),"
+        f" Dask workers {s.workers} (reparse {s.reparse_workers}),"
         f" DuckDB memory limit {s.db_memory_limit},"
         f" reparse batch {s.reparse_batch_size}, rate unlimited; whole bench"
         f" {r.total_seconds / 60:.1f} min."

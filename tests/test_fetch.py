@@ -483,7 +483,7 @@ async def test_cookies_are_never_sent_back() -> None:
 
 @pytest.mark.anyio
 async def test_quiet_waits_out_the_last_requests_interval() -> None:
-    """What a fetcher handing over to others (crawl workers) waits: its own spacing."""
+    """`quiet` (which every slot waits through) waits out the host's spacing, no more."""
     clock = FakeTime()
     limiter = HostLimiter(rate=2.0, concurrency=1, clock=clock.clock, sleep=clock.sleep)
     await limiter.quiet()

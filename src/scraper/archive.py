@@ -23,7 +23,6 @@ from scraper.responses import FetchResult
 from scraper.warc import (
     ArchivedResponse,
     ArchiveEntry,
-    EncodedExchange,
     ScanReport,
     WarcWriter,
     read_record,
@@ -164,12 +163,6 @@ class Archive:
     ) -> list[ArchiveEntry]:
         """Write the batch's responses (fsynced), then index them."""
         entries = self.writer.write(results, crawl_id=crawl_id)
-        index(self.con, entries)
-        return entries
-
-    def append_encoded(self, exchanges: Sequence[EncodedExchange]) -> list[ArchiveEntry]:
-        """Write exchanges encoded elsewhere (`encode_result`; fsynced), then index them."""
-        entries = self.writer.write_encoded(exchanges)
         index(self.con, entries)
         return entries
 

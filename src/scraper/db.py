@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 
 class WarehouseError(Exception):
@@ -35,6 +36,10 @@ class WarehouseLocked(WarehouseError):
 
 class WarehouseCorrupt(WarehouseError):
     """The file is not a DuckDB database we can read."""
+
+
+# Arrow's type for the warehouse's TIMESTAMPTZ columns, for tables staged into DuckDB.
+TIMESTAMP_UTC = pa.timestamp("us", tz="UTC")
 
 
 @contextlib.contextmanager
@@ -99,13 +104,13 @@ def connect(
             raise WarehouseLocked(
                 f"warehouse {path} is already open in this process with other settings"
             ) from exc
-        raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
+        raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseLocked(f"warehouse is in use by another process: {path}") from exc
-        raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
+        raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
     except duckdb.Error as exc:
-        raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
+        raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
     if not read_only:
         try:
             migrate(con)
@@ -114,8 +119,8 @@ def connect(
             # and every later open with other settings would then fail as "already open".
             con.close()
             if isinstance(exc, duckdb.IOException):  # a file cut short or unreadable
-                raise WarehouseCorrupt(f"cannot open warehouse {path}: {_first_line(exc)}") from exc
-            raise WarehouseError(f"cannot update warehouse {path}: {_first_line(exc)}") from exc
+                raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
+            raise WarehouseError(f"cannot update warehouse {path}: {first_line(exc)}") from exc
     return con
 
 
@@ -169,5 +174,6 @@ def _migrations(directory: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An error's first line (or its type's name): for one-line messages built from it."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -151,12 +151,6 @@ class Fetcher:
         callers wait for one fetch)."""
         return await self._robots.get(_origin(url), self._read_robots)
 
-    async def quiet(self) -> None:
-        """Wait until every host this fetcher asked would take its next request, so that other
-        fetchers taking over (crawl workers) keep the spacing it kept."""
-        for limiter in self._limiters.values():
-            await limiter.quiet()
-
     def take_side_results(self) -> list[FetchResult]:
         """The robots.txt responses fetched since the last call (for the archive)."""
         taken, self._side_results = self._side_results, []
@@ -419,10 +413,10 @@ async def in_order(
 ) -> list[_Result]:
     """`work` on every item, `runners` at a time; the results in the order of `items`.
 
-    A few runners pulling from one iterator rather than a task per item: a batch of hundreds of
-    tasks queued on a host's semaphore costs ~0.2 ms a request (measured on 304s), because
-    asyncio's Semaphore scans every waiter on each acquire (Python 3.11). An exception cancels the
-    other runners and propagates, as from a TaskGroup.
+    A few runners pulling from one iterator rather than a task per item: at most `runners`
+    requests can be in flight anyway, and hundreds of tasks queued on a host's semaphore cost
+    time on each acquire (asyncio's Semaphore scans its waiters). An exception cancels the other
+    runners and propagates, as from a TaskGroup.
     """
     results: list[_Result | None] = [None] * len(items)
     queue = iter(enumerate(items))

@@ -41,6 +41,10 @@ def prefect_settings(*, verbose: bool) -> None:
     """Settings Prefect reads at import time; explicit environment values win."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Without PREFECT_API_URL the flows run on an ephemeral server started in a subprocess; its
+    # default start-up allowance (20 s) is too short on a loaded 2-core machine, and a timeout there
+    # fails the whole run before its first request.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 

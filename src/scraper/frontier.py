@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from scraper.config import CrawlConfig
-from scraper.db import registered
+from scraper.db import TIMESTAMP_UTC, registered, transaction
 from scraper.discover import Discovered, Discovery, Rejected
 from scraper.responses import FetchResult, FetchTarget
 from scraper.schedule import (
@@ -51,8 +51,6 @@ from scraper.schedule import (
 from scraper.urls import page_kind_from_url, study_id_from_url
 
 log = logging.getLogger(__name__)
-
-_TS = pa.timestamp("us", tz="UTC")
 
 
 class FrontierError(Exception):
@@ -122,7 +120,7 @@ class Frontier:
         other live process can hold them. `full` and `crawl_id` apply to a new crawl only.
         """
         now = now or _now()
-        with self._transaction():
+        with transaction(self.con):
             self.con.execute(
                 "UPDATE pages SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by IS NOT NULL"
             )
@@ -180,7 +178,7 @@ class Frontier:
 
     def finish_crawl(self, crawl: Crawl, *, now: datetime | None = None) -> CrawlStats:
         """Close the crawl (pages still due stay due for the next one) and return its numbers."""
-        with self._transaction():
+        with transaction(self.con):
             self._close(crawl.crawl_id, now or _now())
             self.con.execute(
                 "UPDATE pages SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?",
@@ -206,7 +204,7 @@ class Frontier:
         """Record what discovery found (new URLs due now) and what it refused."""
         now = now or _now()
         found = newest_lastmods(discovery.found)
-        with self._transaction():
+        with transaction(self.con):
             new, aliases = self._insert_new(found, now)
             forward = self._apply_lastmods(found, now)
             rejected = self._record_rejected(discovery.rejected, now)
@@ -251,9 +249,9 @@ class Frontier:
                 ("alias_of", pa.string()),
                 ("source", pa.string()),
                 ("referrer", pa.string()),
-                ("discovered_at", _TS),
-                ("sitemap_lastmod", _TS),
-                ("next_visit_at", _TS),
+                ("discovered_at", TIMESTAMP_UTC),
+                ("sitemap_lastmod", TIMESTAMP_UTC),
+                ("next_visit_at", TIMESTAMP_UTC),
                 ("revisit_seconds", pa.int64()),
             ]
         )
@@ -275,7 +273,10 @@ class Frontier:
         if not dated:
             return 0
         table = pa.table(
-            {"url": [i.url for i in dated], "lastmod": pa.array([i.lastmod for i in dated], _TS)}
+            {
+                "url": [i.url for i in dated],
+                "lastmod": pa.array([i.lastmod for i in dated], TIMESTAMP_UTC),
+            }
         )
         with self._registered("lastmods", table):
             row = self.con.execute(
@@ -335,7 +336,7 @@ class Frontier:
         stale = now - self.config.claim_timeout
         # Read, then claim what was read, in one transaction: an UPDATE ... RETURNING reads back
         # every column of the rows it touches (~40 ms a batch of 1,000; this is ~8).
-        with self._transaction():
+        with transaction(self.con):
             rows = self.con.execute(
                 "SELECT url, etag, last_modified, content_sha256 FROM pages"
                 f" WHERE {_DUE} ORDER BY next_visit_at, url LIMIT ?",
@@ -367,7 +368,7 @@ class Frontier:
         """Record a batch of visits in one transaction; returns each result's outcome."""
         now = now or _now()
         latest = {result.url: result for result in results}  # one visit per URL and batch
-        with self._transaction():
+        with transaction(self.con):
             self._ensure_known(list(latest.values()), now)
             known = self._known(list(latest))
             visits = {url: visit(r, known[url], now, self.config) for url, r in latest.items()}
@@ -402,12 +403,12 @@ class Frontier:
                 "url": [v.url for v in visits],
                 "outcome": [v.outcome for v in visits],
                 "status_code": pa.array([v.status_code for v in visits], pa.int32()),
-                "fetched_at": pa.array([v.fetched_at for v in visits], _TS),
+                "fetched_at": pa.array([v.fetched_at for v in visits], TIMESTAMP_UTC),
                 "etag": pa.array([v.etag for v in visits], pa.string()),
                 "last_modified": pa.array([v.last_modified for v in visits], pa.string()),
                 "content_sha256": pa.array([v.content_sha256 for v in visits], pa.string()),
                 "error": pa.array([v.error for v in visits], pa.string()),
-                "next_visit_at": pa.array([v.next_visit_at for v in visits], _TS),
+                "next_visit_at": pa.array([v.next_visit_at for v in visits], TIMESTAMP_UTC),
                 "revisit_seconds": pa.array([v.revisit_seconds for v in visits], pa.int64()),
                 "failures": pa.array([v.failures for v in visits], pa.int64()),
                 "attempts": pa.array([v.attempts for v in visits], pa.int64()),
@@ -522,16 +523,6 @@ class Frontier:
         return dict(rows)
 
     # --- helpers ----------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.con.begin()
-        try:
-            yield
-        except BaseException:
-            self.con.rollback()
-            raise
-        self.con.commit()
 
     def _registered(self, name: str, table: pa.Table) -> contextlib.AbstractContextManager[None]:
         return registered(self.con, {name: table})

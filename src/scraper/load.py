@@ -32,7 +32,14 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from scraper.db import WarehouseError, affected_rows, registered, require_aware, transaction
+from scraper.db import (
+    WarehouseError,
+    affected_rows,
+    first_line,
+    registered,
+    require_aware,
+    transaction,
+)
 from scraper.drift import PROTECTABLE_FIELDS, merge_protected
 from scraper.records import LoadItem, StudyPage
 from scraper.staging import (
@@ -384,7 +391,7 @@ def _batch_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         try:
             yield
         except duckdb.Error as exc:
-            raise LoadError(f"batch not loaded: {_first_line(exc)}") from exc
+            raise LoadError(f"batch not loaded: {first_line(exc)}") from exc
 
 
 # --- visits without a new record ---------------------------------------------------------------
@@ -468,8 +475,3 @@ def _study_ids(values: Iterable[str]) -> list[str]:
         if study_id:
             ids.append(study_id)
     return ids
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -16,11 +16,8 @@ other workers, and hands what they bring back to `merge`: the same load and reco
 A batch is loaded before it is recorded in the frontier, so a crash between the two refetches the
 batch and reloads it; the load is idempotent, so nothing is duplicated and nothing is lost.
 
-Drift guard: the share of pages on which each field was found is compared, as the run goes, with
-the mean of recent completed runs. A field that falls sharply (a layout change the parser does not
-know) is protected from then on: the warehouse keeps its last good value instead of a null, the
-raw page is archived all the same, and the run ends failed, naming the fields, so that a fixed
-parser can `reparse` the archive.
+Each batch also feeds the run's drift guard (`scraper.drift`): a field whose coverage falls
+sharply keeps its last good value in the warehouse, and the run ends failed, naming the fields.
 """
 
 from __future__ import annotations

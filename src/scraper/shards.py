@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 from scraper import archive, warc
 from scraper.client import make_client
 from scraper.config import CrawlConfig
+from scraper.db import TIMESTAMP_UTC
 from scraper.fetcher import Fetcher
 from scraper.parse import parse_result
 from scraper.records import LoadItem, StudyPage
@@ -175,7 +176,6 @@ async def fetch_shard(spec: ShardSpec) -> ShardManifest:
 
 # --- the staging file ---------------------------------------------------------------------------
 
-_TS = pa.timestamp("us", tz="UTC")
 STAGED_SCHEMA = pa.schema(
     [
         ("url", pa.string()),
@@ -191,7 +191,7 @@ STAGED_SCHEMA = pa.schema(
         ("bytes", pa.int64()),
         ("elapsed", pa.float64()),
         ("attempts", pa.int32()),
-        ("fetched_at", _TS),
+        ("fetched_at", TIMESTAMP_UTC),
         ("content_type", pa.string()),
         ("retry_after_s", pa.float64()),
         ("record", pa.string()),  # Contract 1 JSON of the parsed page; null when not parsed

@@ -20,9 +20,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from scraper.db import TIMESTAMP_UTC
 from scraper.records import SECTION_KEYS, ResearchEntry, Section, SectionKey, StudyPage
 
-_TS = pa.timestamp("us", tz="UTC")
 # Column prefix of each section in `studies` and `study_observations`.
 SECTION_PREFIX: dict[SectionKey, str] = {
     "cited_research": "cited",
@@ -72,10 +72,10 @@ STUDY_SCHEMA = pa.schema(
         ("parser_version", pa.string()),
         ("warnings", pa.list_(pa.string())),
         ("content_hash", pa.string()),
-        ("first_seen_at", _TS),
-        ("last_seen_at", _TS),
-        ("last_changed_at", _TS),
-        ("removed_at", _TS),
+        ("first_seen_at", TIMESTAMP_UTC),
+        ("last_seen_at", TIMESTAMP_UTC),
+        ("last_changed_at", TIMESTAMP_UTC),
+        ("removed_at", TIMESTAMP_UTC),
         ("first_run_id", pa.int64()),
         ("last_changed_run_id", pa.int64()),
     ]
@@ -127,14 +127,14 @@ POST_SCHEMA = pa.schema(
     [
         ("post_id", pa.string()),
         *[(name, pa.string()) for name in POST_TEXT_COLUMNS],
-        ("first_seen_at", _TS),
-        ("last_seen_at", _TS),
+        ("first_seen_at", TIMESTAMP_UTC),
+        ("last_seen_at", TIMESTAMP_UTC),
     ]
 )
 STUDY_OBSERVATION_SCHEMA = pa.schema(
     [
         ("study_id", pa.string()),
-        ("observed_at", _TS),
+        ("observed_at", TIMESTAMP_UTC),
         *[(name, pa.int64()) for name in STUDY_MEASURES],
         ("run_id", pa.int64()),
         ("not_modified", pa.bool_()),
@@ -143,7 +143,7 @@ STUDY_OBSERVATION_SCHEMA = pa.schema(
 POST_OBSERVATION_SCHEMA = pa.schema(
     [
         ("post_id", pa.string()),
-        ("observed_at", _TS),
+        ("observed_at", TIMESTAMP_UTC),
         ("upvotes", pa.int64()),
         ("age_text", pa.string()),
         ("study_id", pa.string()),

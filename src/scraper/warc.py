@@ -1,7 +1,7 @@
 """WARC records: a fetch encoded as `response`/`revisit` and `request` records, read back, scanned.
 
-Files and bytes only, no database: crawl workers encode here what they fetched and the shards of
-a split crawl write their own files, while `scraper.archive` indexes the records in the warehouse.
+Files and bytes only, no database: the shards of a split crawl write their own files here, on
+machines without the warehouse, while `scraper.archive` indexes the records in the warehouse.
 
 Each response (status, headers, body) is a WARC `response` record, followed by the `request`
 record that asked for it. A revisit that brought nothing new is a `revisit` record without a body
@@ -221,8 +221,8 @@ class EncodedExchange:
 def encode_result(result: FetchResult, crawl_id: str | None = None) -> list[EncodedExchange]:
     """Every hop of `result` (redirects, then the final answer) as WARC records, ready to append.
 
-    Pure and picklable both ways: crawl workers encode what they fetched, so the process that
-    owns the archive file only appends bytes.
+    Pure: encoding is kept apart from appending (`WarcWriter.write_encoded`), so a writer only
+    places bytes and indexes where they landed.
     """
     buffer = io.BytesIO()
     writer = WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION)

@@ -136,7 +136,7 @@ def _parse(query: str) -> list[duckdb.Statement]:
     try:
         return list(duckdb.extract_statements(query))
     except duckdb.Error as exc:
-        raise QueryError(f"cannot parse query: {_first_line(exc)}") from exc
+        raise QueryError(f"cannot parse query: {db.first_line(exc)}") from exc
 
 
 def _check_statement(statement: duckdb.Statement) -> None:
@@ -169,10 +169,10 @@ def _fetch(
         rows = cursor.fetchall()
     except (duckdb.PermissionException, duckdb.InvalidInputException) as exc:
         if isinstance(exc, duckdb.PermissionException) or "read-only" in str(exc):
-            raise WriteRefused(f"refused: {_first_line(exc)}") from exc
-        raise QueryError(_first_line(exc)) from exc
+            raise WriteRefused(f"refused: {db.first_line(exc)}") from exc
+        raise QueryError(db.first_line(exc)) from exc
     except duckdb.Error as exc:
-        raise QueryError(_first_line(exc)) from exc
+        raise QueryError(db.first_line(exc)) from exc
     return columns, rows
 
 
@@ -278,7 +278,7 @@ def search(con: duckdb.DuckDBPyConnection, words: str, limit: int = 10) -> list[
     try:
         rows = con.execute(_SEARCH, {"words": words, "limit": limit}).fetchall()
     except duckdb.Error as exc:
-        raise QueryError(f"search failed: {_first_line(exc)}") from exc
+        raise QueryError(f"search failed: {db.first_line(exc)}") from exc
     return [
         SearchHit(
             study_id=study_id,
@@ -354,11 +354,6 @@ def _export_one(con: duckdb.DuckDBPyConnection, name: str, out: Path) -> Exporte
         row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
     except duckdb.Error as exc:
         partial.unlink(missing_ok=True)
-        raise QueryError(f"cannot export {name}: {_first_line(exc)}") from exc
+        raise QueryError(f"cannot export {name}: {db.first_line(exc)}") from exc
     os.replace(partial, target)
     return ExportedRelation(name=name, path=target, rows=int(row[0]) if row else 0)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
