@@ -217,7 +217,7 @@ class CrawlSession:
             load.touch_unchanged(self.con, unchanged, now, run_id=self.run_id)
         gone = [r.url for r in results if r.gone]
         if gone:
-            load.mark_removed(self.con, gone, now)
+            load.mark_removed(self.con, gone, now, run_id=self.run_id)
         links = [links_from_page(item.page, self.config) for item in items]
         if links:
             self.frontier.add(functools.reduce(Discovery.merge, links))  # one transaction
