@@ -82,6 +82,7 @@ class CrawlSession:
             base_url=config.base_url,
             parser_version=PARSER_VERSION,
             flow_run_id=flow_run_id,
+            crawl_id=self.crawl.crawl_id,
         )
         self.drift = DriftGuard(baseline=drift.baseline_coverage(con, before_run=self.run_id))
         self.batches: list[BatchReport] = []
