@@ -42,6 +42,8 @@ WHEN_COLUMNS = (
     "removed_at",
     "first_run_id",
     "last_changed_run_id",
+    "last_seen_run_id",
+    "removed_run_id",
 )
 INDEX_COLUMNS = (
     "warc_file, record_offset, record_length, url, target_uri, record_type, status_code,"

@@ -151,7 +151,7 @@ def test_a_recrawl_of_unchanged_pages_moves_only_last_seen_at(
     columns = [d[0] for d in con.execute("SELECT * FROM studies").description or ()]
     (old,), (new,) = before["studies"], after["studies"]
     differing = {c for c, a, b in zip(columns, old, new, strict=True) if a != b}
-    assert differing == {"last_seen_at"}
+    assert differing == {"last_seen_at", "last_seen_run_id"}  # the visit and its run
     assert len(after["study_observations"]) == 2
 
 
@@ -294,7 +294,9 @@ def test_a_removed_study_is_marked_never_deleted_and_cleared_when_back(
 
 def test_not_modified_visits_carry_values_forward(con: duckdb.DuckDBPyConnection) -> None:
     load.load_pages(con, items(study()), observed_at=T0, run_id=1)
-    before = con.execute("SELECT * EXCLUDE (last_seen_at) FROM studies").fetchall()
+    before = con.execute(
+        "SELECT * EXCLUDE (last_seen_at, last_seen_run_id) FROM studies"
+    ).fetchall()
 
     touched = load.touch_unchanged(con, ["Pgny", "zzz"], T0 + DAY, run_id=2)
     snapshot = dump(con)
@@ -302,7 +304,10 @@ def test_not_modified_visits_carry_values_forward(con: duckdb.DuckDBPyConnection
 
     assert touched == 1
     assert dump(con) == snapshot  # a replayed 304 adds nothing
-    assert con.execute("SELECT * EXCLUDE (last_seen_at) FROM studies").fetchall() == before
+    assert (
+        con.execute("SELECT * EXCLUDE (last_seen_at, last_seen_run_id) FROM studies").fetchall()
+        == before
+    )
     assert _scalar(con, "SELECT last_seen_at FROM studies") == T0 + DAY
     assert con.execute(
         "SELECT observed_at, cited_total, not_modified FROM study_observations ORDER BY ALL"

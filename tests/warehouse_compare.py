@@ -9,7 +9,8 @@ import duckdb
 
 COMPARED = {
     "studies": "SELECT * EXCLUDE (first_seen_at, last_seen_at, last_changed_at, removed_at,"
-    " first_run_id, last_changed_run_id) FROM studies ORDER BY study_id",
+    " first_run_id, last_changed_run_id, last_seen_run_id, removed_run_id) FROM studies"
+    " ORDER BY study_id",
     "study_authors": "SELECT * FROM study_authors ORDER BY ALL",
     "cited_research": "SELECT * FROM cited_research ORDER BY ALL",
     "related_research": "SELECT * FROM related_research ORDER BY ALL",

@@ -111,6 +111,15 @@ def connect(
         raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
     except duckdb.Error as exc:
         raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
+    try:
+        # Both checks come before any write: a writer open re-applies the views, and a file that
+        # is cut short or not ours must be left exactly as it was.
+        _check_complete(con, path)
+        if not read_only:
+            _check_ours(con, path)
+    except WarehouseError:
+        con.close()
+        raise
     if not read_only:
         try:
             migrate(con)
@@ -122,6 +131,58 @@ def connect(
                 raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
             raise WarehouseError(f"cannot update warehouse {path}: {first_line(exc)}") from exc
     return con
+
+
+# DuckDB's file starts with three 4 KiB headers (the main one and two alternating database
+# headers); its blocks follow.
+_FILE_HEADERS_BYTES = 3 * 4096
+
+
+def _check_complete(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
+    """Refuse a file shorter than the blocks its header counts (a copy or a disk cut short).
+
+    DuckDB reads blocks lazily, so such a file opens, and even answers queries that touch only
+    the blocks still there; the missing ones fail later, in the middle of a crawl's write or a
+    query. Comparing sizes costs no read.
+    """
+    target = Path(path)
+    if str(path) == ":memory:" or not target.is_file():
+        return
+    try:
+        row = con.execute(
+            "SELECT total_blocks, block_size FROM pragma_database_size()"
+            " WHERE database_name = current_database()"
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise WarehouseCorrupt(f"cannot open warehouse {path}: {first_line(exc)}") from exc
+    if row is None or not row[0]:
+        return  # a new file: no block written yet
+    expected = _FILE_HEADERS_BYTES + int(row[0]) * int(row[1])
+    size = target.stat().st_size
+    if size < expected:
+        raise WarehouseCorrupt(
+            f"cannot open warehouse {path}: the file is cut short"
+            f" ({size} bytes of the {expected} its header counts)"
+        )
+
+
+def _check_ours(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
+    """Refuse a DuckDB file that holds tables but none of our migrations: it is someone else's
+    database, and migrating it would add a warehouse's tables among theirs."""
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE table_name = 'schema_migrations'), count(*)"
+        " FROM duckdb_tables() WHERE NOT internal AND database_name = current_database()"
+    ).fetchone()
+    views = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE NOT internal"
+        " AND database_name = current_database()"
+    ).fetchone()
+    ours, tables = row if row else (0, 0)
+    if not ours and (tables or (views and views[0])):
+        raise WarehouseError(
+            f"{path} is a DuckDB database but not a warehouse (it has tables and no"
+            " schema_migrations); refusing to write to it"
+        )
 
 
 def migrate(con: duckdb.DuckDBPyConnection, directory: Path | None = None) -> list[int]:

@@ -106,7 +106,9 @@ def load_pages(
         stored = _stored_versions(con, list(latest))
         if protect_fields:
             latest = _keep_last_good(con, latest, stored, protect_fields)
-        new, changed, unchanged, stale = _classify(latest.values(), stored, reparse=reparse)
+        new, changed, unchanged, stale = _classify(
+            latest.values(), stored, run_id=run_id, reparse=reparse
+        )
         # the search index only needs rebuilding where the searched text itself changed
         reindexed = new + [
             c for c in changed if _searched_text(c.record) != stored[c.study_id].text
@@ -121,6 +123,8 @@ def load_pages(
                 replace=bool(new or changed),
                 reindex=bool(reindexed),
             )
+            if run_id is not None and not reparse:  # a reparse is no visit
+                con.execute(_TAKE_VISITS, {"run_id": run_id})
         after = _row_counts(con)
     return LoadStats(
         studies_new=len(new),
@@ -179,17 +183,20 @@ def _latest_per_study(visits: Iterable[Candidate]) -> dict[str, Candidate]:
 class _Stored:
     content_hash: str
     last_seen_at: datetime
+    last_seen_run_id: int | None
     text: tuple[str | None, ...]  # what search indexes: title, tldr, summary
 
 
 def _stored_versions(con: duckdb.DuckDBPyConnection, study_ids: list[str]) -> dict[str, _Stored]:
     rows = con.execute(
-        "SELECT study_id, content_hash, last_seen_at, title, tldr, summary FROM studies"
-        " WHERE study_id IN (SELECT unnest(?::VARCHAR[]))",
+        "SELECT study_id, content_hash, last_seen_at, last_seen_run_id, title, tldr, summary"
+        " FROM studies WHERE study_id IN (SELECT unnest(?::VARCHAR[]))",
         [study_ids],
     ).fetchall()
     return {
-        row[0]: _Stored(content_hash=row[1], last_seen_at=row[2], text=tuple(row[3:]))
+        row[0]: _Stored(
+            content_hash=row[1], last_seen_at=row[2], last_seen_run_id=row[3], text=tuple(row[4:])
+        )
         for row in rows
     }
 
@@ -221,7 +228,11 @@ def _with_protected(
 
 
 def _classify(
-    candidates: Iterable[Candidate], stored: Mapping[str, _Stored], *, reparse: bool = False
+    candidates: Iterable[Candidate],
+    stored: Mapping[str, _Stored],
+    *,
+    run_id: int | None = None,
+    reparse: bool = False,
 ) -> tuple[list[Candidate], list[Candidate], list[Candidate], list[Candidate]]:
     """Split into new, changed, unchanged and stale (older than what is stored)."""
     new, changed, unchanged, stale = [], [], [], []
@@ -229,13 +240,56 @@ def _classify(
         held = stored.get(candidate.study_id)
         if held is None:
             new.append(candidate)
-        elif candidate.seen_at < held.last_seen_at and not reparse:
+        elif not reparse and _older(
+            (run_id, candidate.seen_at), (held.last_seen_run_id, held.last_seen_at)
+        ):
             stale.append(candidate)
         elif content_hash(candidate.record) != held.content_hash:
             changed.append(candidate)
         else:
             unchanged.append(candidate)
     return new, changed, unchanged, stale
+
+
+# --- the order of visits -----------------------------------------------------------------------
+# Visits are ordered by their run first (run ids come from a sequence, so a later run is later
+# whatever the clock says) and by their time within a run or where a run is unknown. A visit of
+# a run beats a stored one of no run: rows without a run id were loaded outside any crawl run.
+# The frontier records every visit it is given, so the loader must take every visit of the
+# current run that is not older than what it holds: both sides then agree.
+def _older(visit: tuple[int | None, datetime], held: tuple[int | None, datetime]) -> bool:
+    """Whether `visit` (run id, time) came before `held` in crawl order."""
+    (run, at), (held_run, held_at) = visit, held
+    if run is not None and held_run is None:
+        return False
+    if run is not None and held_run is not None and run != held_run:
+        return run < held_run
+    return at < held_at
+
+
+def _not_older_sql(run: str, at: str, held_run: str, held_at: str) -> str:
+    """SQL for `not _older((run, at), (held_run, held_at))`."""
+    return (
+        f"(CASE WHEN {run} IS NOT NULL AND {held_run} IS NULL THEN true"
+        f" WHEN {run} IS NOT NULL AND {run} <> {held_run} THEN {run} > {held_run}"
+        f" ELSE {at} >= {held_at} END)"
+    )
+
+
+# After the upsert of a crawl's batch: the staged studies are this run's visits, none older than
+# what was stored, so they are the latest visits even where the clock stood behind the stored
+# `last_seen_at`; a removal they come after is lifted.
+_STAGED_AFTER_REMOVAL = _not_older_sql(
+    "$run_id", "s.last_seen_at", "studies.removed_run_id", "studies.removed_at"
+)
+_TAKE_VISITS = f"""
+UPDATE studies SET
+    last_seen_at = s.last_seen_at,
+    last_seen_run_id = $run_id,
+    removed_at = CASE WHEN {_STAGED_AFTER_REMOVAL} THEN NULL ELSE studies.removed_at END,
+    removed_run_id = CASE WHEN {_STAGED_AFTER_REMOVAL} THEN NULL ELSE studies.removed_run_id END
+FROM stage_studies s WHERE studies.study_id = s.study_id
+"""
 
 
 # --- writing: staged Arrow → tables ------------------------------------------------------------
@@ -395,10 +449,15 @@ def _batch_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 # --- visits without a new record ---------------------------------------------------------------
-_TOUCH_STUDIES = """
+_SEEN_AFTER_REMOVAL = _not_older_sql("$run_id", "$at", "removed_run_id", "removed_at")
+_SEEN_AFTER_LAST = _not_older_sql("$run_id", "$at", "last_seen_run_id", "last_seen_at")
+_TOUCH_STUDIES = f"""
 UPDATE studies SET
-    last_seen_at = greatest(last_seen_at, $at),
-    removed_at = CASE WHEN removed_at <= $at THEN NULL ELSE removed_at END
+    last_seen_at = CASE WHEN {_SEEN_AFTER_LAST} THEN $at ELSE last_seen_at END,
+    last_seen_run_id = CASE WHEN {_SEEN_AFTER_LAST}
+        THEN coalesce($run_id, last_seen_run_id) ELSE last_seen_run_id END,
+    removed_at = CASE WHEN {_SEEN_AFTER_REMOVAL} THEN NULL ELSE removed_at END,
+    removed_run_id = CASE WHEN {_SEEN_AFTER_REMOVAL} THEN NULL ELSE removed_run_id END
 WHERE study_id IN (SELECT unnest($ids::VARCHAR[]))
 """
 _CARRY_STUDY_OBSERVATIONS = f"""
@@ -442,7 +501,7 @@ def touch_unchanged(
     ids = _study_ids(study_ids_or_urls)
     params = {"at": at.astimezone(UTC), "ids": ids}
     with _batch_transaction(con):
-        touched = affected_rows(con.execute(_TOUCH_STUDIES, params))
+        touched = affected_rows(con.execute(_TOUCH_STUDIES, {**params, "run_id": run_id}))
         con.execute(_CARRY_STUDY_OBSERVATIONS, {**params, "run_id": run_id})
         con.execute(_CARRY_POST_OBSERVATIONS, {**params, "run_id": run_id})
         con.execute(_TOUCH_POSTS, params)
@@ -450,19 +509,23 @@ def touch_unchanged(
 
 
 def mark_removed(
-    con: duckdb.DuckDBPyConnection, study_ids_or_urls: Iterable[str], at: datetime
+    con: duckdb.DuckDBPyConnection,
+    study_ids_or_urls: Iterable[str],
+    at: datetime,
+    *,
+    run_id: int | None = None,
 ) -> int:
     """Set `removed_at` of studies whose page answered 404/410. Returns how many were newly marked.
 
     Rows are never deleted. A study already marked keeps its first removal time; one seen after
-    `at` is left alone.
+    the removal (in crawl order: a later run, or later in the same run) is left alone.
     """
     require_aware(at, "at")
     cursor = con.execute(
-        "UPDATE studies SET removed_at = $at"
+        "UPDATE studies SET removed_at = $at, removed_run_id = $run_id"
         " WHERE study_id IN (SELECT unnest($ids::VARCHAR[]))"
-        " AND removed_at IS NULL AND last_seen_at <= $at",
-        {"at": at.astimezone(UTC), "ids": _study_ids(study_ids_or_urls)},
+        f" AND removed_at IS NULL AND {_SEEN_AFTER_LAST}",
+        {"at": at.astimezone(UTC), "ids": _study_ids(study_ids_or_urls), "run_id": run_id},
     )
     return affected_rows(cursor)
 

@@ -2,7 +2,8 @@
 
 A run is opened (`start_run`) as "running" and closed (`finish_run`) with a `RunSummary`. A
 process that dies in between cannot close its run; the next writer closes it as failed
-(`close_interrupted_runs`), so no run stays "running" for ever.
+(`close_interrupted_runs`) with the counts it left behind in the frontier and the archive, so
+no run stays "running" for ever and none keeps NULL counts.
 """
 
 from __future__ import annotations
@@ -54,20 +55,56 @@ def start_run(
     base_url: str | None = None,
     parser_version: str | None = None,
     flow_run_id: str | None = None,
+    crawl_id: str | None = None,
 ) -> int:
-    """Open a `crawl_runs` row; returns its run_id."""
+    """Open a `crawl_runs` row; returns its run_id. `crawl_id` is the frontier crawl it works on
+    (what its visits are found by, should it never be closed)."""
     require_aware(started_at, "started_at")
     row = con.execute(
-        "INSERT INTO crawl_runs (started_at, kind, base_url, parser_version, flow_run_id)"
-        " VALUES (?, ?, ?, ?, ?) RETURNING run_id",
-        [started_at.astimezone(UTC), kind, base_url, parser_version, flow_run_id],
+        "INSERT INTO crawl_runs (started_at, kind, base_url, parser_version, flow_run_id,"
+        " crawl_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING run_id",
+        [started_at.astimezone(UTC), kind, base_url, parser_version, flow_run_id, crawl_id],
     ).fetchone()
     assert row is not None  # INSERT .. RETURNING of one row
     return int(row[0])
 
 
+# What a killed run did, read back from what it committed: the frontier's visits recorded in its
+# crawl since it started (a later run of the same crawl has not started yet when this runs) and
+# the responses it archived. Runs without a crawl (a reparse) get zeros.
+_CLOSE_INTERRUPTED = """
+UPDATE crawl_runs SET status = 'failed', finished_at = $finished_at, error = $error,
+    pages_fetched = v.fetched, pages_new = v.new, pages_changed = v.changed,
+    pages_unchanged = v.unchanged, pages_not_modified = v.not_modified,
+    pages_failed = v.failed, pages_removed = v.removed,
+    requests = coalesce(a.requests, 0), bytes_received = coalesce(a.bytes, 0),
+    duration_s = greatest(epoch($finished_at) - epoch(crawl_runs.started_at), 0)
+FROM (
+    SELECT r.run_id,
+        count(p.url) AS fetched,
+        count(p.url) FILTER (WHERE p.last_outcome = 'new') AS new,
+        count(p.url) FILTER (WHERE p.last_outcome = 'changed') AS changed,
+        count(p.url) FILTER (WHERE p.last_outcome = 'unchanged') AS unchanged,
+        count(p.url) FILTER (WHERE p.status_code = 304) AS not_modified,
+        count(p.url) FILTER (WHERE p.last_outcome IN ('failed', 'refused')) AS failed,
+        count(p.url) FILTER (WHERE p.last_outcome = 'gone') AS removed
+    FROM crawl_runs r LEFT JOIN pages p
+        ON p.last_crawl_id = r.crawl_id AND p.fetched_at >= r.started_at
+    WHERE r.status = 'running' GROUP BY r.run_id
+) AS v
+LEFT JOIN (
+    SELECT r.run_id, count(*) AS requests, sum(x.record_length) AS bytes
+    FROM crawl_runs r JOIN archive_records x
+        ON x.crawl_id = r.crawl_id AND x.fetched_at >= r.started_at
+    WHERE r.status = 'running' AND x.record_type = 'response' GROUP BY r.run_id
+) AS a ON a.run_id = v.run_id
+WHERE crawl_runs.run_id = v.run_id
+"""
+
+
 def close_interrupted_runs(con: duckdb.DuckDBPyConnection, finished_at: datetime) -> int:
-    """Close the runs still marked running as failed; returns how many there were.
+    """Close the runs still marked running as failed, with the counts of what they had
+    committed; returns how many there were.
 
     Call it when a writer opens the file, before starting a run: DuckDB admits one writing
     process at a time, so a run still running then died with its process (SIGKILL, power loss)
@@ -75,9 +112,7 @@ def close_interrupted_runs(con: duckdb.DuckDBPyConnection, finished_at: datetime
     """
     require_aware(finished_at, "finished_at")
     cursor = con.execute(
-        "UPDATE crawl_runs SET status = 'failed', finished_at = ?, error = ?"
-        " WHERE status = 'running'",
-        [finished_at.astimezone(UTC), INTERRUPTED_RUN],
+        _CLOSE_INTERRUPTED, {"finished_at": finished_at.astimezone(UTC), "error": INTERRUPTED_RUN}
     )
     return affected_rows(cursor)
 

@@ -82,10 +82,12 @@ class CrawlSession:
             base_url=config.base_url,
             parser_version=PARSER_VERSION,
             flow_run_id=flow_run_id,
+            crawl_id=self.crawl.crawl_id,
         )
         self.drift = DriftGuard(baseline=drift.baseline_coverage(con, before_run=self.run_id))
         self.batches: list[BatchReport] = []
         self.discovery_bytes = 0
+        self.discovery_errors: list[str] = []  # sitemaps that could not be read
 
     @classmethod
     @asynccontextmanager
@@ -149,6 +151,7 @@ class CrawlSession:
                 added += self.frontier.add(step).new
             for error in step.errors:
                 log.warning("sitemap unreadable: %s", error)
+                self.discovery_errors.append(str(error))
             self.discovery_bytes += sum(result.bytes for result in step.responses)
         self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
         return added
@@ -217,7 +220,7 @@ class CrawlSession:
             load.touch_unchanged(self.con, unchanged, now, run_id=self.run_id)
         gone = [r.url for r in results if r.gone]
         if gone:
-            load.mark_removed(self.con, gone, now)
+            load.mark_removed(self.con, gone, now, run_id=self.run_id)
         links = [links_from_page(item.page, self.config) for item in items]
         if links:
             self.frontier.add(functools.reduce(Discovery.merge, links))  # one transaction
@@ -243,6 +246,8 @@ class CrawlSession:
             error = "layout drift: coverage fell for " + ", ".join(
                 f"{name} ({before:.0%} -> {now:.0%})" for name, (before, now) in drifted.items()
             )
+        if error is None:
+            error = self._nothing_fetched()
         summary = self._summary(error)
         runs.finish_run(self.con, self.run_id, summary)
         return RunReport(
@@ -254,6 +259,26 @@ class CrawlSession:
             baseline=self.drift.baseline,
             drifted=drifted,
         )
+
+    def _nothing_fetched(self) -> str | None:
+        """Why the run got no page at all, when something stood in its way: every page it tried
+        failed or was refused (robots.txt answering 5xx refuses them all), or discovery could not
+        read a sitemap and nothing else was due. Such a run did not do its job; one that merely
+        found nothing due did."""
+        outcomes: Counter[str] = Counter()
+        reasons: Counter[str] = Counter()
+        for batch in self.batches:
+            outcomes.update(batch.outcomes)
+            reasons.update(reason for _url, reason in batch.failures)
+        answered = sum(n for outcome, n in outcomes.items() if outcome not in ("failed", "refused"))
+        if answered:
+            return None
+        if reasons:
+            top = ", ".join(f"{reason}: {n}" for reason, n in reasons.most_common(3))
+            return f"nothing fetched: all {sum(reasons.values())} pages failed or refused ({top})"
+        if self.discovery_errors:
+            return f"nothing fetched: sitemap unreadable: {self.discovery_errors[0]}"
+        return None
 
     def _summary(self, error: str | None) -> runs.RunSummary:
         outcomes: Counter[str] = Counter()

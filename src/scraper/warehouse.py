@@ -171,9 +171,17 @@ def _fetch(
         if isinstance(exc, duckdb.PermissionException) or "read-only" in str(exc):
             raise WriteRefused(f"refused: {db.first_line(exc)}") from exc
         raise QueryError(db.first_line(exc)) from exc
+    except duckdb.IOException as exc:
+        raise _unreadable(exc) from exc
     except duckdb.Error as exc:
         raise QueryError(db.first_line(exc)) from exc
     return columns, rows
+
+
+def _unreadable(exc: duckdb.Error) -> db.WarehouseCorrupt:
+    """A read that failed on the file itself (a block missing or damaged): the warehouse cannot
+    be used, whatever the query."""
+    return db.WarehouseCorrupt(f"warehouse unreadable: {db.first_line(exc)}")
 
 
 # --- output formats ----------------------------------------------------------------------------
@@ -277,6 +285,8 @@ def search(con: duckdb.DuckDBPyConnection, words: str, limit: int = 10) -> list[
         raise QueryError("limit must be at least 1")
     try:
         rows = con.execute(_SEARCH, {"words": words, "limit": limit}).fetchall()
+    except duckdb.IOException as exc:
+        raise _unreadable(exc) from exc
     except duckdb.Error as exc:
         raise QueryError(f"search failed: {db.first_line(exc)}") from exc
     return [
@@ -352,6 +362,9 @@ def _export_one(con: duckdb.DuckDBPyConnection, name: str, out: Path) -> Exporte
     try:
         con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{literal}' (FORMAT parquet)")
         row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+    except duckdb.IOException as exc:  # the warehouse unreadable, or the output unwritable
+        partial.unlink(missing_ok=True)
+        raise db.WarehouseError(f"cannot export {name}: {db.first_line(exc)}") from exc
     except duckdb.Error as exc:
         partial.unlink(missing_ok=True)
         raise QueryError(f"cannot export {name}: {db.first_line(exc)}") from exc
