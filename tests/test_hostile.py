@@ -13,7 +13,9 @@ import json
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -28,7 +30,8 @@ from scraper.cli import app
 from scraper.config import CrawlConfig
 from scraper.discover import classify
 from scraper.parse import parse_study
-from scraper.session import CrawlSession
+from scraper.session import CrawlSession, default_archive_dir
+from tests.crawling import crawl
 
 FUZZ = settings(
     max_examples=150,
@@ -489,3 +492,151 @@ def test_a_file_cut_short_is_refused_for_writing_and_the_connection_released(
     # The failed open left nothing open in this process: a reader is not told "already open".
     assert warehouse.run_sql(path, "SELECT 41 + 1 AS answer", "csv") == "answer\n42"
     assert path.read_bytes() == good[: len(good) // 2]
+
+
+# --- a site that tries to stop the crawler --------------------------------------------------------
+Handler = Callable[[httpx.Request], httpx.Response]
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def urlset(locs: list[str]) -> bytes:
+    urls = "".join(f"<url><loc>{loc}</loc></url>" for loc in locs)
+    return f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>'.encode()
+
+
+def small_site(sitemap: bytes, pages: dict[str, httpx.Response]) -> Handler:
+    """robots.txt naming one sitemap (with an ETag, answered 304 when it matches) and `pages`,
+    every request kept in `handle.requests`."""
+    etag = f'"{hashlib.sha256(sitemap).hexdigest()[:12]}"'
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        handle.requests.append(request)  # type: ignore[attr-defined]
+        path = request.url.path
+        if path == "/robots.txt":
+            return httpx.Response(200, text=f"User-agent: *\nSitemap: {BASE}/sitemap.xml\n")
+        if path == "/sitemap.xml":
+            if request.headers.get("if-none-match") == etag:
+                return httpx.Response(304, headers={"etag": etag})
+            headers = {"content-type": "application/xml", "etag": etag}
+            return httpx.Response(200, content=sitemap, headers=headers)
+        return pages.get(path) or httpx.Response(404, text="<html><h1>Not found</h1></html>")
+
+    handle.requests = []  # type: ignore[attr-defined]
+    return handle
+
+
+def requests_of(handle: Handler) -> list[httpx.Request]:
+    return handle.requests  # type: ignore[attr-defined, no-any-return]
+
+
+async def discover_only(config: CrawlConfig, db_path: Path, handle: Handler) -> int:
+    transport = httpx.MockTransport(handle)
+    async with CrawlSession.open(config, db_path, transport=transport) as session:
+        return await session.discover()
+
+
+def test_a_sitemap_larger_than_a_page_is_read_whole(tmp_path: Path) -> None:
+    locs = [f"{BASE}/research/a-long-study-title-number-{n}-S{n:03x}" for n in range(3000)]
+    body = urlset(locs)
+    config = CrawlConfig(base_url=BASE, rate=1000.0, max_body_bytes=len(body) // 4)
+    assert config.max_body_bytes < len(body) < config.max_sitemap_bytes
+    db_path = tmp_path / "w.duckdb"
+    added = asyncio.run(discover_only(config, db_path, small_site(body, {})))
+    assert added == len(locs)
+    con = db.connect(db_path, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM pages").fetchone() == (len(locs),)
+    finally:
+        con.close()
+
+
+def html_page(title: str) -> httpx.Response:
+    return httpx.Response(200, text=study_html(title, []), headers={"content-type": "text/html"})
+
+
+BOUNDLESS = {  # Retry-After values no datetime can hold, from a 503 and a 429
+    "/research/never-Ra1": httpx.Response(503, headers={"retry-after": "99999999999999999999"}),
+    "/research/later-Ra2": httpx.Response(429, headers={"retry-after": "1000000000000"}),
+    "/research/y9999-Ra3": httpx.Response(
+        503, headers={"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}
+    ),
+    "/research/huge-Ra4": httpx.Response(503, headers={"retry-after": "9" * 400}),
+}
+
+
+def test_a_boundless_retry_after_or_years_of_failures_never_stop_a_crawl(tmp_path: Path) -> None:
+    pages = {**BOUNDLESS, "/research/fine-Ok1": html_page("A fine study")}
+    locs = [BASE + path for path in pages]
+    handle = small_site(urlset(locs), pages)
+    config = CrawlConfig(base_url=BASE, rate=1000.0, backoff_initial_s=0.01, backoff_max_s=0.02)
+    db_path = tmp_path / "w.duckdb"
+    failing = [BASE + path for path in BOUNDLESS]
+
+    def stored() -> dict[str, tuple[int, datetime]]:
+        con = db.connect(db_path, read_only=True)
+        try:
+            rows = con.execute(
+                "SELECT url, failures, next_visit_at FROM pages WHERE failures > 0"
+            ).fetchall()
+        finally:
+            con.close()
+        return {url: (failures, when) for url, failures, when in rows}
+
+    first = crawl(config, db_path, transport=httpx.MockTransport(handle))
+    assert first.complete
+    assert first.outcomes == Counter(failed=4, new=1)
+    cap = datetime.now(UTC) + config.revisit_max
+    assert sorted(stored()) == sorted(failing)
+    # The server's wish is honoured up to the longest wait of all, then the page comes back.
+    assert all(cap - timedelta(minutes=5) < when <= cap for _, when in stored().values())
+    # The stored state is usable: a page that has failed for years is backed off, not overflowed.
+    con = db.connect(db_path)
+    try:
+        con.execute("UPDATE pages SET failures = 100000 WHERE url = ?", [failing[0]])
+    finally:
+        con.close()
+    again = crawl(config, db_path, full=True, transport=httpx.MockTransport(handle))
+    assert again.complete
+    assert again.outcomes == Counter(failed=4, unchanged=1)
+    after = stored()
+    assert after[failing[0]][0] == 100001
+    assert all(when <= datetime.now(UTC) + config.revisit_max for _, when in after.values())
+
+
+def damage(archive_dir: Path, how: str) -> None:
+    files = sorted(archive_dir.glob("*.warc.gz"))
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        if how == "deleted":
+            path.unlink()
+        elif how == "cut short":
+            path.write_bytes(data[:100])  # inside the first record
+        else:  # scrambled: the same length, the gzip members' insides overwritten
+            rng = random.Random(len(data))
+            path.write_bytes(data[:16] + rng.randbytes(len(data) - 32) + data[-16:])
+
+
+@pytest.mark.parametrize("how", ["deleted", "cut short", "scrambled"])
+def test_a_damaged_archive_is_fetched_again_not_fatal(tmp_path: Path, how: str) -> None:
+    pages = {"/research/fine-Ok1": html_page("A fine study"), "/research/two-Ok2": html_page("2")}
+    handle = small_site(urlset([BASE + path for path in pages]), pages)
+    config = CrawlConfig(base_url=BASE, rate=1000.0)
+    db_path = tmp_path / "w.duckdb"
+    first = crawl(config, db_path, transport=httpx.MockTransport(handle))
+    assert first.complete
+    assert first.outcomes == Counter(new=2)
+    damage(default_archive_dir(db_path), how)
+    requests_of(handle).clear()
+    again = crawl(config, db_path, full=True, transport=httpx.MockTransport(handle))
+    assert again.complete
+    assert sum(again.outcomes.values()) == 2
+    # The sitemap's archived copy was unreadable: asked for whole, not conditionally.
+    [sitemap] = [r for r in requests_of(handle) if r.url.path == "/sitemap.xml"]
+    assert "if-none-match" not in sitemap.headers
+    # And the next run reads the copy this one archived, and is asked conditionally again.
+    requests_of(handle).clear()
+    third = crawl(config, db_path, full=True, transport=httpx.MockTransport(handle))
+    assert third.complete
+    [sitemap] = [r for r in requests_of(handle) if r.url.path == "/sitemap.xml"]
+    assert "if-none-match" in sitemap.headers
