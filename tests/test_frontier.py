@@ -276,3 +276,20 @@ def test_schedule_failures_double_up_to_max() -> None:
     assert waits[:3] == [timedelta(hours=1), timedelta(hours=2), timedelta(hours=4)]
     assert waits[-1] == CONFIG.revisit_max
     assert schedule("failed", 86_400, 0, CONFIG, retry_after_s=7200)[1] == timedelta(hours=2)
+
+
+@pytest.mark.parametrize("failures", [35, 36, 64, 65, 1_000, 10**9])
+@pytest.mark.parametrize("retry_after_s", [None, 1e20, 1e12, float("inf"), float("nan"), -5.0])
+def test_schedule_caps_the_wait_before_it_can_overflow(
+    failures: int, retry_after_s: float | None
+) -> None:
+    # The failure count and the Retry-After come from the site: any value gives a wait a
+    # datetime can hold, no longer than the longest revisit interval.
+    interval, wait, after = schedule("failed", 86_400, failures, CONFIG, retry_after_s)
+    assert (interval, wait, after) == (86_400, CONFIG.revisit_max, failures + 1)
+    assert T0 + wait == T0 + CONFIG.revisit_max
+
+
+def test_schedule_takes_a_retry_after_between_backoff_and_cap() -> None:
+    assert schedule("failed", 86_400, 0, CONFIG, 3 * 86_400.0)[1] == timedelta(days=3)
+    assert schedule("failed", 86_400, 0, CONFIG, float("nan"))[1] == CONFIG.failure_backoff

@@ -13,8 +13,11 @@ import json
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +31,9 @@ from scraper.cli import app
 from scraper.config import CrawlConfig
 from scraper.discover import classify
 from scraper.parse import parse_study
-from scraper.session import CrawlSession
+from scraper.reparse import UNREADABLE_RECORD, ReparseError, ReparseRun, parse_archived
+from scraper.session import CrawlSession, default_archive_dir
+from tests.crawling import crawl
 
 FUZZ = settings(
     max_examples=150,
@@ -491,3 +496,285 @@ def test_a_file_cut_short_is_refused_for_writing_and_the_connection_released(
     with pytest.raises(db.WarehouseCorrupt, match="cut short"):
         warehouse.run_sql(path, "SELECT 41 + 1 AS answer", "csv")
     assert path.read_bytes() == good[: len(good) // 2]
+
+
+# --- a site that tries to stop the crawler --------------------------------------------------------
+Handler = Callable[[httpx.Request], httpx.Response]
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def urlset(locs: list[str]) -> bytes:
+    urls = "".join(f"<url><loc>{loc}</loc></url>" for loc in locs)
+    return f'<?xml version="1.0"?><urlset xmlns="{SITEMAP_NS}">{urls}</urlset>'.encode()
+
+
+def small_site(sitemap: bytes, pages: dict[str, httpx.Response]) -> Handler:
+    """robots.txt naming one sitemap (with an ETag, answered 304 when it matches) and `pages`,
+    every request kept in `handle.requests`."""
+    etag = f'"{hashlib.sha256(sitemap).hexdigest()[:12]}"'
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        handle.requests.append(request)  # type: ignore[attr-defined]
+        path = request.url.path
+        if path == "/robots.txt":
+            return httpx.Response(200, text=f"User-agent: *\nSitemap: {BASE}/sitemap.xml\n")
+        if path == "/sitemap.xml":
+            if request.headers.get("if-none-match") == etag:
+                return httpx.Response(304, headers={"etag": etag})
+            headers = {"content-type": "application/xml", "etag": etag}
+            return httpx.Response(200, content=sitemap, headers=headers)
+        return pages.get(path) or httpx.Response(404, text="<html><h1>Not found</h1></html>")
+
+    handle.requests = []  # type: ignore[attr-defined]
+    return handle
+
+
+def requests_of(handle: Handler) -> list[httpx.Request]:
+    return handle.requests  # type: ignore[attr-defined, no-any-return]
+
+
+async def discover_only(config: CrawlConfig, db_path: Path, handle: Handler) -> int:
+    transport = httpx.MockTransport(handle)
+    async with CrawlSession.open(config, db_path, transport=transport) as session:
+        return await session.discover()
+
+
+def test_a_sitemap_larger_than_a_page_is_read_whole(tmp_path: Path) -> None:
+    locs = [f"{BASE}/research/a-long-study-title-number-{n}-S{n:03x}" for n in range(3000)]
+    body = urlset(locs)
+    config = CrawlConfig(base_url=BASE, rate=1000.0, max_body_bytes=len(body) // 4)
+    assert config.max_body_bytes < len(body) < config.max_sitemap_bytes
+    db_path = tmp_path / "w.duckdb"
+    added = asyncio.run(discover_only(config, db_path, small_site(body, {})))
+    assert added == len(locs)
+    con = db.connect(db_path, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM pages").fetchone() == (len(locs),)
+    finally:
+        con.close()
+
+
+def html_page(title: str) -> httpx.Response:
+    return httpx.Response(200, text=study_html(title, []), headers={"content-type": "text/html"})
+
+
+BOUNDLESS = {  # Retry-After values no datetime can hold, from a 503 and a 429
+    "/research/never-Ra1": httpx.Response(503, headers={"retry-after": "99999999999999999999"}),
+    "/research/later-Ra2": httpx.Response(429, headers={"retry-after": "1000000000000"}),
+    "/research/y9999-Ra3": httpx.Response(
+        503, headers={"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"}
+    ),
+    "/research/huge-Ra4": httpx.Response(503, headers={"retry-after": "9" * 400}),
+}
+
+
+def test_a_boundless_retry_after_or_years_of_failures_never_stop_a_crawl(tmp_path: Path) -> None:
+    pages = {**BOUNDLESS, "/research/fine-Ok1": html_page("A fine study")}
+    locs = [BASE + path for path in pages]
+    handle = small_site(urlset(locs), pages)
+    config = CrawlConfig(base_url=BASE, rate=1000.0, backoff_initial_s=0.01, backoff_max_s=0.02)
+    db_path = tmp_path / "w.duckdb"
+    failing = [BASE + path for path in BOUNDLESS]
+
+    def stored() -> dict[str, tuple[int, datetime]]:
+        con = db.connect(db_path, read_only=True)
+        try:
+            rows = con.execute(
+                "SELECT url, failures, next_visit_at FROM pages WHERE failures > 0"
+            ).fetchall()
+        finally:
+            con.close()
+        return {url: (failures, when) for url, failures, when in rows}
+
+    first = crawl(config, db_path, transport=httpx.MockTransport(handle))
+    assert first.complete
+    assert first.outcomes == Counter(failed=4, new=1)
+    cap = datetime.now(UTC) + config.revisit_max
+    assert sorted(stored()) == sorted(failing)
+    # The server's wish is honoured up to the longest wait of all, then the page comes back.
+    assert all(cap - timedelta(minutes=5) < when <= cap for _, when in stored().values())
+    # The stored state is usable: a page that has failed for years is backed off, not overflowed.
+    con = db.connect(db_path)
+    try:
+        con.execute("UPDATE pages SET failures = 100000 WHERE url = ?", [failing[0]])
+    finally:
+        con.close()
+    again = crawl(config, db_path, full=True, transport=httpx.MockTransport(handle))
+    assert again.complete
+    assert again.outcomes == Counter(failed=4, unchanged=1)
+    after = stored()
+    assert after[failing[0]][0] == 100001
+    assert all(when <= datetime.now(UTC) + config.revisit_max for _, when in after.values())
+
+
+def damage(archive_dir: Path, how: str) -> None:
+    files = sorted(archive_dir.glob("*.warc.gz"))
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        if how == "deleted":
+            path.unlink()
+        elif how == "cut short":
+            path.write_bytes(data[:100])  # inside the first record
+        else:  # scrambled: the same length, the gzip members' insides overwritten
+            rng = random.Random(len(data))
+            path.write_bytes(data[:16] + rng.randbytes(len(data) - 32) + data[-16:])
+
+
+@pytest.mark.parametrize("how", ["deleted", "cut short", "scrambled"])
+def test_a_damaged_archive_is_fetched_again_not_fatal(tmp_path: Path, how: str) -> None:
+    pages = {"/research/fine-Ok1": html_page("A fine study"), "/research/two-Ok2": html_page("2")}
+    handle = small_site(urlset([BASE + path for path in pages]), pages)
+    config = CrawlConfig(base_url=BASE, rate=1000.0)
+    db_path = tmp_path / "w.duckdb"
+    first = crawl(config, db_path, transport=httpx.MockTransport(handle))
+    assert first.complete
+    assert first.outcomes == Counter(new=2)
+    damage(default_archive_dir(db_path), how)
+    requests_of(handle).clear()
+    again = crawl(config, db_path, full=True, transport=httpx.MockTransport(handle))
+    assert again.complete
+    assert sum(again.outcomes.values()) == 2
+    # The sitemap's archived copy was unreadable: asked for whole, not conditionally.
+    [sitemap] = [r for r in requests_of(handle) if r.url.path == "/sitemap.xml"]
+    assert "if-none-match" not in sitemap.headers
+    # And the next run reads the copy this one archived, and is asked conditionally again.
+    requests_of(handle).clear()
+    third = crawl(config, db_path, full=True, transport=httpx.MockTransport(handle))
+    assert third.complete
+    [sitemap] = [r for r in requests_of(handle) if r.url.path == "/sitemap.xml"]
+    assert "if-none-match" in sitemap.headers
+
+
+# --- a reparse over a damaged archive -------------------------------------------------------------
+def crawled_site(tmp_path: Path) -> Path:
+    """Three study pages crawled and archived; returns the warehouse."""
+    pages = {
+        "/research/one-Rp1": html_page("One"),
+        "/research/two-Rp2": html_page("Two"),
+        "/research/three-Rp3": html_page("Three"),
+    }
+    handle = small_site(urlset([BASE + path for path in pages]), pages)
+    db_path = tmp_path / "w.duckdb"
+    done = crawl(
+        CrawlConfig(base_url=BASE, rate=1000.0), db_path, transport=httpx.MockTransport(handle)
+    )
+    assert done.outcomes == Counter(new=3)
+    return db_path
+
+
+def scramble_record(db_path: Path, url: str) -> None:
+    """Overwrite the inside of the gzip member that holds `url`'s archived response."""
+    con = db.connect(db_path, read_only=True)
+    try:
+        row = con.execute(
+            "SELECT warc_file, record_offset, record_length FROM archive_records"
+            " WHERE url = ? AND record_type = 'response'",
+            [url],
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    path = default_archive_dir(db_path) / row[0]
+    data = bytearray(path.read_bytes())
+    start, end = row[1] + 20, row[1] + row[2] - 10  # past the gzip header, before its trailer
+    data[start:end] = b"\x55" * (end - start)
+    path.write_bytes(bytes(data))
+
+
+def run_rows(db_path: Path) -> list[tuple[object, ...]]:
+    con = db.connect(db_path, read_only=True)
+    try:
+        return con.execute(
+            "SELECT kind, status, pages_failed, failure_reasons, error FROM crawl_runs"
+            " ORDER BY run_id"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_reparse_skips_and_counts_an_unreadable_record(tmp_path: Path) -> None:
+    db_path = crawled_site(tmp_path)
+    scramble_record(db_path, BASE + "/research/two-Rp2")
+    with ReparseRun.open(db_path) as run:
+        for entries in run.chunks(2):
+            run.load(parse_archived(run.directory, entries))
+        report = run.finish()
+    assert (report.pages, report.unreadable) == (2, 1)
+    assert "1 unreadable archive records skipped" in report.message
+    kind, status, failed, reasons, error = run_rows(db_path)[-1]
+    assert (kind, status, failed, error) == ("reparse", "completed", 1, None)
+    assert json.loads(str(reasons)) == {UNREADABLE_RECORD: 1}
+
+
+def test_a_reparse_that_raises_is_closed_as_failed(tmp_path: Path) -> None:
+    db_path = crawled_site(tmp_path)
+    with pytest.raises(RuntimeError), ReparseRun.open(db_path):
+        raise RuntimeError("the disk is on fire\nand more")
+    assert run_rows(db_path)[-1][:2] == ("reparse", "failed")
+    assert run_rows(db_path)[-1][4] == "the disk is on fire"
+
+
+def test_reparse_never_creates_a_missing_archive_dir(tmp_path: Path) -> None:
+    db_path = crawled_site(tmp_path)
+    missing = tmp_path / "nonexistent" / "warc"
+    before = run_rows(db_path)
+    with (
+        pytest.raises(ReparseError, match="no archive directory"),
+        ReparseRun.open(db_path, archive_dir=missing),
+    ):
+        pass
+    result = CliRunner().invoke(
+        app, ["reparse", "--db", str(db_path), "--archive-dir", str(missing)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"scraper: error: no archive directory at {missing}"
+    ]
+    assert not (tmp_path / "nonexistent").exists()
+    assert run_rows(db_path) == before  # no run was started
+
+
+@pytest.mark.usefixtures("prefect_harness")
+# Prefect's API client leaves one socket to its test server open when the flow's event loop
+# closes (as in test_flows); not one of ours.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
+def test_the_reparse_flow_completes_over_a_damaged_record(tmp_path: Path) -> None:
+    from scraper.flows.reparse import reparse  # noqa: PLC0415  # Prefect: slow, for this test only
+
+    db_path = crawled_site(tmp_path)
+    scramble_record(db_path, BASE + "/research/one-Rp1")
+    state: Any = asyncio.run(reparse(db=str(db_path), batch_size=2, return_state=True))  # type: ignore[arg-type]
+    assert state.is_completed(), state.message
+    assert "1 unreadable archive records skipped" in state.message
+    assert run_rows(db_path)[-1][:3] == ("reparse", "completed", 1)
+
+
+# --- long lists: work in proportion to their length -----------------------------------------------
+def calls_to_parse(entries: int) -> int:
+    """Function calls (Python and C) made by parsing a page that cites `entries` studies."""
+    links = [f"/research/a-cited-study-{n}-{n:04d}" for n in range(entries)]
+    body = study_html("A long list", links).encode()
+    calls = 0
+
+    def count(_frame: object, event: str, _arg: object) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        page = parse_study(body, BASE + "/research/long-Lng1")
+    finally:
+        sys.setprofile(None)
+    assert len(page.cited_research) == entries
+    return calls
+
+
+def test_a_long_list_costs_work_in_proportion_to_its_length() -> None:
+    # Four times the entries, about four times the calls (a sort adds a little): comparing every
+    # entry with every other made it sixteen, and 10,000 entries a minute inside the write window.
+    small, large = calls_to_parse(300), calls_to_parse(1200)
+    assert large < 4.5 * small, (small, large)

@@ -9,6 +9,7 @@ file, which no index row points at and `scan` detects and skips.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -23,11 +24,14 @@ from scraper.responses import FetchResult
 from scraper.warc import (
     ArchivedResponse,
     ArchiveEntry,
+    ArchiveError,
     ScanReport,
     WarcWriter,
     read_record,
     scan,
 )
+
+log = logging.getLogger(__name__)
 
 # --- the index ------------------------------------------------------------------------------------
 
@@ -171,9 +175,19 @@ class Archive:
         return self.read_many([url]).get(url)
 
     def read_many(self, urls: Sequence[str]) -> dict[str, ArchivedResponse]:
-        """`read` of several URLs in one look-up: those that have a response."""
-        entries = latest_entries(self.con, urls)
-        return {entry.url: read_record(self.directory, entry) for entry in entries}
+        """`read` of several URLs in one look-up: those that have a response we can read.
+
+        A copy whose file was deleted or damaged counts as absent (and is logged): what asks for
+        it, such as discovery's conditional sitemap requests, then fetches it again instead of
+        failing on every later run.
+        """
+        found: dict[str, ArchivedResponse] = {}
+        for entry in latest_entries(self.con, urls):
+            try:
+                found[entry.url] = read_record(self.directory, entry)
+            except ArchiveError as exc:
+                log.warning("archived copy of %s unreadable, taken as absent: %s", entry.url, exc)
+        return found
 
     def iter_latest(self, *, pages_only: bool = True) -> Iterator[ArchivedResponse]:
         """Every page's newest complete 2xx response: what a reparse needs, without the network.

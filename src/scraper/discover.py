@@ -328,7 +328,11 @@ async def sitemap_steps(
             yield batch.checked
         priors = previous(batch.urls) if previous else {}
         targets = [_conditional(url, priors.get(url)) for url in batch.urls]
-        results = await fetcher.fetch_batch(targets, expect="any")
+        # A sitemap may be ten times a page's cap (sitemaps.org allows 50 MB); under the page
+        # cap a large site's sitemaps would be refused and its pages never found.
+        results = await fetcher.fetch_batch(
+            targets, expect="any", max_bytes=config.max_sitemap_bytes
+        )
         level = []
         for result in results:
             prior = priors.get(result.url)

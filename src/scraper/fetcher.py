@@ -111,11 +111,18 @@ class Fetcher:
     # --- public API -------------------------------------------------------------------------------
 
     async def fetch_batch(
-        self, targets: Sequence[FetchTarget | str], *, expect: Expect = "html"
+        self,
+        targets: Sequence[FetchTarget | str],
+        *,
+        expect: Expect = "html",
+        max_bytes: int | None = None,
     ) -> list[FetchResult]:
-        """Fetch all targets concurrently (within each host's limits); results in input order."""
+        """Fetch all targets concurrently (within each host's limits); results in input order.
+        `max_bytes` as in `fetch`."""
         return await in_order(
-            targets, lambda target: self.fetch(target, expect=expect), self.runners
+            targets,
+            lambda target: self.fetch(target, expect=expect, max_bytes=max_bytes),
+            self.runners,
         )
 
     @property

@@ -168,6 +168,8 @@ def reparse_command(
     """Rebuild every record from the WARC archive with the current parser (no network)."""
     if not db_path.exists():
         fail(f"no warehouse at {db_path}")
+    if archive_dir is not None and not archive_dir.is_dir():  # read from, never created
+        fail(f"no archive directory at {archive_dir}")
     _check_writable(db_path)
     prefect_settings(verbose=verbose)
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands

@@ -11,10 +11,16 @@ its stored record, without the network, as a run of its own (a `crawl_runs` row 
 History is keyed by fetch time, so a reparse adds no observation twice; text that the new parser
 reads differently lands in `study_text_history` like any other change. `parse_archived` needs
 only the archive directory, never the database, so it can run on another process or machine.
+
+An archived record that cannot be read (its file deleted, cut short or damaged) is skipped and
+counted: its page keeps the record it has, and the run closes as completed with the count under
+`pages_failed` and the reason in `failure_reasons`. A run that raises is closed as failed with the
+error, never left running.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,16 +34,39 @@ from scraper.archive import latest_entries
 from scraper.parse import PARSER_VERSION, parse_fetched
 from scraper.records import LoadItem
 from scraper.session import default_archive_dir
-from scraper.warc import ArchiveEntry, read_record
+from scraper.warc import ArchiveEntry, ArchiveError, read_record
+
+log = logging.getLogger(__name__)
+
+# The `failure_reasons` key of the archived records a reparse could not read.
+UNREADABLE_RECORD = "unreadable archive record"
 
 
-def parse_archived(directory: str | Path, entries: Sequence[ArchiveEntry]) -> list[LoadItem]:
-    """Read the archived responses `entries` point at and parse them, in order."""
+class ReparseError(Exception):
+    """A reparse cannot start: what it was given is not there."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """A batch of archived pages parsed, and the records of it that could not be read."""
+
+    items: list[LoadItem]
+    unreadable: tuple[str, ...] = ()  # one line per record skipped: its URL and why
+
+
+def parse_archived(directory: str | Path, entries: Sequence[ArchiveEntry]) -> ParsedBatch:
+    """Read the archived responses `entries` point at and parse them, in order; a record that
+    cannot be read is skipped and named."""
     items = []
+    unreadable = []
     for entry in entries:
-        response = read_record(Path(directory), entry)
+        try:
+            response = read_record(Path(directory), entry)
+        except ArchiveError as exc:
+            unreadable.append(f"{entry.url}: {exc}")
+            continue
         items.append(parse_fetched(response.body, response.target_uri, response.fetched_at))
-    return items
+    return ParsedBatch(items=items, unreadable=tuple(unreadable))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,12 +76,16 @@ class ReparseReport:
     run_id: int
     pages: int  # archived pages parsed and loaded
     changed: int  # records new or changed by the current parser
+    unreadable: int = 0  # archived records skipped: they could not be read
 
     @property
     def message(self) -> str:
+        skipped = (
+            f"; {self.unreadable} unreadable archive records skipped" if self.unreadable else ""
+        )
         return (
             f"reparsed {self.pages} archived pages with parser {PARSER_VERSION}:"
-            f" {self.changed} records changed"
+            f" {self.changed} records changed{skipped}"
         )
 
 
@@ -65,6 +98,7 @@ class ReparseRun:
         self.run_id = run_id
         self.pages = 0
         self.changed = 0
+        self.unreadable = 0
 
     @classmethod
     @contextmanager
@@ -75,8 +109,11 @@ class ReparseRun:
         archive_dir: str | Path | None = None,
         flow_run_id: str | None = None,
     ) -> Iterator[ReparseRun]:
-        """Open the warehouse and start the run's `crawl_runs` row. A run that raises is left
-        running and closed as interrupted when the warehouse is next opened for a crawl."""
+        """Open the warehouse and start the run's `crawl_runs` row. A run that raises is closed
+        as failed with the error's first line. An `archive_dir` that is not a directory is a
+        ReparseError before anything is opened (and it is never created)."""
+        if archive_dir is not None and not Path(archive_dir).is_dir():
+            raise ReparseError(f"no archive directory at {archive_dir}")
         con = db.connect(db_path)
         try:
             run_id = runs.start_run(
@@ -87,7 +124,12 @@ class ReparseRun:
                 flow_run_id=flow_run_id,
             )
             directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
-            yield cls(con, directory, run_id)
+            run = cls(con, directory, run_id)
+            try:
+                yield run
+            except BaseException as exc:
+                run.fail(exc)
+                raise
         finally:
             con.close()
 
@@ -97,19 +139,50 @@ class ReparseRun:
         for start in range(0, len(entries), size):
             yield entries[start : start + size]
 
-    def load(self, items: Sequence[LoadItem]) -> load.LoadStats:
-        """Replace the stored records of a reparsed batch."""
+    def load(self, batch: ParsedBatch) -> load.LoadStats:
+        """Replace the stored records of a reparsed batch; count the records it skipped."""
+        for line in batch.unreadable:
+            log.warning("reparse skipped %s", line)
+        self.unreadable += len(batch.unreadable)
         stats = load.load_pages(
-            self.con, items, observed_at=datetime.now(UTC), run_id=self.run_id, reparse=True
+            self.con, batch.items, observed_at=datetime.now(UTC), run_id=self.run_id, reparse=True
         )
-        self.pages += len(items)
+        self.pages += len(batch.items)
         self.changed += stats.studies_changed + stats.studies_new
         return stats
 
     def finish(self) -> ReparseReport:
-        """Close the run's `crawl_runs` row as completed."""
+        """Close the run's `crawl_runs` row as completed, with the records it had to skip."""
         summary = runs.RunSummary(
-            finished_at=datetime.now(UTC), pages_fetched=0, pages_changed=self.changed
+            finished_at=datetime.now(UTC),
+            pages_fetched=0,
+            pages_changed=self.changed,
+            pages_failed=self.unreadable,
+            failure_reasons={UNREADABLE_RECORD: self.unreadable} if self.unreadable else {},
         )
         runs.finish_run(self.con, self.run_id, summary)
-        return ReparseReport(run_id=self.run_id, pages=self.pages, changed=self.changed)
+        return ReparseReport(
+            run_id=self.run_id, pages=self.pages, changed=self.changed, unreadable=self.unreadable
+        )
+
+    def fail(self, exc: BaseException) -> None:
+        """Close the run as failed with `exc`'s first line (unless it was closed already). A
+        failure to do so is logged: the error that ended the run is the one to report."""
+        summary = runs.RunSummary(
+            finished_at=datetime.now(UTC),
+            status="failed",
+            pages_changed=self.changed,
+            pages_failed=self.unreadable,
+            error=db.first_line(exc),
+        )
+        try:
+            if self._running():
+                runs.finish_run(self.con, self.run_id, summary)
+        except Exception as closing:  # the warehouse may be what failed
+            log.warning("reparse run %d left open: %s", self.run_id, closing)
+
+    def _running(self) -> bool:
+        row = self.con.execute(
+            "SELECT status FROM crawl_runs WHERE run_id = ?", [self.run_id]
+        ).fetchone()
+        return row is not None and row[0] == "running"

@@ -100,15 +100,13 @@ def schedule(
 
     The interval shrinks when a visit found a change and grows when it did not, within
     [revisit_min, revisit_max]. A failed visit keeps the interval and retries sooner, doubling the
-    wait with each failure in a row (and never before a Retry-After we were given).
+    wait with each failure in a row (and never before a Retry-After we were given, up to
+    `revisit_max`).
     """
     low, high = seconds(config.revisit_min), seconds(config.revisit_max)
     if outcome == "failed":
         failures += 1
-        wait = min(config.failure_backoff * 2 ** (failures - 1), config.revisit_max)
-        if retry_after_s:
-            wait = max(wait, timedelta(seconds=retry_after_s))
-        return interval_s, wait, failures
+        return interval_s, failure_wait(failures, config, retry_after_s), failures
     if outcome in ("gone", "refused"):
         interval = high
     elif outcome == "new":
@@ -119,6 +117,23 @@ def schedule(
         interval = round(interval_s * config.revisit_grow)
     interval = max(low, min(high, interval))
     return interval, timedelta(seconds=interval), 0
+
+
+def failure_wait(failures: int, config: CrawlConfig, retry_after_s: float | None) -> timedelta:
+    """The wait after the `failures`-th failure in a row: doubling from `failure_backoff`, never
+    before a Retry-After, and never longer than `revisit_max`.
+
+    Everything is capped in float seconds before a timedelta is made: the site chooses the
+    Retry-After (a 20-digit one, or a date in the year 9999) and a page may fail for years, and
+    a timedelta or `now + wait` beyond datetime's range would raise on every later run.
+    """
+    cap = config.revisit_max.total_seconds()
+    base = config.failure_backoff.total_seconds()
+    # Past 2**64 times the base any wait is over the cap; the exponent is bounded first.
+    wait = min(base * 2.0 ** min(failures - 1, 64), cap)
+    if retry_after_s and retry_after_s > 0:  # NaN compares False: ignored
+        wait = max(wait, min(retry_after_s, cap))
+    return timedelta(seconds=wait)
 
 
 def newest_lastmods(found: Iterable[Discovered]) -> list[Discovered]:

@@ -53,6 +53,16 @@ ORIGINAL_ENCODING_HEADER = "X-Archive-Content-Encoding"
 # Headers that describe the wire form of the body, not the decoded body we store.
 _WIRE_HEADERS = frozenset({"content-encoding", "transfer-encoding", "content-length"})
 _READ_CHUNK = 1 << 16
+# What warcio raises on bytes that are not a record, and what a record without HTTP headers or
+# with a status or date that is not one raises while it is read.
+_UNPARSABLE = (
+    ArchiveLoadFailed,
+    StatusAndHeadersParserException,
+    EOFError,
+    ValueError,
+    AttributeError,
+    TypeError,
+)
 
 
 class ArchiveError(Exception):
@@ -355,7 +365,10 @@ def read_record(directory: Path, entry: ArchiveEntry) -> ArchivedResponse:
         raise MissingRecord(f"no record at {entry.warc_file}:{entry.offset}") from exc
     if not inflater.eof:
         raise TornRecord(f"torn record at {entry.warc_file}:{entry.offset}", offset=entry.offset)
-    return _parse_member(raw, entry.warc_file, entry.offset)
+    try:
+        return _parse_member(raw, entry.warc_file, entry.offset)
+    except _UNPARSABLE as exc:  # a whole gzip member holding no WARC record we can read
+        raise MissingRecord(f"bad record at {entry.warc_file}:{entry.offset}: {exc}") from exc
 
 
 def _parse_member(raw: bytes, warc_file: str, offset: int) -> ArchivedResponse:

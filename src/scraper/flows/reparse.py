@@ -25,21 +25,20 @@ from prefect.utilities.annotations import quote
 
 from scraper import load
 from scraper import reparse as library
-from scraper.records import LoadItem
-from scraper.reparse import ReparseRun
+from scraper.reparse import ParsedBatch, ReparseRun
 from scraper.warc import ArchiveEntry
 
 
 @task(name="parse-archived", task_run_name="parse-{number}", cache_policy=NO_CACHE)
-def parse_archived(directory: str, entries: list[ArchiveEntry], number: int) -> list[LoadItem]:
+def parse_archived(directory: str, entries: list[ArchiveEntry], number: int) -> ParsedBatch:
     """Read one batch of archived pages and parse them (on a worker: no database needed)."""
     return library.parse_archived(directory, entries)
 
 
 @task(name="reparse-batch", task_run_name="reparse-{number}", cache_policy=NO_CACHE)
-def reparse_batch(run: ReparseRun, items: list[LoadItem], number: int) -> load.LoadStats:
+def reparse_batch(run: ReparseRun, batch: ParsedBatch, number: int) -> load.LoadStats:
     """Load one batch of reparsed pages over the stored records."""
-    stats = run.load(items)
+    stats = run.load(batch)
     get_run_logger().info("reparse batch %d: %s", number, stats)
     return stats
 
@@ -58,24 +57,25 @@ async def reparse(
     """
     with ReparseRun.open(db, archive_dir=archive_dir, flow_run_id=flow_run.id) as run:
         ahead = 2 * max(1, parse_workers)
-        async for number, items in _parsed(run, batch_size, ahead):
+        async for number, batch in _parsed(run, batch_size, ahead):
             # quote: Prefect would otherwise walk every record looking for futures (a second
-            # per 1,000 pages); the task receives the list itself.
-            quoted: Any = quote(items)
+            # per 1,000 pages); the task receives the batch itself.
+            quoted: Any = quote(batch)
             reparse_batch(run, quoted, number)
         result = run.finish()
     await acreate_markdown_artifact(f"# Reparse\n\n{result.message}", key="reparse-summary")
     return Completed(
-        message=result.message, data={"pages": result.pages, "changed": result.changed}
+        message=result.message,
+        data={"pages": result.pages, "changed": result.changed, "unreadable": result.unreadable},
     )
 
 
 async def _parsed(
     run: ReparseRun, batch_size: int, ahead: int
-) -> AsyncIterator[tuple[int, list[LoadItem]]]:
+) -> AsyncIterator[tuple[int, ParsedBatch]]:
     """(number, parsed batch) in archive order, with up to `ahead` batches submitted at once. On
     an error the few batches still being parsed are left to finish and dropped."""
-    pending: deque[tuple[int, PrefectFuture[list[LoadItem]]]] = deque()
+    pending: deque[tuple[int, PrefectFuture[ParsedBatch]]] = deque()
     directory = str(run.directory)
     for number, entries in enumerate(run.chunks(batch_size), start=1):
         # Not `quote`d: prefect-dask hands a quoted list to the task as a tuple of tuples.
@@ -87,8 +87,8 @@ async def _parsed(
 
 
 async def _next(
-    pending: deque[tuple[int, PrefectFuture[list[LoadItem]]]],
-) -> tuple[int, list[LoadItem]]:
+    pending: deque[tuple[int, PrefectFuture[ParsedBatch]]],
+) -> tuple[int, ParsedBatch]:
     number, future = pending.popleft()
     # Waiting blocks: a thread keeps the flow's event loop free meanwhile.
     return number, await asyncio.to_thread(future.result)
