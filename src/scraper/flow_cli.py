@@ -8,6 +8,7 @@ ephemeral server: no account, no cloud.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -21,6 +22,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from scraper import db, warehouse
+from scraper.children import start_ephemeral_server
 from scraper.cli_errors import EXIT_FAILED, fail
 from scraper.config import CrawlConfig, default_user_agent
 from scraper.replica_cli import replica_required
@@ -173,6 +175,7 @@ def reparse_command(
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
 
     archive = str(archive_dir) if archive_dir else None
+    start_ephemeral_server()
     state: Any = run_reparse(db=str(db_path), archive_dir=archive)
     if not state.is_completed():
         fail(str(state.message or "the reparse failed").splitlines()[0], EXIT_FAILED)
@@ -196,15 +199,25 @@ def serve_command(
 
 # --- helpers ----------------------------------------------------------------------------------
 def _checked_config(base_url: str, rate: float, concurrency: int, batch_size: int) -> CrawlConfig:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _is_site_url(base_url):
         fail(f"--base-url must be an http(s) URL with a host, not {base_url!r}")
+    # click's range check lets nan and inf through; an infinite rate would mean no spacing at all
+    if not math.isfinite(rate) or rate <= 0:
+        fail(f"--rate must be a positive, finite number of requests per second, not {rate}")
     try:
         return CrawlConfig(
             base_url=base_url, rate=rate, concurrency=concurrency, batch_size=batch_size
         )
     except ValueError as exc:
         fail(str(exc))
+
+
+def _is_site_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        return False
 
 
 def _check_writable(db_path: Path) -> None:
@@ -255,6 +268,7 @@ def _run_crawl(**parameters: Any) -> str | None:
     columns = (TextColumn("crawl"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
         task_id = bar.add_task("crawl", total=100.0)
+        start_ephemeral_server()
         with report.progress_to(lambda percent, _batch: bar.update(task_id, completed=percent)):
             state: Any = run_crawl(**parameters)
     if state.is_completed():

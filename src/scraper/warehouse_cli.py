@@ -114,8 +114,15 @@ def _query_text(query: str | None, file: Path | None) -> str:
             return file.read_text(encoding="utf-8")
         except OSError as exc:
             fail(f"cannot read {file}: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            fail(f"cannot read {file}: not UTF-8 text")
     assert query is not None  # checked above
-    return sys.stdin.read() if query == "-" else query
+    if query != "-":
+        return query
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError:
+        fail("cannot read the query from stdin: not UTF-8 text")
 
 
 def _width() -> int:
