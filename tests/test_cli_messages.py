@@ -162,3 +162,24 @@ def test_kill_9_of_a_crawl_takes_its_children_with_it(tmp_path: Path) -> None:
             assert process.stderr is not None
             process.stderr.close()
         assert wait_for(lambda: not any(alive(kid) for kid in kids), 30)
+
+
+def test_an_unusable_prefect_home_is_one_line_before_any_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = {**os.environ, "PREFECT_HOME": str(blocker / "prefect")}
+    env.pop("PREFECT_API_URL", None)
+    with ReplicaServer(Replica(pages=3, seed=1)) as server:
+        result = subprocess.run(
+            [
+                *[sys.executable, "-c", "from scraper.cli import main; main()", "crawl"],
+                *["--base-url", server.base_url, "--db", str(tmp_path / "w.duckdb")],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+    assert "PREFECT_HOME" in one_line_error(result)
+    assert result.returncode == 1

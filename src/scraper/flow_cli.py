@@ -49,6 +49,20 @@ def prefect_settings(*, verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if not os.environ.get("PREFECT_API_URL"):
+        _check_prefect_home(Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser())
+
+
+def _check_prefect_home(home: Path) -> None:
+    """The ephemeral server keeps its database in PREFECT_HOME; where it cannot, it fails over
+    and over in the background for a minute, hundreds of lines, before the run gives up."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / f".scraper-probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        fail(f"PREFECT_HOME {home} is not a writable directory: {exc.strerror or exc}", EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:
