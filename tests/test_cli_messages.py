@@ -183,3 +183,21 @@ def test_an_unusable_prefect_home_is_one_line_before_any_run(tmp_path: Path) -> 
         )
     assert "PREFECT_HOME" in one_line_error(result)
     assert result.returncode == 1
+
+
+def test_a_demo_into_a_missing_directory_is_one_line(tmp_path: Path) -> None:
+    result = scraper("demo", "--db", str(tmp_path / "missing" / "demo.duckdb"), "--pages", "3")
+    assert "not a writable directory" in one_line_error(result)
+    assert result.returncode == 1
+
+
+def test_an_archive_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with ReplicaServer(Replica(pages=3, seed=1)) as server:
+        result = scraper(
+            "crawl", "--base-url", server.base_url, "--db", str(tmp_path / "w.duckdb"),
+            "--archive-dir", str(blocker / "warc"), cwd=tmp_path, timeout=120,
+        )  # fmt: skip
+    assert "--archive-dir" in one_line_error(result)
+    assert result.returncode == 1

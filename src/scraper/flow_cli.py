@@ -56,13 +56,20 @@ def prefect_settings(*, verbose: bool) -> None:
 def _check_prefect_home(home: Path) -> None:
     """The ephemeral server keeps its database in PREFECT_HOME; where it cannot, it fails over
     and over in the background for a minute, hundreds of lines, before the run gives up."""
+    _check_directory(home, "PREFECT_HOME", create=True)
+
+
+def _check_directory(directory: Path, what: str, *, create: bool = False) -> None:
+    """One line and exit 1 now for a directory a run could not write into: inside the flow run
+    the same error would end it with Prefect's traceback, after the site was already asked."""
     try:
-        home.mkdir(parents=True, exist_ok=True)
-        probe = home / f".scraper-probe-{os.getpid()}"
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".scraper-probe-{os.getpid()}"
         probe.touch()
         probe.unlink()
     except OSError as exc:
-        fail(f"PREFECT_HOME {home} is not a writable directory: {exc.strerror or exc}", EXIT_FAILED)
+        fail(f"{what} {directory} is not a writable directory: {exc.strerror or exc}", EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:
@@ -119,6 +126,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
             fail(f"--contact-url must be an http(s) URL, not {contact_url!r}")
         config = config.with_options(user_agent=default_user_agent(contact_url))
     _check_writable(db_path)
+    _check_archive_dir(archive_dir, db_path)
     _check_reachable(config)
     prefect_settings(verbose=verbose)
     result = _run_crawl(
@@ -149,6 +157,7 @@ def demo_command(
     with replica_required():
         from replica import Replica, ReplicaServer  # noqa: PLC0415  # optional package: load on use
 
+    _check_directory(db_path.parent, "the --db directory")
     _replace_demo_warehouse(db_path)
     prefect_settings(verbose=verbose)
     with ReplicaServer(Replica(pages=pages, seed=seed)) as server:
@@ -244,6 +253,12 @@ def _check_writable(db_path: Path) -> None:
         fail(str(exc), EXIT_FAILED)
     except duckdb.Error as exc:
         fail(f"cannot use warehouse {db_path}: {str(exc).splitlines()[0]}", EXIT_FAILED)
+
+
+def _check_archive_dir(archive_dir: Path | None, db_path: Path) -> None:
+    from scraper.session import default_archive_dir  # noqa: PLC0415  # loads DuckDB and Arrow
+
+    _check_directory(archive_dir or default_archive_dir(db_path), "--archive-dir", create=True)
 
 
 def _check_reachable(config: CrawlConfig) -> None:
