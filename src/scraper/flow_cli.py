@@ -83,7 +83,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     db_path: DbOption = Path("warehouse.duckdb"),
     base_url: Annotated[str, typer.Option(help="The site to crawl.")] = DEFAULT_SITE,
     max_pages: Annotated[
-        int | None, typer.Option(min=1, help="Stop after about this many pages (resumable).")
+        int | None, typer.Option(min=1, help="Stop after this many pages (resumable).")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight per host.")] = 2,
     rate: Annotated[float, typer.Option(min=0.001, help="Requests per second per host.")] = 1.0,

@@ -29,7 +29,12 @@ class Format(StrEnum):
 DbOption = Annotated[
     Path, typer.Option("--db", help="The DuckDB warehouse file.", show_default=False)
 ]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="How to print the result.")]
+FormatOption = Annotated[
+    Format,
+    typer.Option(
+        "--format", "-f", help="How to print the result (json writes NaN and Infinity as null)."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
