@@ -6,6 +6,7 @@ Commands are thin: they turn options into library calls (or flow runs) and print
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +15,8 @@ import typer
 from typer.exceptions import TyperException
 
 from scraper import flow_cli, replica_cli, warehouse_cli
-from scraper.cli_errors import fail
+from scraper.cli_errors import EXIT_INTERRUPTED, EXIT_TERMINATED, fail
+from scraper.config import CrawlConfig
 from scraper.parse import parse_study
 
 app = typer.Typer(
@@ -41,12 +43,22 @@ def parse_command(
 ) -> None:
     """Parse saved pages and print one JSON object per page (JSON Lines), in order."""
     for path in files:
-        try:
-            html = path.read_bytes()
-        except OSError as exc:
-            fail(f"cannot read {path}: {exc.strerror or exc}")
-        page = parse_study(html, url)
+        page = parse_study(_read_page(path), url)
         sys.stdout.write(json.dumps(page.to_json(), ensure_ascii=False) + "\n")
+
+
+def _read_page(path: Path) -> bytes:
+    """The saved page's bytes, read no further than the largest body a crawl accepts (a device
+    or a runaway file would otherwise be read without end)."""
+    limit = CrawlConfig().max_body_bytes
+    try:
+        with path.open("rb") as file:
+            html = file.read(limit + 1)
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+    if len(html) > limit:
+        fail(f"{path} is larger than {limit // 2**20} MiB, the most a crawl reads of a page")
+    return html
 
 
 warehouse_cli.register(app)
@@ -56,6 +68,7 @@ app.add_typer(replica_cli.replica_app, name="replica")
 
 def main() -> None:
     """Run the CLI; usage errors are one line too, not click's boxed help."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = app(standalone_mode=False)
     except TyperException as exc:  # usage errors: bad option values, unknown commands
@@ -65,6 +78,18 @@ def main() -> None:
         typer.echo(f"scraper: error: {message}{hint}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
     except (typer.Abort, KeyboardInterrupt):
+        code = EXIT_INTERRUPTED
+    except Terminated:
+        typer.echo("scraper: terminated", err=True)
+        sys.exit(EXIT_TERMINATED)
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C into a silent exit 130
         typer.echo("scraper: interrupted", err=True)
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+class Terminated(BaseException):  # named for the signal, like KeyboardInterrupt
+    """SIGTERM, raised where the main thread is, so that a stop unwinds like Ctrl-C."""
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    raise Terminated

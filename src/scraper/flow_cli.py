@@ -8,6 +8,7 @@ ephemeral server: no account, no cloud.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -21,6 +22,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from scraper import db, warehouse
+from scraper.children import start_ephemeral_server
 from scraper.cli_errors import EXIT_FAILED, fail
 from scraper.config import CrawlConfig, default_user_agent
 from scraper.replica_cli import replica_required
@@ -47,6 +49,27 @@ def prefect_settings(*, verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if not os.environ.get("PREFECT_API_URL"):
+        _check_prefect_home(Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser())
+
+
+def _check_prefect_home(home: Path) -> None:
+    """The ephemeral server keeps its database in PREFECT_HOME; where it cannot, it fails over
+    and over in the background for a minute, hundreds of lines, before the run gives up."""
+    _check_directory(home, "PREFECT_HOME", create=True)
+
+
+def _check_directory(directory: Path, what: str, *, create: bool = False) -> None:
+    """One line and exit 1 now for a directory a run could not write into: inside the flow run
+    the same error would end it with Prefect's traceback, after the site was already asked."""
+    try:
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".scraper-probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        fail(f"{what} {directory} is not a writable directory: {exc.strerror or exc}", EXIT_FAILED)
 
 
 def register(app: typer.Typer) -> None:
@@ -60,7 +83,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     db_path: DbOption = Path("warehouse.duckdb"),
     base_url: Annotated[str, typer.Option(help="The site to crawl.")] = DEFAULT_SITE,
     max_pages: Annotated[
-        int | None, typer.Option(min=1, help="Stop after about this many pages (resumable).")
+        int | None, typer.Option(min=1, help="Stop after this many pages (resumable).")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight per host.")] = 2,
     rate: Annotated[float, typer.Option(min=0.001, help="Requests per second per host.")] = 1.0,
@@ -103,6 +126,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
             fail(f"--contact-url must be an http(s) URL, not {contact_url!r}")
         config = config.with_options(user_agent=default_user_agent(contact_url))
     _check_writable(db_path)
+    _check_archive_dir(archive_dir, db_path)
     _check_reachable(config)
     prefect_settings(verbose=verbose)
     result = _run_crawl(
@@ -133,6 +157,7 @@ def demo_command(
     with replica_required():
         from replica import Replica, ReplicaServer  # noqa: PLC0415  # optional package: load on use
 
+    _check_directory(db_path.parent, "the --db directory")
     _replace_demo_warehouse(db_path)
     prefect_settings(verbose=verbose)
     with ReplicaServer(Replica(pages=pages, seed=seed)) as server:
@@ -175,6 +200,7 @@ def reparse_command(
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
 
     archive = str(archive_dir) if archive_dir else None
+    start_ephemeral_server()
     state: Any = run_reparse(db=str(db_path), archive_dir=archive)
     if not state.is_completed():
         fail(str(state.message or "the reparse failed").splitlines()[0], EXIT_FAILED)
@@ -198,15 +224,25 @@ def serve_command(
 
 # --- helpers ----------------------------------------------------------------------------------
 def _checked_config(base_url: str, rate: float, concurrency: int, batch_size: int) -> CrawlConfig:
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _is_site_url(base_url):
         fail(f"--base-url must be an http(s) URL with a host, not {base_url!r}")
+    # click's range check lets nan and inf through; an infinite rate would mean no spacing at all
+    if not math.isfinite(rate) or rate <= 0:
+        fail(f"--rate must be a positive, finite number of requests per second, not {rate}")
     try:
         return CrawlConfig(
             base_url=base_url, rate=rate, concurrency=concurrency, batch_size=batch_size
         )
     except ValueError as exc:
         fail(str(exc))
+
+
+def _is_site_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        return False
 
 
 def _check_writable(db_path: Path) -> None:
@@ -219,6 +255,12 @@ def _check_writable(db_path: Path) -> None:
         fail(str(exc), EXIT_FAILED)
     except duckdb.Error as exc:
         fail(f"cannot use warehouse {db_path}: {str(exc).splitlines()[0]}", EXIT_FAILED)
+
+
+def _check_archive_dir(archive_dir: Path | None, db_path: Path) -> None:
+    from scraper.session import default_archive_dir  # noqa: PLC0415  # loads DuckDB and Arrow
+
+    _check_directory(archive_dir or default_archive_dir(db_path), "--archive-dir", create=True)
 
 
 def _check_reachable(config: CrawlConfig) -> None:
@@ -257,6 +299,7 @@ def _run_crawl(**parameters: Any) -> str | None:
     columns = (TextColumn("crawl"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
         task_id = bar.add_task("crawl", total=100.0)
+        start_ephemeral_server()
         with report.progress_to(lambda percent, _batch: bar.update(task_id, completed=percent)):
             state: Any = run_crawl(**parameters)
     if state.is_completed():

@@ -157,12 +157,13 @@ class CrawlSession:
         return added
 
     # --- a batch: due -> fetch -> archive -> parse -> load -> record ----------------------------
-    async def run_batch(self) -> BatchReport | None:
-        """Claim, fetch, archive, parse, load and record one batch; None when nothing is due.
+    async def run_batch(self, limit: int | None = None) -> BatchReport | None:
+        """Claim, fetch, archive, parse, load and record one batch of at most `limit` pages (a
+        batch's worth by default); None when nothing is due.
 
         On any failure the batch's claims are given back, so its URLs are due again.
         """
-        targets = self.due()
+        targets = self.due(limit)
         if not targets:
             return None
         try:

@@ -113,12 +113,18 @@ def split(targets: Sequence[FetchTarget], shards: int) -> list[tuple[FetchTarget
 
 
 def plan_round(
-    session: CrawlSession, shards: int, round_number: int, staging_dir: Path
+    session: CrawlSession,
+    shards: int,
+    round_number: int,
+    staging_dir: Path,
+    *,
+    limit: int | None = None,
 ) -> list[ShardSpec]:
-    """Claim up to `shards` x batch_size due URLs and split them into shard specs; [] when none
-    are due."""
+    """Claim up to `shards` x batch_size due URLs (and at most `limit`) and split them into shard
+    specs; [] when none are due."""
     config = session.config
-    targets = session.due(shards * config.batch_size)
+    size = shards * config.batch_size
+    targets = session.due(size if limit is None else min(size, limit))
     shard_config = config.for_shard(shards)
     return [
         ShardSpec(

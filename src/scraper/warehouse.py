@@ -17,9 +17,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -101,10 +103,27 @@ def run_sql(
     statement = check_read_only(query)
     con = open_read_only(db_path)
     try:
-        columns, rows = _fetch(con, statement)
+        columns, rows = _fetch_interruptibly(con, statement)
     finally:
         con.close()
     return format_rows(columns, rows, fmt, width=width)
+
+
+def _fetch_interruptibly(
+    con: duckdb.DuckDBPyConnection, statement: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """`_fetch` in a worker thread, so that Ctrl-C stops a long query: while DuckDB runs it the
+    calling thread is inside C++ and Python's signal handlers would not run until it ends. On
+    KeyboardInterrupt (or whatever a signal handler raises) the query is interrupted, the worker
+    is waited for, and the exception propagates."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sql") as pool:
+        future = pool.submit(_fetch, con, statement)
+        try:
+            return future.result()
+        except BaseException:
+            con.interrupt()
+            wait([future])
+            raise
 
 
 def check_read_only(query: str) -> str:
@@ -192,12 +211,15 @@ def format_rows(
     *,
     width: int = DEFAULT_TABLE_WIDTH,
 ) -> str:
-    """Render a result as a table (rich), CSV, JSON (a list of objects) or a Markdown table."""
+    """Render a result as a table (rich), CSV, JSON (a list of objects; NaN and ±Infinity, which
+    JSON cannot hold, as null) or a Markdown table."""
     if fmt == "csv":
         return _csv(columns, rows)
     if fmt == "json":
-        objects = [dict(zip(columns, row, strict=True)) for row in rows]
-        return json.dumps(objects, ensure_ascii=False, indent=2, default=_json_default)
+        objects = [dict(zip(columns, map(_json_value, row), strict=True)) for row in rows]
+        return json.dumps(
+            objects, ensure_ascii=False, indent=2, allow_nan=False, default=_json_default
+        )
     if fmt == "markdown":
         return _markdown(columns, rows)
     return _rich_table(columns, rows, width)
@@ -244,6 +266,18 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value)
+
+
+def _json_value(value: Any) -> Any:
+    """`value` with every non-finite float as None: JSON has no NaN or Infinity, and a reader
+    (JSON.parse, jq) rejects the whole document for one such bare token."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return value
 
 
 def _json_default(value: Any) -> Any:

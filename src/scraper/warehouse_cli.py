@@ -29,7 +29,12 @@ class Format(StrEnum):
 DbOption = Annotated[
     Path, typer.Option("--db", help="The DuckDB warehouse file.", show_default=False)
 ]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="How to print the result.")]
+FormatOption = Annotated[
+    Format,
+    typer.Option(
+        "--format", "-f", help="How to print the result (json writes NaN and Infinity as null)."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -114,8 +119,15 @@ def _query_text(query: str | None, file: Path | None) -> str:
             return file.read_text(encoding="utf-8")
         except OSError as exc:
             fail(f"cannot read {file}: {exc.strerror or exc}")
+        except UnicodeDecodeError:
+            fail(f"cannot read {file}: not UTF-8 text")
     assert query is not None  # checked above
-    return sys.stdin.read() if query == "-" else query
+    if query != "-":
+        return query
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError:
+        fail("cannot read the query from stdin: not UTF-8 text")
 
 
 def _width() -> int:

@@ -35,7 +35,9 @@ from scraper.session import CrawlSession
 from scraper.urls import DEFAULT_SITE
 
 # One step of a run: a batch here, a round of shards in the scale-out; [] when nothing is due.
-Step = Callable[[CrawlSession, int], Awaitable[Sequence[BatchReport]]]
+# Its arguments: the session, the step's number, and how many pages it may fetch at most (None:
+# no limit), so that `max_pages` caps the last step instead of letting it fetch a whole batch.
+Step = Callable[[CrawlSession, int, int | None], Awaitable[Sequence[BatchReport]]]
 
 
 # No task tags: Prefect takes a tag concurrency slot, with a lease, for every tagged task run,
@@ -55,9 +57,12 @@ async def discover(session: CrawlSession) -> int:
     retry_delay_seconds=10,
     cache_policy=NO_CACHE,
 )
-async def crawl_batch(session: CrawlSession, number: int) -> BatchReport | None:
-    """Fetch, archive, parse, load and record one batch (its claims are released on failure)."""
-    batch = await session.run_batch()
+async def crawl_batch(
+    session: CrawlSession, number: int, limit: int | None = None
+) -> BatchReport | None:
+    """Fetch, archive, parse, load and record one batch of at most `limit` pages (its claims are
+    released on failure)."""
+    batch = await session.run_batch(limit)
     if batch is not None:
         get_run_logger().info(
             "batch %d: %d pages %s, %d failed",
@@ -120,8 +125,8 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     return await published(result)
 
 
-async def _batch(session: CrawlSession, number: int) -> list[BatchReport]:
-    batch = await crawl_batch(session, number)
+async def _batch(session: CrawlSession, number: int, limit: int | None) -> list[BatchReport]:
+    batch = await crawl_batch(session, number, limit)
     return [batch] if batch is not None else []
 
 
@@ -137,7 +142,8 @@ async def run_steps(
         fetched, number = 0, 0
         while max_pages is None or fetched < max_pages:
             number += 1
-            batches = await step(session, number)
+            left = None if max_pages is None else max_pages - fetched
+            batches = await step(session, number, left)
             if not batches:
                 break
             for batch in batches:

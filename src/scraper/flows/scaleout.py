@@ -133,10 +133,11 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
 
 
 async def _round(
-    session: CrawlSession, number: int, *, workers: int, staging: Path
+    session: CrawlSession, number: int, limit: int | None, *, workers: int, staging: Path
 ) -> list[BatchReport]:
-    """Plan a round, fetch its shards on the workers, merge them; [] when nothing is due."""
-    specs = shards.plan_round(session, workers, number, staging)
+    """Plan a round of at most `limit` pages, fetch its shards on the workers, merge them; []
+    when nothing is due."""
+    specs = shards.plan_round(session, workers, number, staging, limit=limit)
     if not specs:
         return []
     manifests, failed = await _fetch_all(specs)
