@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -363,15 +363,28 @@ class Frontier:
             )
 
     def record(
-        self, crawl: Crawl, results: Sequence[FetchResult], *, now: datetime | None = None
+        self,
+        crawl: Crawl,
+        results: Sequence[FetchResult],
+        *,
+        now: datetime | None = None,
+        signatures: Mapping[str, str] | None = None,
     ) -> list[Outcome]:
-        """Record a batch of visits in one transaction; returns each result's outcome."""
+        """Record a batch of visits in one transaction; returns each result's outcome.
+
+        `signatures`: URL -> signature of the record a page was read into on this visit (study
+        pages): their outcome is judged by it rather than by the body's bytes.
+        """
         now = now or _now()
+        signatures = signatures or {}
         latest = {result.url: result for result in results}  # one visit per URL and batch
         with transaction(self.con):
             self._ensure_known(list(latest.values()), now)
             known = self._known(list(latest))
-            visits = {url: visit(r, known[url], now, self.config) for url, r in latest.items()}
+            visits = {
+                url: visit(r, known[url], now, self.config, signatures.get(url))
+                for url, r in latest.items()
+            }
             self._update_pages(crawl, list(visits.values()))
             self._alias_redirects(list(latest.values()), now)
             self._promote_aliases([v.url for v in visits.values() if v.outcome == "gone"], now)
@@ -407,6 +420,7 @@ class Frontier:
                 "etag": pa.array([v.etag for v in visits], pa.string()),
                 "last_modified": pa.array([v.last_modified for v in visits], pa.string()),
                 "content_sha256": pa.array([v.content_sha256 for v in visits], pa.string()),
+                "signature": pa.array([v.signature for v in visits], pa.string()),
                 "error": pa.array([v.error for v in visits], pa.string()),
                 "next_visit_at": pa.array([v.next_visit_at for v in visits], TIMESTAMP_UTC),
                 "revisit_seconds": pa.array([v.revisit_seconds for v in visits], pa.int64()),
@@ -418,7 +432,7 @@ class Frontier:
             self.con.execute(
                 "UPDATE pages SET status_code = v.status_code, fetched_at = v.fetched_at,"
                 " etag = v.etag, last_modified = v.last_modified,"
-                " content_sha256 = v.content_sha256, error = v.error,"
+                " content_sha256 = v.content_sha256, signature = v.signature, error = v.error,"
                 " next_visit_at = v.next_visit_at, revisit_seconds = v.revisit_seconds,"
                 " failures = v.failures, attempts = pages.attempts + v.attempts,"
                 " visits = pages.visits + 1,"
@@ -561,8 +575,8 @@ class Frontier:
     def _known(self, urls: list[str]) -> dict[str, PageState]:
         with self._registered("probe", pa.table({"url": pa.array(urls, pa.string())})):
             rows = self.con.execute(
-                "SELECT url, revisit_seconds, failures, etag, last_modified, content_sha256"
-                " FROM pages JOIN probe USING (url)"
+                "SELECT url, revisit_seconds, failures, etag, last_modified, content_sha256,"
+                " signature FROM pages JOIN probe USING (url)"
             ).fetchall()
         return {row[0]: PageState(*row[1:]) for row in rows}
 

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from scraper.ages import estimate_age, settle
 from scraper.db import (
     WarehouseError,
     affected_rows,
@@ -47,10 +48,9 @@ from scraper.staging import (
     STUDY_MEASURES,
     STUDY_SCHEMA,
     Candidate,
-    content_hash,
     stage_tables,
 )
-from scraper.stored import read_studies
+from scraper.stored import read_post_ages, read_studies
 from scraper.urls import canonicalize, study_id_from_url
 
 
@@ -103,6 +103,8 @@ def load_pages(
     if not visits:
         return LoadStats(skipped=skipped)
     with _batch_transaction(con):
+        visits = _with_ages(con, visits)
+        latest = _latest_per_study(visits)
         stored = _stored_versions(con, list(latest))
         if protect_fields:
             latest = _keep_last_good(con, latest, stored, protect_fields)
@@ -179,6 +181,53 @@ def _latest_per_study(visits: Iterable[Candidate]) -> dict[str, Candidate]:
     return latest
 
 
+def _with_ages(con: duckdb.DuckDBPyConnection, visits: list[Candidate]) -> list[Candidate]:
+    """Each visit with its posts' estimated posting times (`scraper.ages`), in the same order.
+
+    An estimate already held (the study's own card first, then the post's) is kept while the
+    visit's text agrees with it, so "1 week ago" read a week later as "2 weeks ago" is the same
+    value and the record's hash does not move. Earlier visits settle first, and a post shown on
+    several pages of the batch gets one estimate.
+    """
+    post_ids = {p.post_id for v in visits for p in v.record.community_posts if p.post_id}
+    if not post_ids:
+        return visits
+    held = read_post_ages(con, {v.study_id for v in visits}, post_ids)
+    posts = dict(held.posts)
+    settled: dict[int, Candidate] = {}
+    for index in sorted(range(len(visits)), key=lambda i: visits[i].seen_at):
+        visit = visits[index]
+        ages = []
+        for post in visit.record.community_posts:
+            age = estimate_age(post.age_text, visit.seen_at)
+            if post.post_id is not None:
+                own = held.cards.get((visit.study_id, post.post_id))
+                age = settle(age, (own, posts.get(post.post_id)))
+                if age is not None:
+                    posts[post.post_id] = age
+            ages.append(age)
+        settled[index] = dataclasses.replace(visit, ages=tuple(ages))
+    return [settled[index] for index in range(len(visits))]
+
+
+def signatures(con: duckdb.DuckDBPyConnection, pages: Iterable[LoadItem]) -> dict[str, str]:
+    """Fetched URL -> the content hash now stored for the study the page was read into: what
+    the frontier judges a study page's visit by. Pages that are not studies are absent."""
+    by_url = {
+        item.fetched_url: study_id
+        for item in pages
+        if item.fetched_url and item.page.page_kind == "study"
+        if (study_id := item.page.study_id or study_id_from_url(canonicalize(item.fetched_url)))
+    }
+    rows = con.execute(
+        "SELECT study_id, content_hash FROM studies"
+        " WHERE study_id IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted(set(by_url.values()))],
+    ).fetchall()
+    hashes = dict(rows)
+    return {url: hashes[sid] for url, sid in by_url.items() if sid in hashes}
+
+
 @dataclass(frozen=True, slots=True)
 class _Stored:
     content_hash: str
@@ -213,9 +262,28 @@ def _keep_last_good(
 ) -> dict[str, Candidate]:
     """Fill empty protected fields of each new record from the stored one."""
     previous = read_studies(con, [sid for sid in latest if sid in stored])
-    return {
+    merged = {
         study_id: _with_protected(candidate, previous.get(study_id), fields)
         for study_id, candidate in latest.items()
+    }
+    return _with_kept_ages(con, merged)
+
+
+def _with_kept_ages(
+    con: duckdb.DuckDBPyConnection, latest: dict[str, Candidate]
+) -> dict[str, Candidate]:
+    """Post cards kept from the stored record keep their stored posting-time estimates too."""
+    kept = {sid: c for sid, c in latest.items() if len(c.ages) != len(c.record.community_posts)}
+    if not kept:
+        return latest
+    post_ids = {p.post_id for c in kept.values() for p in c.record.community_posts if p.post_id}
+    cards = read_post_ages(con, kept, post_ids).cards
+    return latest | {
+        sid: dataclasses.replace(
+            c,
+            ages=tuple(cards.get((sid, p.post_id or "")) for p in c.record.community_posts),
+        )
+        for sid, c in kept.items()
     }
 
 
@@ -244,7 +312,7 @@ def _classify(
             (run_id, candidate.seen_at), (held.last_seen_run_id, held.last_seen_at)
         ):
             stale.append(candidate)
-        elif content_hash(candidate.record) != held.content_hash:
+        elif candidate.content_hash != held.content_hash:
             changed.append(candidate)
         else:
             unchanged.append(candidate)
@@ -356,6 +424,15 @@ ON CONFLICT (post_id) DO UPDATE SET
         f" THEN coalesce(excluded.{name}, community_posts.{name})"
         f" ELSE coalesce(community_posts.{name}, excluded.{name}) END"
         for name in POST_TEXT_COLUMNS
+    )
+},
+    {
+    ", ".join(
+        f"{name} = CASE WHEN excluded.posted_at_estimate IS NOT NULL"
+        " AND (community_posts.posted_at_estimate IS NULL"
+        " OR excluded.last_seen_at >= community_posts.last_seen_at)"
+        f" THEN excluded.{name} ELSE community_posts.{name} END"
+        for name in ("posted_at_estimate", "posted_at_precision")
     )
 },
     first_seen_at = least(community_posts.first_seen_at, excluded.first_seen_at),

@@ -1,6 +1,8 @@
 """When to look at a page again: the revisit policy, pure (no database, no clock of its own).
 
-A visit is judged into an `Outcome` against the hash of the last body seen. The outcome moves the
+A visit is judged into an `Outcome`: a study page by the signature of the record it was read into
+(`scraper.staging.content_hash`: what a reader sees, without the page's per-request noise or ages
+that tick over), any other page by the hash of its body. The outcome moves the
 page's revisit interval: shorter after a change, longer when nothing changed, within
 [revisit_min, revisit_max]. A failed visit keeps the interval and comes back sooner, doubling the
 wait with each failure in a row and never before a Retry-After. A page known to be gone or refused
@@ -32,6 +34,7 @@ class PageState:
     etag: str | None
     last_modified: str | None
     content_sha256: str | None
+    signature: str | None = None  # of the record last read from the page (study pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +53,20 @@ class Visit:
     revisit_seconds: int
     failures: int
     attempts: int
+    signature: str | None = None
 
 
-def visit(result: FetchResult, before: PageState, now: datetime, config: CrawlConfig) -> Visit:
+def visit(
+    result: FetchResult,
+    before: PageState,
+    now: datetime,
+    config: CrawlConfig,
+    signature: str | None = None,
+) -> Visit:
     """The row update for `result`: its outcome, the next visit, and the validators to keep (a
-    failed visit keeps those of the last good one)."""
-    outcome = outcome_of(result, before.content_sha256)
+    failed visit keeps those of the last good one). `signature`: of the record the page was read
+    into on this visit, when it was read into one."""
+    outcome = outcome_of(result, before.content_sha256, signature, before.signature)
     interval, wait, failures = schedule(
         outcome, before.revisit_seconds, before.failures, config, result.retry_after_s
     )
@@ -73,20 +84,41 @@ def visit(result: FetchResult, before: PageState, now: datetime, config: CrawlCo
         revisit_seconds=interval,
         failures=failures,
         attempts=result.attempts,
+        signature=signature if fine and signature is not None else before.signature,
     )
 
 
-def outcome_of(result: FetchResult, previous_sha256: str | None) -> Outcome:
-    """What a visit found, judged against the hash of the last body we saw."""
+def outcome_of(
+    result: FetchResult,
+    previous_sha256: str | None,
+    signature: str | None = None,
+    previous_signature: str | None = None,
+) -> Outcome:
+    """What a visit found: judged by the record's signature when this visit and an earlier one
+    were both read into a record, else against the hash of the last body we saw (identical bytes
+    are unchanged either way)."""
     if result.ok:
-        if result.unchanged or (previous_sha256 and result.content_sha256 == previous_sha256):
-            return "unchanged"
-        return "new" if previous_sha256 is None else "changed"
+        return _ok_outcome(result, previous_sha256, signature, previous_signature)
     if result.gone:
         return "gone"
     if result.failure == "refused":
         return "refused"
     return "failed"
+
+
+def _ok_outcome(
+    result: FetchResult,
+    previous_sha256: str | None,
+    signature: str | None,
+    previous_signature: str | None,
+) -> Outcome:
+    if result.unchanged or (previous_sha256 and result.content_sha256 == previous_sha256):
+        return "unchanged"
+    if previous_sha256 is None:
+        return "new"
+    if signature is not None and previous_signature is not None:
+        return "unchanged" if signature == previous_signature else "changed"
+    return "changed"
 
 
 def schedule(

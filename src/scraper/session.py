@@ -187,7 +187,9 @@ class CrawlSession:
         """Load and record fetched pages that are already archived (and indexed): `items` are
         the parsed ones, parsed here or by a shard worker (`scraper.shards`)."""
         protected, stats = self._load(results, items)
-        outcomes = self.frontier.record(self.crawl, results)
+        outcomes = self.frontier.record(
+            self.crawl, results, signatures=self._signatures(results, items)
+        )
         report = BatchReport(
             number=len(self.batches) + 1,
             outcomes=Counter(outcomes),
@@ -204,6 +206,13 @@ class CrawlSession:
         )
         self.batches.append(report)
         return report
+
+    def _signatures(
+        self, results: Sequence[FetchResult], items: Sequence[LoadItem]
+    ) -> dict[str, str]:
+        """Target URL -> the signature of the record its page was read into (study pages)."""
+        by_final = load.signatures(self.con, items)
+        return {r.url: by_final[r.final_url] for r in results if r.final_url in by_final}
 
     def _load(
         self, results: Sequence[FetchResult], items: Sequence[LoadItem]

@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from scraper.ages import AgeEstimate
 from scraper.db import TIMESTAMP_UTC
 from scraper.records import SECTION_KEYS, ResearchEntry, Section, SectionKey, StudyPage
 
@@ -119,6 +120,8 @@ CARD_SCHEMA = pa.schema(
         ("upvotes", pa.int64()),
         ("age_text", pa.string()),
         ("summary", pa.string()),
+        ("posted_at_estimate", TIMESTAMP_UTC),
+        ("posted_at_precision", pa.string()),
     ]
 )
 # The text a post's card shows about it (`community_posts`; newer cards win, older fill gaps).
@@ -127,6 +130,8 @@ POST_SCHEMA = pa.schema(
     [
         ("post_id", pa.string()),
         *[(name, pa.string()) for name in POST_TEXT_COLUMNS],
+        ("posted_at_estimate", TIMESTAMP_UTC),
+        ("posted_at_precision", pa.string()),
         ("first_seen_at", TIMESTAMP_UTC),
         ("last_seen_at", TIMESTAMP_UTC),
     ]
@@ -159,18 +164,39 @@ class Candidate:
 
     record: StudyPage  # study_id and url resolved
     seen_at: datetime
+    # When each of `record.community_posts` was posted, by position (`scraper.ages`); settled
+    # against the stored estimates by the loader.
+    ages: tuple[AgeEstimate | None, ...] = ()
 
     @property
     def study_id(self) -> str:
         assert self.record.study_id is not None  # resolved before staging
         return self.record.study_id
 
+    def age(self, position: int) -> AgeEstimate | None:
+        return self.ages[position] if position < len(self.ages) else None
 
-def content_hash(record: StudyPage) -> str:
-    """sha256 of what the page shows: the Contract 1 object minus parser bookkeeping."""
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.record, self.ages)
+
+
+def content_hash(record: StudyPage, ages: Sequence[AgeEstimate | None] = ()) -> str:
+    """sha256 of what the page shows: the Contract 1 object minus parser bookkeeping, with each
+    post's relative age (`age_text`, which ticks over as days pass) replaced by its estimated
+    posting time at its precision (`ages`, by position; a post without one keeps its text).
+
+    Also the signature a study page's visit is judged by (new / changed / unchanged): the bytes of
+    a page change on every request, what it shows does not.
+    """
     data = record.to_json()
     for key in _HASH_EXCLUDED:
         data.pop(key)
+    for position, post in enumerate(data["community_posts"]):
+        age = ages[position] if position < len(ages) else None
+        if age is not None:  # text that is no relative age is hashed as shown
+            del post["age_text"]
+            post["posted_at"] = age.key()
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -239,7 +265,7 @@ def _study_row(candidate: Candidate, run_id: int | None) -> dict[str, Any]:
         "published": month_to_date(record.published),
         "sections": [key for key in SECTION_KEYS if key in record.sections],
         "warnings": list(_stored_warnings(record)),
-        "content_hash": content_hash(record),
+        "content_hash": candidate.content_hash,
         "first_seen_at": candidate.seen_at,
         "last_seen_at": candidate.seen_at,
         "last_changed_at": candidate.seen_at,
@@ -298,14 +324,26 @@ def _entry_rows(candidates: Iterable[Candidate], key: SectionKey) -> Iterator[di
 def _card_rows(candidates: Iterable[Candidate]) -> Iterator[dict[str, Any]]:
     for c in candidates:
         for position, post in enumerate(c.record.community_posts):
-            yield {**_fields(post), "study_id": c.study_id, "position": position}
+            yield {
+                **_fields(post),
+                **_age_columns(c.age(position)),
+                "study_id": c.study_id,
+                "position": position,
+            }
+
+
+def _age_columns(age: AgeEstimate | None) -> dict[str, Any]:
+    return {
+        "posted_at_estimate": age.at if age else None,
+        "posted_at_precision": age.precision if age else None,
+    }
 
 
 def _post_rows(visits: Iterable[Candidate]) -> Iterator[dict[str, Any]]:
     """One row per post: newest card's values, older cards filling its gaps."""
     merged: dict[str, dict[str, Any]] = {}
     for visit in sorted(visits, key=lambda v: v.seen_at, reverse=True):
-        for post in visit.record.community_posts:
+        for position, post in enumerate(visit.record.community_posts):
             if post.post_id is None:
                 continue
             row = merged.setdefault(
@@ -314,6 +352,8 @@ def _post_rows(visits: Iterable[Candidate]) -> Iterator[dict[str, Any]]:
             for name in POST_TEXT_COLUMNS:
                 if row.get(name) is None:
                     row[name] = getattr(post, name)
+            if row.get("posted_at_estimate") is None:  # the pair moves together
+                row.update(_age_columns(visit.age(position)))
             row["first_seen_at"] = visit.seen_at
     return iter(merged.values())
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import duckdb
 
+from scraper.ages import PRECISIONS, AgeEstimate
 from scraper.records import (
     SECTION_KEYS,
     CommunityPost,
@@ -69,6 +72,47 @@ def read_studies(con: duckdb.DuckDBPyConnection, study_ids: Iterable[str]) -> di
             community_posts=tuple(CommunityPost(**c) for c in cards.get(sid, [])),
         )
     return records
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAges:
+    """The posting-time estimates held for some studies' post cards and for their posts."""
+
+    cards: Mapping[tuple[str, str], AgeEstimate]  # (study_id, post_id) -> estimate
+    posts: Mapping[str, AgeEstimate]  # post_id -> estimate
+
+
+def read_post_ages(
+    con: duckdb.DuckDBPyConnection, study_ids: Iterable[str], post_ids: Iterable[str]
+) -> StoredAges:
+    """The stored estimates of the cards of `study_ids` and of the posts `post_ids`."""
+    cards = con.execute(
+        "SELECT study_id, post_id, posted_at_estimate, posted_at_precision"
+        " FROM study_community_posts WHERE study_id IN (SELECT unnest(?::VARCHAR[]))"
+        " AND post_id IS NOT NULL AND posted_at_estimate IS NOT NULL",
+        [list(study_ids)],
+    ).fetchall()
+    posts = con.execute(
+        "SELECT post_id, posted_at_estimate, posted_at_precision FROM community_posts"
+        " WHERE post_id IN (SELECT unnest(?::VARCHAR[])) AND posted_at_estimate IS NOT NULL",
+        [list(post_ids)],
+    ).fetchall()
+    return StoredAges(
+        cards={
+            (study_id, post_id): age
+            for study_id, post_id, at, precision in cards
+            if (age := _age(at, precision))
+        },
+        posts={post_id: age for post_id, at, precision in posts if (age := _age(at, precision))},
+    )
+
+
+def _age(at: Any, precision: Any) -> AgeEstimate | None:
+    """A stored estimate (in UTC, as it was hashed: DuckDB hands instants back in the session's
+    time zone); None for a precision this version does not know."""
+    if precision not in PRECISIONS:
+        return None
+    return AgeEstimate(at=at.astimezone(UTC), precision=precision)
 
 
 def _select(names: Iterable[str], table: str, renamed: Mapping[str, str] | None = None) -> str:
