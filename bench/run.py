@@ -267,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", type=int, default=2, help="Dask workers of the crawl (0 or 1: in-process)"
     )
+    parser.add_argument(
+        "--reparse-workers", type=int, default=2, help="Dask workers of the reparse (0: a thread)"
+    )
     parser.add_argument("--db-memory-limit", default="128MB", help="DuckDB cache of the crawl")
     parser.add_argument("--no-nginx", action="store_true", help="serve with the replica server")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install nginx")
@@ -280,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         batch_size=args.batch_size,
         workers=args.workers,
+        reparse_workers=args.reparse_workers,
         db_memory_limit=args.db_memory_limit,
         use_nginx=not args.no_nginx,
         install=not args.no_install,
