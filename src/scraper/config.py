@@ -82,7 +82,8 @@ class CrawlConfig:
 
     # --- batching and crawl state ---------------------------------------------------------------
     batch_size: int = 50  # URLs per unit of work (one Prefect task, one transaction)
-    # A URL claimed by a batch and never recorded (a crashed worker) becomes due again after this.
+    # A URL claimed by a batch and never recorded (a lost shard, a process that died while another
+    # run went on) becomes due again after this; a new run gives back every older claim anyway.
     claim_timeout: timedelta = timedelta(hours=1)
 
     # --- revisit policy -------------------------------------------------------------------------
@@ -95,7 +96,7 @@ class CrawlConfig:
 
     # --- archive --------------------------------------------------------------------------------
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at about this size
-    warc_prefix: str = "crawl"  # WARC file names: <prefix>-<UTC time>-<seq>.warc.gz
+    warc_prefix: str = "crawl"  # WARC file names: <prefix>-<UTC time>-<pid>-<seq>.warc.gz
 
     def __post_init__(self) -> None:
         if self.rate <= 0:

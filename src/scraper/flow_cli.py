@@ -188,6 +188,14 @@ def demo_command(
 def reparse_command(
     db_path: DbOption = Path("warehouse.duckdb"),
     archive_dir: Annotated[Path | None, typer.Option(help="WARC directory.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Dask workers that read and parse the archive (a LocalCluster); 0: a thread"
+            " of this process.",
+        ),
+    ] = 0,
     verbose: VerboseOption = False,
 ) -> None:
     """Rebuild every record from the WARC archive with the current parser (no network)."""
@@ -201,9 +209,9 @@ def reparse_command(
 
     archive = str(archive_dir) if archive_dir else None
     start_ephemeral_server()
-    state: Any = run_reparse(db=str(db_path), archive_dir=archive)
+    state: Any = run_reparse(db=str(db_path), archive_dir=archive, parse_workers=workers)
     if not state.is_completed():
-        fail(str(state.message or "the reparse failed").splitlines()[0], EXIT_FAILED)
+        fail(db.first_line(Exception(state.message or "the reparse failed")), EXIT_FAILED)
     typer.echo(state.message)
 
 
@@ -254,11 +262,11 @@ def _check_writable(db_path: Path) -> None:
     except db.WarehouseError as exc:
         fail(str(exc), EXIT_FAILED)
     except duckdb.Error as exc:
-        fail(f"cannot use warehouse {db_path}: {str(exc).splitlines()[0]}", EXIT_FAILED)
+        fail(f"cannot use warehouse {db_path}: {db.first_line(exc)}", EXIT_FAILED)
 
 
 def _check_archive_dir(archive_dir: Path | None, db_path: Path) -> None:
-    from scraper.session import default_archive_dir  # noqa: PLC0415  # loads DuckDB and Arrow
+    from scraper.session import default_archive_dir  # noqa: PLC0415  # the HTTP stack: on use
 
     _check_directory(archive_dir or default_archive_dir(db_path), "--archive-dir", create=True)
 
@@ -288,7 +296,9 @@ def _replace_demo_warehouse(db_path: Path) -> None:
         fail(f"{db_path} holds a crawl of a real site; choose another --db for the demo")
     db_path.unlink()
     Path(f"{db_path}.wal").unlink(missing_ok=True)
-    shutil.rmtree(db_path.parent / f"{db_path.stem}-warc", ignore_errors=True)
+    from scraper.session import default_archive_dir  # noqa: PLC0415  # the HTTP stack: on use
+
+    shutil.rmtree(default_archive_dir(db_path), ignore_errors=True)
 
 
 def _run_crawl(**parameters: Any) -> str | None:
@@ -305,4 +315,4 @@ def _run_crawl(**parameters: Any) -> str | None:
     if state.is_completed():
         typer.echo(state.message, err=True)
         return None
-    return str(state.message or "the crawl run failed").splitlines()[0]
+    return db.first_line(Exception(state.message or "the crawl run failed"))

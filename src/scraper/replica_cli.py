@@ -42,8 +42,8 @@ def _replica_absent(exc: ImportError) -> bool:
     top = (exc.name or "").partition(".")[0]
     if isinstance(exc, ModuleNotFoundError):
         return top in _REPLICA_MODULES
-    # In a checkout, the repository root is on sys.path (an editable install puts it there for
-    # `flows`), and without the package its `replica/` folder imports as an empty namespace
+    # In a checkout the repository root can be on sys.path (pytest's rootdir, `python -m` from
+    # it), and without the package its `replica/` folder imports as an empty namespace
     # package: `from replica import Replica` then fails with a plain ImportError instead.
     return top == "replica" and getattr(sys.modules.get("replica"), "__file__", None) is None
 

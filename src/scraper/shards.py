@@ -22,7 +22,8 @@ object store in production (SCALING.md).
 The Parquet file holds one row per visit: the fields `Frontier.record` needs, plus the parsed
 record as Contract 1 JSON (`StudyPage.to_json`, exact both ways) when the visit brought a new
 body. A coordinator that dies after the workers wrote their files loses nothing: the claims come
-back with the next `begin_crawl`, and `Archive.reindex` indexes WARC records nobody indexed.
+back with the next `begin_crawl` and those pages are fetched again (`Archive.reindex` can index
+the WARC records nobody indexed; nothing calls it by itself).
 
     ShardError            a shard's staged files cannot be used
      └── StagingError     the Parquet file is missing or not what a worker writes

@@ -1,4 +1,4 @@
--- 001: the warehouse core (Contract 3 of architecture.md) plus its history and search tables.
+-- 001: the warehouse core (the query interface README.md documents) plus its history and search tables.
 --
 -- Conventions: ids are the site's own (study id after the slug's last hyphen, post id); times are
 -- TIMESTAMPTZ instants; counts are BIGINT; `position` is the 0-based order on the page. Nothing is
@@ -7,8 +7,8 @@
 
 CREATE SEQUENCE crawl_run_ids START 1;
 
--- One row per crawl (or reparse) run; the flow opens it with load.start_run and closes it with
--- load.finish_run.
+-- One row per crawl (or reparse) run; the flow opens it with runs.start_run and closes it with
+-- runs.finish_run.
 CREATE TABLE crawl_runs (
     run_id          BIGINT PRIMARY KEY DEFAULT nextval('crawl_run_ids'),
     started_at      TIMESTAMPTZ NOT NULL,
