@@ -190,7 +190,8 @@ class Archive:
         return found
 
     def iter_latest(self, *, pages_only: bool = True) -> Iterator[ArchivedResponse]:
-        """Every page's newest complete 2xx response: what a reparse needs, without the network.
+        """Every page's newest complete 2xx response, in one pass (a reparse reads
+        `latest_entries` record by record instead).
 
         `pages_only=False` includes every URL archived (sitemaps, robots.txt, pages not in the
         frontier).

@@ -130,11 +130,6 @@ class CrawlConfig:
         on_defaults = base.port in (None, DEFAULT_PORTS.get(base.scheme))
         return on_defaults and effective == DEFAULT_PORTS.get(scheme)
 
-    @property
-    def min_interval_s(self) -> float:
-        """Seconds between two request starts on one host."""
-        return 1.0 / self.rate
-
     def with_options(self, **changes: object) -> CrawlConfig:
         """A copy with some settings changed (validated again)."""
         return replace(self, **changes)  # type: ignore[arg-type]

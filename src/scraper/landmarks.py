@@ -88,7 +88,6 @@ COUNT_LINE = re.compile(
     r"(?:\s*[—–-]?\s*no results)?\s*$",
     re.IGNORECASE,
 )
-NO_RESULTS_LINE = re.compile(r"^[—–-]?\s*no results$", re.IGNORECASE)
 
 # --- Entries of the cited and related lists ---------------------------------------------------
 # A rendering glitch of the site that stands before some entries.

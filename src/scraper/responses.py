@@ -29,7 +29,7 @@ status and `error="http-404"`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -186,11 +186,6 @@ class FetchResult:
     def gone(self) -> bool:
         """The page is not there any more (404/410)."""
         return self.status in (404, 410)
-
-    def without_exchanges(self) -> FetchResult:
-        """This result without its bytes (body, headers, the exchanges): what the frontier and
-        the run's report need once the responses are archived and the body parsed."""
-        return replace(self, headers=(), body=None, response=None, redirects=())
 
 
 def failure_kind(exc: FetchError) -> FailureKind:

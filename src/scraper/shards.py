@@ -291,9 +291,7 @@ def _result_of(row: dict[str, Any]) -> FetchResult:
 # --- coordinator: merging -----------------------------------------------------------------------
 
 
-def merge_shard(
-    session: CrawlSession, manifest: ShardManifest, *, keep_staging: bool = False
-) -> BatchReport:
+def merge_shard(session: CrawlSession, manifest: ShardManifest) -> BatchReport:
     """Index the shard's WARC records, then load, link and record it like a local batch."""
     directory = session.archive.directory
     for name in manifest.warc_files:
@@ -302,8 +300,7 @@ def merge_shard(
     staged = Path(manifest.parquet)
     results, items = read_staged(staged)
     batch = session.merge(results, items)
-    if not keep_staging:
-        staged.unlink(missing_ok=True)
+    staged.unlink(missing_ok=True)
     return batch
 
 

@@ -78,10 +78,6 @@ def study_id_from_url(url: str | None) -> str | None:
     return match["id"] if match else None
 
 
-def is_study_url(url: str | None) -> bool:
-    return study_id_from_url(url) is not None
-
-
 def post_id_from_url(url: str | None) -> str | None:
     """The id of a community post URL, else None."""
     if not url:

@@ -182,7 +182,7 @@ class WarcWriter:
         return self.write_encoded([ex for r in results for ex in encode_result(r, crawl_id)])
 
     def write_encoded(self, exchanges: Sequence[EncodedExchange]) -> list[ArchiveEntry]:
-        """Append exchanges already encoded (by `encode_result`, maybe in a worker process);
+        """Append exchanges already encoded by `encode_result`;
         flushed and fsynced before returning (nothing to write: no fsync)."""
         entries = [self._write_exchange(exchange) for exchange in exchanges]
         if entries and self._file is not None:

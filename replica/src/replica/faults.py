@@ -63,7 +63,6 @@ FAULT_KINDS: Final[tuple[FaultKind, ...]] = get_args(FaultKind)
 TRANSIENT_KINDS: Final[tuple[FaultKind, ...]] = tuple(k for k in FAULT_KINDS if k != "huge")
 # Kinds that need the page's full body: they are served as if the request were unconditional.
 BODY_KINDS: Final = frozenset({"reset", "truncated", "wrong-type", "bad-encoding", "huge"})
-WIRE_KINDS: Final = frozenset({"slow", "reset", "truncated"})  # only a server can play these
 LOOP_PARAM: Final = "_loop"  # query parameter of the redirect loop's two addresses
 WRONG_TYPES: Final = ("text/plain; charset=utf-8", "application/octet-stream")
 TEXT_TYPE: Final = "text/plain; charset=utf-8"

@@ -17,12 +17,10 @@ from replica import vocab
 
 ID_ALPHABET = string.ascii_letters + string.digits
 MAX_TITLE = 265  # longest title seen on the site
-MIN_TITLE = 14
 MAX_SLUG = 210  # longest slug seen on the site
 TLDR_RANGE = (49, 263)
 SUMMARY_RANGE = (390, 1340)
 POST_SUMMARY_RANGE = (138, 385)
-MAX_AUTHORS = 33
 _SMALL_WORDS = frozenset(
     {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with", "vs"}
 )
