@@ -8,6 +8,7 @@ processes. Plus fast unit tests of the pieces (split, budget, staging round trip
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import multiprocessing
 import shutil
 import threading
@@ -268,3 +269,8 @@ def test_reading_a_foreign_file_is_a_staging_error(tmp_path: Path) -> None:
     path.write_bytes(b"not parquet at all")
     with pytest.raises(shards.StagingError):
         shards.read_staged(path)
+
+
+def test_every_staged_visit_column_is_a_fetch_result_field() -> None:
+    fields = {field.name for field in dataclasses.fields(FetchResult)}
+    assert set(shards.STAGED_SCHEMA.names) - {"record"} <= fields

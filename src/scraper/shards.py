@@ -36,7 +36,6 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,7 @@ from scraper.fetcher import Fetcher
 from scraper.parse import parse_result
 from scraper.records import LoadItem, StudyPage
 from scraper.report import BatchReport
-from scraper.responses import FailureKind, FetchResult, FetchTarget
+from scraper.responses import FetchResult, FetchTarget
 from scraper.session import CrawlSession
 
 
@@ -222,26 +221,15 @@ def write_staged(
     partial.replace(path)
 
 
+# The visit's columns are `FetchResult` fields of the same name (checked by a test): rows are
+# built and read back by name, so the schema above is the one list of them.
+_VISIT_COLUMNS = tuple(name for name in STAGED_SCHEMA.names if name != "record")
+
+
 def _staged_row(result: FetchResult, page: StudyPage | None) -> dict[str, Any]:
-    return {
-        "url": result.url,
-        "final_url": result.final_url,
-        "status": result.status,
-        "etag": result.etag,
-        "last_modified": result.last_modified,
-        "content_sha256": result.content_sha256,
-        "not_modified": result.not_modified,
-        "unchanged": result.unchanged,
-        "error": result.error,
-        "failure": result.failure,
-        "bytes": result.bytes,
-        "elapsed": result.elapsed,
-        "attempts": result.attempts,
-        "fetched_at": result.fetched_at,
-        "content_type": result.content_type,
-        "retry_after_s": result.retry_after_s,
-        "record": json.dumps(page.to_json(), ensure_ascii=False) if page is not None else None,
-    }
+    row = {name: getattr(result, name) for name in _VISIT_COLUMNS}
+    row["record"] = json.dumps(page.to_json(), ensure_ascii=False) if page is not None else None
+    return row
 
 
 def read_staged(path: Path) -> tuple[list[FetchResult], list[LoadItem]]:
@@ -266,26 +254,7 @@ def read_staged(path: Path) -> tuple[list[FetchResult], list[LoadItem]]:
 
 
 def _result_of(row: dict[str, Any]) -> FetchResult:
-    failure: FailureKind | None = row["failure"]
-    fetched_at: datetime = row["fetched_at"]
-    return FetchResult(
-        url=row["url"],
-        final_url=row["final_url"],
-        status=row["status"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        content_sha256=row["content_sha256"],
-        not_modified=row["not_modified"],
-        unchanged=row["unchanged"],
-        error=row["error"],
-        failure=failure,
-        bytes=row["bytes"],
-        elapsed=row["elapsed"],
-        attempts=row["attempts"],
-        fetched_at=fetched_at,
-        content_type=row["content_type"],
-        retry_after_s=row["retry_after_s"],
-    )
+    return FetchResult(**{name: row[name] for name in _VISIT_COLUMNS})
 
 
 # --- coordinator: merging -----------------------------------------------------------------------
