@@ -23,6 +23,7 @@ from tests.warehouse_fixtures import (
     dump,
     items,
     memory_warehouse,
+    scalar,
     study,
     study_pages,
     user_tables,
@@ -44,12 +45,6 @@ CONTRACT_3 = (
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
     return memory_warehouse()
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> object:
-    row = con.execute(query).fetchone()
-    assert row is not None
-    return row[0]
 
 
 # --- migrations --------------------------------------------------------------------------------
@@ -83,7 +78,7 @@ def test_migrating_an_older_warehouse_keeps_its_rows(tmp_path: Path) -> None:
     applied = db.migrate(con)
 
     assert applied == list(range(2, _latest_version() + 1))
-    assert _scalar(con, "SELECT title FROM studies WHERE study_id = 'Pgny'") == "A title"
+    assert scalar(con, "SELECT title FROM studies WHERE study_id = 'Pgny'") == "A title"
     assert con.execute("SELECT * FROM citation_edges").fetchall() == []  # views applied
 
 
@@ -166,8 +161,8 @@ def test_the_same_study_twice_in_a_batch_keeps_the_latest_fetch(
     assert stats.duplicates == 1
     again = load.load_pages(con, [older, older], observed_at=T0, run_id=None)
     assert (again.duplicates, again.studies_stale) == (1, 1)
-    assert _scalar(con, "SELECT title FROM studies") == "New"
-    assert _scalar(con, "SELECT count(*) FROM study_observations") == 2
+    assert scalar(con, "SELECT title FROM studies") == "New"
+    assert scalar(con, "SELECT count(*) FROM study_observations") == 2
 
 
 def test_pages_that_are_not_studies_are_skipped(con: duckdb.DuckDBPyConnection) -> None:
@@ -177,7 +172,7 @@ def test_pages_that_are_not_studies_are_skipped(con: duckdb.DuckDBPyConnection) 
     stats = load.load_pages(con, items(search_page, no_id), observed_at=T0, run_id=None)
 
     assert stats == load.LoadStats(skipped=2)
-    assert _scalar(con, "SELECT count(*) FROM studies") == 0
+    assert scalar(con, "SELECT count(*) FROM studies") == 0
 
 
 def test_the_fetch_url_stands_in_for_a_missing_page_url(con: duckdb.DuckDBPyConnection) -> None:
@@ -232,7 +227,7 @@ def test_history_accumulates_across_visits(con: duckdb.DuckDBPyConnection) -> No
     assert con.execute(
         "SELECT first_seen_at, last_changed_at, last_changed_run_id, first_run_id FROM studies"
     ).fetchall() == [(T0, T0 + DAY, 2, 1)]
-    assert _scalar(con, "SELECT upvote_growth FROM post_upvote_growth") == 5
+    assert scalar(con, "SELECT upvote_growth FROM post_upvote_growth") == 5
 
 
 def test_child_lists_are_replaced_per_study(con: duckdb.DuckDBPyConnection) -> None:
@@ -260,7 +255,7 @@ def test_an_older_fetch_never_overwrites_a_newer_one(con: duckdb.DuckDBPyConnect
 
     assert stats.studies_stale == 1
     assert con.execute("SELECT title, first_seen_at FROM studies").fetchall() == [("New", T0 + DAY)]
-    assert _scalar(con, "SELECT count(*) FROM study_observations") == 2  # history still gains it
+    assert scalar(con, "SELECT count(*) FROM study_observations") == 2  # history still gains it
 
 
 def test_community_posts_keep_their_best_known_values(con: duckdb.DuckDBPyConnection) -> None:
@@ -273,7 +268,7 @@ def test_community_posts_keep_their_best_known_values(con: duckdb.DuckDBPyConnec
     assert con.execute(
         "SELECT post_id, title, category, first_seen_at, last_seen_at FROM community_posts"
     ).fetchall() == [("abc123", "Renamed", "Chat", T0, T0 + DAY)]
-    assert _scalar(con, "SELECT category FROM study_community_posts") is None  # as shown
+    assert scalar(con, "SELECT category FROM study_community_posts") is None  # as shown
 
 
 # --- removals and 304s -------------------------------------------------------------------------
@@ -286,10 +281,10 @@ def test_a_removed_study_is_marked_never_deleted_and_cleared_when_back(
     again = load.mark_removed(con, ["Pgny"], T0 + 2 * DAY)
 
     assert (marked, again) == (1, 0)
-    assert _scalar(con, "SELECT removed_at FROM studies") == T0 + DAY
+    assert scalar(con, "SELECT removed_at FROM studies") == T0 + DAY
     assert con.execute("SELECT * FROM search_studies('tofacitinib')").fetchall() == []
     load.load_pages(con, items(study()), observed_at=T0 + 3 * DAY, run_id=None)
-    assert _scalar(con, "SELECT removed_at FROM studies") is None
+    assert scalar(con, "SELECT removed_at FROM studies") is None
 
 
 def test_not_modified_visits_carry_values_forward(con: duckdb.DuckDBPyConnection) -> None:
@@ -308,7 +303,7 @@ def test_not_modified_visits_carry_values_forward(con: duckdb.DuckDBPyConnection
         con.execute("SELECT * EXCLUDE (last_seen_at, last_seen_run_id) FROM studies").fetchall()
         == before
     )
-    assert _scalar(con, "SELECT last_seen_at FROM studies") == T0 + DAY
+    assert scalar(con, "SELECT last_seen_at FROM studies") == T0 + DAY
     assert con.execute(
         "SELECT observed_at, cited_total, not_modified FROM study_observations ORDER BY ALL"
     ).fetchall() == [(T0, 14, False), (T0 + DAY, 14, True)]

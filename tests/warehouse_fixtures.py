@@ -80,6 +80,13 @@ def study(
     return StudyPage(**fields)
 
 
+def scalar(con: duckdb.DuckDBPyConnection, query: str) -> object:
+    """The one value a query returns."""
+    row = con.execute(query).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def items(*pages: StudyPage, at: datetime | None = None) -> list[LoadItem]:
     return [LoadItem(page=page, fetched_url=page.url, fetched_at=at) for page in pages]
 

@@ -275,11 +275,7 @@ class CrawlSession:
         failed or was refused (robots.txt answering 5xx refuses them all), or discovery could not
         read a sitemap and nothing else was due. Such a run did not do its job; one that merely
         found nothing due did."""
-        outcomes: Counter[str] = Counter()
-        reasons: Counter[str] = Counter()
-        for batch in self.batches:
-            outcomes.update(batch.outcomes)
-            reasons.update(reason for _url, reason in batch.failures)
+        outcomes, reasons = self._tally()
         answered = sum(n for outcome, n in outcomes.items() if outcome not in ("failed", "refused"))
         if answered:
             return None
@@ -290,12 +286,17 @@ class CrawlSession:
             return f"nothing fetched: sitemap unreadable: {self.discovery_errors[0]}"
         return None
 
-    def _summary(self, error: str | None) -> runs.RunSummary:
+    def _tally(self) -> tuple[Counter[str], Counter[str]]:
+        """This run's visits by outcome, and its failures by reason."""
         outcomes: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
         for batch in self.batches:
             outcomes.update(batch.outcomes)
             reasons.update(reason for _url, reason in batch.failures)
+        return outcomes, reasons
+
+    def _summary(self, error: str | None) -> runs.RunSummary:
+        outcomes, reasons = self._tally()
         return runs.RunSummary(
             finished_at=datetime.now(UTC),
             status="failed" if error else "completed",
