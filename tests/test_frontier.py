@@ -293,3 +293,9 @@ def test_schedule_caps_the_wait_before_it_can_overflow(
 def test_schedule_takes_a_retry_after_between_backoff_and_cap() -> None:
     assert schedule("failed", 86_400, 0, CONFIG, 3 * 86_400.0)[1] == timedelta(days=3)
     assert schedule("failed", 86_400, 0, CONFIG, float("nan"))[1] == CONFIG.failure_backoff
+
+
+@pytest.mark.parametrize("rate", [float("inf"), float("nan"), 0.0, -1.0])
+def test_a_config_refuses_a_rate_that_would_not_space_requests(rate: float) -> None:
+    with pytest.raises(ValueError, match="rate must be positive and finite"):
+        CrawlConfig(base_url="https://site.test", rate=rate)

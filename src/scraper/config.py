@@ -8,6 +8,7 @@ environment: the CLI and the flows build a `CrawlConfig` from their own options 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -99,8 +100,10 @@ class CrawlConfig:
     warc_prefix: str = "crawl"  # WARC file names: <prefix>-<UTC time>-<pid>-<seq>.warc.gz
 
     def __post_init__(self) -> None:
-        if self.rate <= 0:
-            raise ValueError(f"rate must be positive, not {self.rate}")
+        # nan compares false with everything and inf means no spacing at all: both refused here,
+        # for the flows' parameters and the Python API as for the CLI.
+        if not math.isfinite(self.rate) or self.rate <= 0:
+            raise ValueError(f"rate must be positive and finite, not {self.rate}")
         if self.concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {self.concurrency}")
         if self.shards < 1:
