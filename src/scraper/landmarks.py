@@ -34,7 +34,21 @@ _CLOSE_QUOTE = "”"
 INVISIBLE_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas"}
 )
-CHROME_TAGS = frozenset({"nav", "footer"})
+# Site furniture is recognised by what it says, not by its tag: a study's own links may sit in a
+# `nav` or an `aside`. These are the words of site menus and account buttons; a line made only of
+# them is furniture.
+FURNITURE_WORDS = frozenset(
+    {"join", "log in", "login", "sign in", "sign up", "register", "menu", "search", "share"}
+)
+# The conventional class names of "visually hidden" text (Bootstrap/Tailwind `sr-only`,
+# WordPress `screen-reader-text`, `visually-hidden`): read by screen readers, never seen.
+VISUALLY_HIDDEN_CLASSES = frozenset(
+    {"sr-only", "screen-reader-text", "visually-hidden", "visuallyhidden", "a11y-hidden"}
+)
+# Tokens a client-side renderer leaves where a value failed to render; a text node that holds only
+# one of them is not page text. Zero-width characters are invisible and never part of a value.
+CLIENT_NOISE_TOKENS = frozenset({"undefined", "NaN", "null", "[object Object]"})
+ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 # Elements that start a new line of text; everything else flows inline.
 BLOCK_TAGS = frozenset(
     {

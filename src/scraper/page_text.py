@@ -119,8 +119,12 @@ def _decode(html: bytes) -> str:
 
 
 def _is_hidden(node: LexborNode) -> bool:
+    # `aria-hidden` hides from screen readers only: a reader still sees the text (arrows, `, `).
     attributes = node.attributes
-    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
+    if "hidden" in attributes:
+        return True
+    classes = (attributes.get("class") or "").split()
+    if lm.VISUALLY_HIDDEN_CLASSES.intersection(classes):
         return True
     return bool(_HIDDEN_STYLE.search(attributes.get("style") or ""))
 
@@ -202,7 +206,7 @@ class _LineReader:
         if tag == "-text":
             self._text(node.text_content or "")
             return False
-        if not node.is_element_node or tag in lm.INVISIBLE_TAGS or tag in lm.CHROME_TAGS:
+        if not node.is_element_node or tag in lm.INVISIBLE_TAGS:
             return False
         if _is_hidden(node):
             return False
@@ -232,6 +236,9 @@ class _LineReader:
             self.flush()
 
     def _text(self, text: str) -> None:
+        text = lm.ZERO_WIDTH.sub("", text)
+        if text.strip() in lm.CLIENT_NOISE_TOKENS:
+            return
         href, link_path = self.hrefs[-1]
         self.current.segments.append(Segment(text, href, self.path, link_path))
         if self.heading_depth:
