@@ -27,6 +27,8 @@ MONTHS = (
 )
 _MONTH = r"(?P<month>" + "|".join(MONTHS) + r")"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
+# What a client-side renderer shows where a number or a name failed to render: the field is null.
+_NOISE = r"(?:NaN|undefined|null)"
 _OPEN_QUOTE = "“"
 _CLOSE_QUOTE = "”"
 
@@ -65,8 +67,9 @@ TITLE_SITE_SUFFIX = re.compile(r"\s+[|\-–—·]\s+[^|\-–—·]{1,40}$")
 
 # --- Header: date and venue, authors, image, TLDR ---------------------------------------------
 # `January 2024 in “ Dermatologic therapy` (newer), `in “Dermatologic therapy` (older), date only.
+# Flex layouts glue `2024` to `in “` with no space: a 4-digit year ends by itself.
 DATE_LINE = re.compile(
-    rf"^{_MONTH}\s+{_YEAR}(?:\s+in\s*{_OPEN_QUOTE}\s*(?P<venue>.*?))?\s*{_CLOSE_QUOTE}?\s*$",
+    rf"^{_MONTH}\s+{_YEAR}(?:\s*in\s*{_OPEN_QUOTE}\s*(?P<venue>.*?))?\s*{_CLOSE_QUOTE}?\s*$",
     re.IGNORECASE,
 )
 VENUE_LINE = re.compile(rf"^in\s*{_OPEN_QUOTE}\s*(?P<venue>.+?)\s*{_CLOSE_QUOTE}?\s*$")
@@ -75,7 +78,8 @@ AUTHOR_SEPARATOR = ", "
 MAX_WORDS_PER_AUTHOR = 6
 MAX_AUTHOR_LENGTH = 80
 IMAGE_ALT = "Image of study"
-TLDR_LABEL = re.compile(r"^TLDR\b[:\s]*", re.IGNORECASE)
+# `<b>TLDR</b>Text` reads `TLDRText`: the label ends where a lowercase letter would continue a word.
+TLDR_LABEL = re.compile(r"^[Tt][Ll][Dd][Rr](?![a-z])[:\s]*")
 
 # --- Link line ------------------------------------------------------------------------------
 ARROW = "→"
@@ -94,7 +98,8 @@ SECTION_HEADINGS: dict[str, SectionKey] = {
 }
 # The order sections take on every page; a list whose heading is missing takes the next kind.
 SECTION_ORDER: tuple[SectionKey, ...] = ("cited_research", "community_posts", "related_research")
-JOIN_BUTTON = re.compile(r"\s*\bJoin$")
+# The `Join` button, glued to the heading when it sits in the heading element (`PostsJoin`).
+JOIN_BUTTON = re.compile(r"\s*Join$")
 # `14 / 14 results`, `6 / 1000+ results`, `9 / results`, `14 / NoResults`,
 # `0 / 0 results — no results`
 COUNT_LINE = re.compile(
@@ -109,8 +114,8 @@ GLITCH = "[object Object]"
 # `12 citations, July 2013 in “Journal of Investigative Dermatology”`, each part optional, read
 # from the start of the text after the entry's title; what follows is the entry's TLDR.
 ENTRY_META = re.compile(
-    r"^\s*(?:(?P<citations>\d[\d,]*)\s+citations?\b)?[\s,;·]*"
-    rf"(?:{_MONTH}\s+{_YEAR}\b)?\s*"
+    rf"^\s*(?:(?:(?P<citations>\d[\d,]*)|{_NOISE})\s*citations?(?![a-z]))?[\s,;·]*"
+    rf"(?:{_MONTH}\s+{_YEAR}(?!\d))?\s*"
     rf"(?:in\s*{_OPEN_QUOTE}\s*(?P<venue>[^{_CLOSE_QUOTE}\n]*?)\s*(?:{_CLOSE_QUOTE}|(?=\n)|$))?",
     re.IGNORECASE,
 )
@@ -121,9 +126,13 @@ COMMUNITY_BADGE = "community"
 NON_POST_LINK_TEXTS = frozenset({"join", "community", ""})
 # `in Chat  36 upvotes 1 month ago`; category or upvotes may be missing.
 _AGE = r"(?P<age>\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)"
+# Pieces in separate spans read glued (`Finasteride/Dutasteride87 upvotes2 weeks ago`); a category
+# never starts with a digit, so the count after it is found without a space.
+_VOTES = rf"(?:\d+|{_NOISE})\s*upvotes?(?![a-z])"
 POST_META = re.compile(
-    r"^\s*(?:in\s+(?P<category>[^\n]+?)(?=\s+\d+\s+upvotes?\b|\s+\d+\s+\w+\s+ago\b|\s*\n|\s*$))?"
-    rf"\s*(?:(?P<upvotes>\d+)\s+upvotes?\b)?\s*(?:{_AGE})?",
+    r"^\s*(?:in(?:\s+|$)(?:(?P<category>[^\d\s][^\n]*?)"
+    rf"(?=\s*{_VOTES}|\s*\d+\s+\w+\s+ago\b|\s*\n|\s*$))?)?"
+    rf"\s*(?:(?:(?P<upvotes>\d+)|{_NOISE})\s*upvotes?(?![a-z]))?\s*(?:{_AGE})?",
     re.IGNORECASE,
 )
 

@@ -262,7 +262,13 @@ def published_month(match: re.Match[str]) -> str:
 def clean_venue(venue: str | None) -> str | None:
     """The venue as shown, without the quote marks around it; None when nothing is left."""
     venue = normalise((venue or "").strip("“”\"' "))
-    return venue or None
+    return venue if venue and venue not in lm.CLIENT_NOISE_TOKENS else None
+
+
+def rendered(text: str | None) -> str | None:
+    """A name as shown, or None when the client left a noise token (`undefined`) in its place."""
+    text = normalise(text or "")
+    return text if text and text not in lm.CLIENT_NOISE_TOKENS else None
 
 
 def absolute(href: str | None, base: str | None) -> str | None:

@@ -15,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scraper import landmarks as lm
-from scraper.page_text import Line, Link, absolute, clean_venue, normalise, published_month
+from scraper.page_text import (
+    Line,
+    Link,
+    absolute,
+    clean_venue,
+    normalise,
+    published_month,
+    rendered,
+)
 from scraper.records import CommunityPost, ResearchEntry, Section, SectionKey
 from scraper.urls import post_id_from_url, study_id_from_url
 
@@ -233,7 +241,7 @@ def _community_post(link: Link, details: list[str], base: str | None) -> Communi
         url=url,
         post_id=post_id_from_url(url),
         title=title or None,
-        category=meta["category"].strip() if meta and meta["category"] else None,
+        category=rendered(meta["category"]) if meta else None,
         upvotes=int(meta["upvotes"]) if meta and meta["upvotes"] else None,
         age_text=normalise(meta["age"]) if meta and meta["age"] else None,
         summary=summary,
