@@ -122,6 +122,9 @@ ENTRY_META = re.compile(
 
 # --- Community post cards ---------------------------------------------------------------------
 COMMUNITY_BADGE = "community"
+# The badge in its own element before the title reads `communityTopical fin...`; a title after it
+# starts with anything but a lowercase letter.
+COMMUNITY_BADGE_PREFIX = re.compile(r"^community(?:\s+|(?=[^a-z\s]))")
 # Link texts in the community section that are buttons, not posts.
 NON_POST_LINK_TEXTS = frozenset({"join", "community", ""})
 # `in Chat  36 upvotes 1 month ago`; category or upvotes may be missing.

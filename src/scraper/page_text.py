@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -279,3 +280,11 @@ def absolute(href: str | None, base: str | None) -> str | None:
         return canonicalize(href, base) if base else href.strip()
     except ValueError:
         return None
+
+
+def as_written(href: str | None, base: str | None) -> str | None:
+    """A link to another site, absolute and safe but spelled as the page gives it: the site's
+    URL rules (`canonicalize` drops a trailing `/`) are for our own pages, not a publisher's."""
+    if absolute(href, base) is None or href is None:
+        return None
+    return urljoin(base, href.strip()) if base else href.strip()

@@ -22,6 +22,7 @@ from scraper.page_text import (
     Document,
     Line,
     absolute,
+    as_written,
     clean_venue,
     published_month,
     read_document,
@@ -153,13 +154,24 @@ def _read_header(lines: list[Line]) -> Header:
     if index < len(rest) and (venue := lm.VENUE_LINE.match(rest[index].text)):
         header.venue = header.venue or clean_venue(venue["venue"])
         index += 1
-    candidate = rest[index].text if index < len(rest) else ""
+    candidate, used = _names_text(rest, index)
     if candidate and not lm.TLDR_LABEL.match(candidate) and _looks_like_names(candidate):
         header.authors = tuple(n.strip() for n in candidate.split(lm.AUTHOR_SEPARATOR))
-        index += 1
+        index += used
     header.tldr, index = _read_tldr(rest, index)
     header.summary = rest[index].text if index < len(rest) else None
     return header
+
+
+def _names_text(lines: list[Line], start: int) -> tuple[str, int]:
+    """The names line from `start`, and how many lines it takes: names in block elements (one
+    `<li>` each) read one line per name, each but the last ending with the `,` separator."""
+    taken: list[str] = []
+    for line in lines[start:]:
+        taken.append(line.text)
+        if not line.text.endswith(","):
+            break
+    return " ".join(taken), len(taken)
 
 
 def _read_tldr(lines: list[Line], start: int) -> tuple[str | None, int]:
@@ -185,7 +197,7 @@ def _link_line(document: Document, base: str | None) -> dict[str, str | None]:
                 found["discussion_url"] = absolute(link.href, base)
             view = lm.VIEW_ON_LINK.match(link.text)
             if view and "source_url" not in found:
-                found["source_url"] = absolute(link.href, base)
+                found["source_url"] = as_written(link.href, base)
                 found["source_host"] = view["host"] or None
     # A `View this study on →` anchor without an href is not a link and lands here.
     if "source_host" not in found:
@@ -217,6 +229,8 @@ def _page_kind(url: str | None, document: Document, layout: Layout) -> PageKind:
     by_url = page_kind_from_url(url)
     if by_url in ("search", "learn"):
         return "search" if by_url == "search" else "learn"
+    if by_url == "study" and layout.title and not lm.ERROR_TITLE.search(layout.title):
+        return "study"  # a minimal page (title, authors, summary) is a study all the same
     looks_like_study = bool(
         layout.sections
         or any(_is_landmark(line) for line in layout.header)

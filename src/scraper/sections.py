@@ -233,9 +233,7 @@ def _community_post(link: Link, details: list[str], base: str | None) -> Communi
     meta = lm.POST_META.match(text)
     remainder = text[meta.end() :] if meta else text
     summary = next((ln.strip() for ln in remainder.split("\n") if ln.strip()), None)
-    title = link.text
-    if title.startswith(lm.COMMUNITY_BADGE + " "):  # the badge rendered inside the link
-        title = title[len(lm.COMMUNITY_BADGE) + 1 :]
+    title = lm.COMMUNITY_BADGE_PREFIX.sub("", link.text)  # the badge rendered inside the link
     url = absolute(link.href, base)
     return CommunityPost(
         url=url,
