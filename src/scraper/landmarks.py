@@ -113,8 +113,12 @@ COUNT_LINE = re.compile(
 GLITCH = "[object Object]"
 # `12 citations, July 2013 in “Journal of Investigative Dermatology”`, each part optional, read
 # from the start of the text after the entry's title; what follows is the entry's TLDR.
+# The label alone, where the client dropped the number before it (`citations, June 2012`); only
+# before a comma or the end of the line, so a TLDR that starts with the word keeps it.
+_BARE_CITATIONS = r"citations?(?=\s*(?:,|\n|$))"
 ENTRY_META = re.compile(
-    rf"^\s*(?:(?:(?P<citations>\d[\d,]*)|{_NOISE})\s*citations?(?![a-z]))?[\s,;·]*"
+    rf"^\s*(?:(?:(?P<citations>\d[\d,]*)|{_NOISE})\s*citations?(?![a-z])|{_BARE_CITATIONS})?"
+    r"[\s,;·]*"
     rf"(?:{_MONTH}\s+{_YEAR}(?!\d))?\s*"
     rf"(?:in\s*{_OPEN_QUOTE}\s*(?P<venue>[^{_CLOSE_QUOTE}\n]*?)\s*(?:{_CLOSE_QUOTE}|(?=\n)|$))?",
     re.IGNORECASE,
@@ -131,11 +135,13 @@ NON_POST_LINK_TEXTS = frozenset({"join", "community", ""})
 _AGE = r"(?P<age>\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)"
 # Pieces in separate spans read glued (`Finasteride/Dutasteride87 upvotes2 weeks ago`); a category
 # never starts with a digit, so the count after it is found without a space.
-_VOTES = rf"(?:\d+|{_NOISE})\s*upvotes?(?![a-z])"
+# The label alone (its number dropped by the client) only before the age or the end of the line.
+_VOTES = rf"(?:(?:\d+|{_NOISE})\s*upvotes?(?![a-z])|upvotes?(?=\s*(?:\d|\n|$)))"
 POST_META = re.compile(
     r"^\s*(?:in(?:\s+|$)(?:(?P<category>[^\d\s][^\n]*?)"
     rf"(?=\s*{_VOTES}|\s*\d+\s+\w+\s+ago\b|\s*\n|\s*$))?)?"
-    rf"\s*(?:(?:(?P<upvotes>\d+)|{_NOISE})\s*upvotes?(?![a-z]))?\s*(?:{_AGE})?",
+    rf"\s*(?:(?:(?P<upvotes>\d+)|{_NOISE})\s*upvotes?(?![a-z])|upvotes?(?=\s*(?:\d|\n|$)))?"
+    rf"\s*(?:{_AGE})?",
     re.IGNORECASE,
 )
 
