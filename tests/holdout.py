@@ -2,13 +2,18 @@
 
 The parser is tuned against the replica's markups; these renderers exist only in the tests, so the
 quality gate also measures how extraction fares on a layout nobody tuned it for (block-level card
-links, labels in their own elements, `<br>`-separated lines, headings as ARIA roles).
+links, labels in their own elements, `<br>`-separated lines, headings as ARIA roles). Those two were
+written by the parser's authors; the blind pages at the end of this module were not.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from html import escape
+from pathlib import Path
+from typing import Any
 
 from scraper.landmarks import MONTHS as MONTH_KEYS
 from scraper.records import CommunityPost, ResearchEntry, Section, StudyPage
@@ -180,3 +185,31 @@ HOLDOUT_MARKUPS: dict[str, Callable[[StudyPage], str]] = {
     "holdout-card-links": card_links,
     "holdout-br-lines": br_lines,
 }
+
+
+# --- Blind hold-outs: pages written by someone who never read the parser --------------------------
+# `tests/pages/holdout_blind/` holds 12 study pages in three front-end stacks (a Next.js/Tailwind
+# app, a WordPress-style CMS theme, accessibility-first markup), written BLIND: by a helper that
+# read only the site's anatomy and the parse contract, never the parser, the replica or these
+# tests. Each `<stack>/<page>.html` has its ground truth `<page>.json`, written from the page's
+# facts, never from its HTML; its README says how they were made and the choices it made.
+BLIND_DIR = Path(__file__).parent / "pages" / "holdout_blind"
+
+
+@dataclass(frozen=True, slots=True)
+class BlindPage:
+    markup: str  # the stack: the directory's name
+    name: str
+    html: bytes
+    truth: dict[str, Any]  # the Contract 1 keys but `parser_version` and `warnings`
+
+
+def blind_pages() -> list[BlindPage]:
+    pages = []
+    for truth_file in sorted(BLIND_DIR.glob("*/*.json")):
+        html = truth_file.with_suffix(".html")
+        if not html.exists():  # the stack directories hold only pages and their truths
+            continue
+        truth = json.loads(truth_file.read_text(encoding="utf-8"))
+        pages.append(BlindPage(truth_file.parent.name, truth_file.stem, html.read_bytes(), truth))
+    return pages

@@ -321,6 +321,9 @@ def _warnings(page: StudyPage) -> tuple[str, ...]:
         warnings.append("authors not found")
     if page.image_url is None:
         warnings.append("image_url not found")
+    if page.source_url is not None and page.source_host is None:
+        # `View this study on →` with its host text empty: the host is not shown, so not guessed.
+        warnings.append("source_host not shown on the View link")
     for key in ("cited_research", "related_research", "community_posts"):
         section = page.sections.get(key)
         shown = section.shown if section else None
