@@ -37,10 +37,12 @@ INVISIBLE_TAGS = frozenset(
     {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "canvas"}
 )
 # Site furniture is recognised by what it says, not by its tag: a study's own links may sit in a
-# `nav` or an `aside`. These are the words of site menus and account buttons; a line made only of
-# them is furniture.
-FURNITURE_WORDS = frozenset(
-    {"join", "log in", "login", "sign in", "sign up", "register", "menu", "search", "share"}
+# `nav`, `header` or `aside`, so those are read like any element. A line made only of menu and
+# account words (`Join Log in`, `14 shares Share`) is furniture wherever it sits.
+FURNITURE_LINE = re.compile(
+    r"^(?:(?:join|log ?in|log out|sign (?:in|up)|register|menu|search|share|subscribe"
+    r"|(?:\d+|undefined|NaN)\s+shares?)(?:\s+|$))+$",
+    re.IGNORECASE,
 )
 # The conventional class names of "visually hidden" text (Bootstrap/Tailwind `sr-only`,
 # WordPress `screen-reader-text`, `visually-hidden`): read by screen readers, never seen.

@@ -144,9 +144,16 @@ def _is_link_line(line: Line) -> bool:
     )
 
 
+def _is_aside(line: Line) -> bool:
+    """A header line that holds no field: the image's alt text, the link line, site furniture."""
+    return (
+        line.text == lm.IMAGE_ALT or _is_link_line(line) or bool(lm.FURNITURE_LINE.match(line.text))
+    )
+
+
 def _read_header(lines: list[Line]) -> Header:
     header = Header()
-    rest = [line for line in lines if line.text != lm.IMAGE_ALT and not _is_link_line(line)]
+    rest = [line for line in lines if not _is_aside(line)]
     index = 0
     if index < len(rest) and (date := lm.DATE_LINE.match(rest[index].text)):
         header.published, header.venue = published_month(date), clean_venue(date["venue"])
