@@ -33,12 +33,12 @@ def test_view_link_inside_a_nav_is_the_studys_link() -> None:
     assert (page.source_url, page.source_host) == ("https://doi.org/10.1/x", "doi.org")
 
 
-def test_sections_inside_an_aside_and_footer_are_read() -> None:
+def test_a_section_inside_a_nav_is_read() -> None:
     page = parse(
         f"<main><h1>{TITLE}</h1><p>{SUMMARY}</p></main>"
-        "<aside><h2>Related Research</h2><p>1 / 9 results</p>"
+        "<nav aria-label='More research'><h2>Related Research</h2><p>1 / 9 results</p>"
         "<ul><li><a href='/research/other-study-Xy9'>Other study</a><p>3 citations</p></li></ul>"
-        "</aside><footer><a href='/privacy'>Privacy</a></footer>"
+        "</nav><footer><a href='/privacy'>Privacy</a></footer>"
     )
     assert [entry.study_id for entry in page.related_research] == ["Xy9"]
     assert page.related_research[0].citations == 3

@@ -140,7 +140,7 @@ class Tally:
         return self.right[name] / self.pages if self.pages else 0.0
 
 
-EMPTY = (None, [], {})
+EMPTY: tuple[object, ...] = (None, [], {})
 
 
 def tally(pages: list[BlindPage]) -> Tally:
@@ -181,7 +181,7 @@ def blind_table(tallies: dict[str, Tally]) -> str:
 
 def blind_floors() -> tuple[float, dict[tuple[str, str], float]]:
     """The blind pages' floor, and the floors lowered explicitly, by (markup, field)."""
-    data = floors()["holdout_blind"]
+    data = json.loads(FLOORS_FILE.read_text(encoding="utf-8"))["holdout_blind"]
     lowered = {}
     for entry in data["lowered"]:
         assert entry.get("explicit") is True, f"a lowered floor without `explicit: true`: {entry}"
