@@ -193,3 +193,30 @@ def test_view_link_without_host_text_leaves_the_host_null_with_a_warning() -> No
     assert page.source_url == "https://doi.org/10.1/x/"  # the publisher's link as written
     assert page.source_host is None
     assert "source_host not shown on the View link" in page.warnings
+
+
+def test_a_trending_widget_after_an_empty_section_is_not_its_list() -> None:
+    page = parse(
+        f"<h1>{TITLE}</h1><p>{SUMMARY}</p><h2>Related</h2>"
+        "<aside><h3>Trending on Tressless</h3>"
+        "<ul><li><a href='/research/popular-study-Pp1'>A popular study</a></li></ul>"
+        "<h3>Latest from the Community</h3>"
+        "<ul><li><a href='/community/hot-post-abc123'>Hot post</a></li></ul></aside>"
+    )
+    assert page.sections["related_research"].heading == "Related"
+    assert page.related_research == ()
+    assert page.community_posts == ()
+
+
+def test_a_headingless_section_after_a_widget_keeps_its_count_and_list() -> None:
+    page = parse(
+        f"<h1>{TITLE}</h1><p>{SUMMARY}</p><h2>Research cited in this study</h2><p>0 / 0 results</p>"
+        "<aside><h3>Join Tressless</h3><p>Get the digest.</p></aside>"
+        "<div><p>1 / 7 results</p><ul><li><a href='/research/other-study-Xy9'>Other</a></li></ul>"
+        "</div>"
+    )
+    assert (page.sections["related_research"].shown, page.sections["related_research"].total) == (
+        1,
+        7,
+    )
+    assert [entry.study_id for entry in page.related_research] == ["Xy9"]

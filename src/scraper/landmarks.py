@@ -44,6 +44,14 @@ FURNITURE_LINE = re.compile(
     r"|(?:\d+|undefined|NaN)\s+shares?)(?:\s+|$))+$",
     re.IGNORECASE,
 )
+# Headings of site widgets that list other studies or posts (`Trending on Tressless`, `Latest from
+# the Community`): what follows them is not part of the section before.
+FURNITURE_HEADING = re.compile(
+    r"^(?:trending(?:\s+on\s+\w+)?|popular(?:\s+\w+)?|most\s+(?:read|viewed|popular)"
+    r"|latest(?:\s+from\s+the\s+community|\s+posts|\s+research)?|join\s+\w+|newsletter"
+    r"|you\s+may\s+also\s+like|more\s+from\s+\w+)$",
+    re.IGNORECASE,
+)
 # The conventional class names of "visually hidden" text (Bootstrap/Tailwind `sr-only`,
 # WordPress `screen-reader-text`, `visually-hidden`): read by screen readers, never seen.
 VISUALLY_HIDDEN_CLASSES = frozenset(

@@ -37,6 +37,7 @@ class SectionDraft:
     count: re.Match[str] | None = None
     lines: list[Line] = field(default_factory=list)
     markers: list[tuple[int, ...]] = field(default_factory=list)  # heading and count line paths
+    furniture: bool = False  # a site widget's list (`Trending on Tressless`), not a section
 
 
 def heading_key(text: str) -> tuple[SectionKey, str] | None:
@@ -55,9 +56,11 @@ def split_sections(lines: list[Line]) -> tuple[list[Line], list[SectionDraft]]:
         count = lm.COUNT_LINE.match(line.text)
         if found:
             sections.append(SectionDraft(key=found[0], heading=found[1], markers=[line.path]))
-        elif _is_join_button(line, sections):
+        elif sections and lm.FURNITURE_HEADING.match(line.text):
+            sections.append(SectionDraft(key=None, heading=None, furniture=True))
+        elif _is_join_button(line, sections) or _in_widget(sections, count):
             continue
-        elif count and sections and sections[-1].count is None and not sections[-1].lines:
+        elif count and sections and _takes_count(sections[-1]):
             sections[-1].count = count
             sections[-1].markers.append(line.path)
         elif count:
@@ -66,7 +69,17 @@ def split_sections(lines: list[Line]) -> tuple[list[Line], list[SectionDraft]]:
             sections[-1].lines.append(line)
         else:
             header.append(line)
-    return header, _resolve_keys(sections)
+    return header, _resolve_keys([s for s in sections if not s.furniture])
+
+
+def _in_widget(sections: list[SectionDraft], count: re.Match[str] | None) -> bool:
+    """A line of a site widget's list; a count line there starts a section of its own."""
+    return bool(sections) and sections[-1].furniture and count is None
+
+
+def _takes_count(section: SectionDraft) -> bool:
+    """A section just opened by its heading takes the count line that follows it."""
+    return not section.furniture and section.count is None and not section.lines
 
 
 def _is_join_button(line: Line, sections: list[SectionDraft]) -> bool:
