@@ -3,8 +3,11 @@
 `read_document` walks the DOM once and yields the visible text as lines (a block element starts a
 new line, inline elements flow together, so text split across spans reads whole), each line
 knowing which of its words are links and where they point; the head's names of the page (title,
-og:title, canonical URL, JSON-LD headline) and its images come along. Hidden elements, scripts and
-page chrome are skipped. Also here: the few readers of values as the page writes them, shared by
+og:title, canonical URL, JSON-LD headline) and its images come along. Hidden and visually hidden
+elements and scripts are skipped; `nav`, `header`, `aside` and `footer` are read like any element
+(a study's own links may sit there: furniture is told by what it says, in `scraper.sections` and
+`scraper.parse`). Zero-width characters and the client's noise tokens (`undefined`, `NaN`) standing
+alone in a text node are dropped. Also here: the few readers of values as the page writes them, shared by
 every field (a link made absolute and safe, a month, a venue without its quote marks).
 """
 
