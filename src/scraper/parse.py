@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # types only: parsing stays free of the HTTP stack
 
     from scraper.responses import FetchResult
 
-PARSER_VERSION = "1.0.0"
+PARSER_VERSION = "1.1.0"
 
 # HTML parsers spend time proportional to the depth of open block containers on each new one
 # (the "close a p element" scope check), so a hostile page of 400,000 nested <div>s costs minutes.
