@@ -220,3 +220,15 @@ def test_a_headingless_section_after_a_widget_keeps_its_count_and_list() -> None
         7,
     )
     assert [entry.study_id for entry in page.related_research] == ["Xy9"]
+
+
+def test_labels_rendered_twice_or_glued_to_a_category_are_split() -> None:
+    page = parse(
+        f"<h1>{TITLE}</h1><p>TLDR TLDR It helped.</p><p>{SUMMARY}</p>"
+        "<h2>Related Community Posts <button>Join</button><a href='/join'>Join</a></h2>"
+        "<ul><li><a href='/community/some-post-abc123'>Is it working?</a>"
+        "<div><span>in</span><span>Chat</span><span>36 upvotes</span></div></li></ul>"
+    )
+    assert page.tldr == "It helped."
+    assert page.sections["community_posts"].heading == "Related Community Posts"
+    assert (page.community_posts[0].category, page.community_posts[0].upvotes) == ("Chat", 36)

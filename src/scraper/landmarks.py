@@ -89,7 +89,8 @@ MAX_WORDS_PER_AUTHOR = 6
 MAX_AUTHOR_LENGTH = 80
 IMAGE_ALT = "Image of study"
 # `<b>TLDR</b>Text` reads `TLDRText`: the label ends where a lowercase letter would continue a word.
-TLDR_LABEL = re.compile(r"^[Tt][Ll][Dd][Rr](?![a-z])[:\s]*")
+# A client may render it twice (`TLDR TLDR ...`).
+TLDR_LABEL = re.compile(r"^(?:[Tt][Ll][Dd][Rr](?![a-z])[:\s]*)+")
 
 # --- Link line ------------------------------------------------------------------------------
 ARROW = "→"
@@ -109,7 +110,7 @@ SECTION_HEADINGS: dict[str, SectionKey] = {
 # The order sections take on every page; a list whose heading is missing takes the next kind.
 SECTION_ORDER: tuple[SectionKey, ...] = ("cited_research", "community_posts", "related_research")
 # The `Join` button, glued to the heading when it sits in the heading element (`PostsJoin`).
-JOIN_BUTTON = re.compile(r"\s*Join$")
+JOIN_BUTTON = re.compile(r"(?:\s*Join)+$")
 # `14 / 14 results`, `6 / 1000+ results`, `9 / results`, `14 / NoResults`,
 # `0 / 0 results — no results`
 COUNT_LINE = re.compile(
@@ -148,7 +149,7 @@ _AGE = r"(?P<age>\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)"
 # The label alone (its number dropped by the client) only before the age or the end of the line.
 _VOTES = rf"(?:(?:\d+|{_NOISE})\s*upvotes?(?![a-z])|upvotes?(?=\s*(?:\d|\n|$)))"
 POST_META = re.compile(
-    r"^\s*(?:in(?:\s+|$)(?:(?P<category>[^\d\s][^\n]*?)"
+    r"^\s*(?:in(?:\s+|$|(?-i:(?=[A-Z])))(?:(?P<category>[^\d\s][^\n]*?)"
     rf"(?=\s*{_VOTES}|\s*\d+\s+\w+\s+ago\b|\s*\n|\s*$))?)?"
     rf"\s*(?:(?:(?P<upvotes>\d+)|{_NOISE})\s*upvotes?(?![a-z])|upvotes?(?=\s*(?:\d|\n|$)))?"
     rf"\s*(?:{_AGE})?",
