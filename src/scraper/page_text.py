@@ -7,8 +7,8 @@ og:title, canonical URL, JSON-LD headline) and its images come along. Hidden and
 elements and scripts are skipped; `nav`, `header`, `aside` and `footer` are read like any element
 (a study's own links may sit there: furniture is told by what it says, in `scraper.sections` and
 `scraper.parse`). Zero-width characters and the client's noise tokens (`undefined`, `NaN`) standing
-alone in a text node are dropped. Also here: the few readers of values as the page writes them, shared by
-every field (a link made absolute and safe, a month, a venue without its quote marks).
+alone in a text node are dropped. Also here: the few readers of values as the page writes them,
+shared by every field (a link made absolute and safe, a month, a venue without its quote marks).
 """
 
 from __future__ import annotations
