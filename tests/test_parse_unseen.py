@@ -232,3 +232,15 @@ def test_labels_rendered_twice_or_glued_to_a_category_are_split() -> None:
     assert page.tldr == "It helped."
     assert page.sections["community_posts"].heading == "Related Community Posts"
     assert (page.community_posts[0].category, page.community_posts[0].upvotes) == ("Chat", 36)
+
+
+def test_a_footer_after_the_authors_is_not_the_summary() -> None:
+    page = parse(
+        f"<h1>{TITLE}</h1><p>Ann Lee, Bo Kim</p>"
+        "<div><p>© Tressless · <a href='/privacy'>Privacy policy</a> · "
+        "<a href='/terms'>Terms of use</a></p></div>"
+    )
+    assert page.page_kind == "study"
+    assert page.authors == ("Ann Lee", "Bo Kim")
+    assert page.summary is None
+    assert "summary not found" in page.warnings

@@ -166,8 +166,16 @@ def _read_header(lines: list[Line]) -> Header:
         header.authors = tuple(n.strip() for n in candidate.split(lm.AUTHOR_SEPARATOR))
         index += used
     header.tldr, index = _read_tldr(rest, index)
-    header.summary = rest[index].text if index < len(rest) else None
+    summary = rest[index] if index < len(rest) else None
+    header.summary = summary.text if summary is not None and _is_prose(summary) else None
     return header
+
+
+def _is_prose(line: Line) -> bool:
+    """A summary is prose: a line made mostly of links (a footer's `Privacy · Terms`) or a site
+    widget's heading is the page's furniture, and the summary is then missing, not that."""
+    linked = sum(len(link.text) for link in line.links())
+    return linked * 2 <= len(line.text) and not lm.FURNITURE_HEADING.match(line.text)
 
 
 def _names_text(lines: list[Line], start: int) -> tuple[str, int]:
