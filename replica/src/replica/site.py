@@ -22,17 +22,19 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
-from replica import faults, feeds, redesign, truth
+from replica import faults, feeds, live, redesign, truth
+from replica.churn import LiveWorld
 from replica.faults import Fault, FaultPlan, FaultState, Served
 from replica.markup import MARKUPS, Context, render_view
 from replica.model import PageView, PlainView, StudyView
-from replica.views import error_view, page_views
+from replica.views import error_view, page_views, plain_views, study_view
 from replica.world import World
 from scraper.records import StudyPage
 
@@ -119,15 +121,28 @@ class Replica:
         crawl_delay: float | None = None,
         base_url: str = DEFAULT_BASE_URL,
         faults: FaultPlan | None = None,
+        profile: live.Profile = "kind",
+        validators: live.Validators = "strong",
     ) -> None:
         if pages < 1:
             raise ReplicaError(f"pages must be at least 1, got {pages}")
+        if profile not in live.PROFILES:
+            raise ReplicaError(
+                f"unknown profile {profile!r}; choose from {', '.join(live.PROFILES)}"
+            )
+        if validators not in live.VALIDATORS:
+            choices = ", ".join(live.VALIDATORS)
+            raise ReplicaError(f"unknown validators {validators!r}; choose from {choices}")
         self.seed = seed
         self.disallow = tuple(disallow)
         self.crawl_delay = crawl_delay
+        self.profile: live.Profile = profile
+        self.validators: live.Validators = validators
         self._base_url = _valid_base(base_url)
         self._lock = threading.RLock()
-        self._world = World(pages, seed)
+        self._world = LiveWorld(pages, seed) if profile == "live" else World(pages, seed)
+        self._requests = 0  # live profile: numbers each request's noise
+        self._clock_set = time.monotonic()  # live profile: when the simulated day last began
         self._chunk = feeds.chunk_size(pages)
         self._pages: dict[str, _Page] = {}
         self._bodies: dict[tuple[str, str], tuple[PageView, _Body]] = {}
@@ -156,6 +171,23 @@ class Replica:
     def day(self) -> int:
         """Days since the replica's epoch (`advance` adds to it)."""
         return self._world.day
+
+    @property
+    def now(self) -> datetime:
+        """The simulated instant: the start of the replica's current day (ages count from it)."""
+        return EPOCH + timedelta(days=self._world.day)
+
+    def appeared_at(self, path: str) -> datetime | None:
+        """When the study at `path` first appeared (live profile; None for other paths)."""
+        with self._lock:
+            world = self._world
+            if not isinstance(world, LiveWorld):
+                raise ReplicaError("appeared_at needs the live profile")
+            key = _clean_path(path)
+            index = self._index_by_path.get(key)
+            if index is None:
+                index = next((s.index for s in world.studies if s.path == key), None)
+            return None if index is None else EPOCH + timedelta(days=world.appeared[index])
 
     @property
     def markups(self) -> tuple[str, ...]:
@@ -293,6 +325,8 @@ class Replica:
         status, extra, body = self._route(_clean_path(path), markup)
         if body is None:
             return status, extra, b""
+        if self.profile == "live" and body.content_type == HTML_TYPE:
+            return self._live_answer(method, path, lowered, (status, extra, body))
         reply_headers = {
             "Content-Type": body.content_type,
             "ETag": body.etag,
@@ -307,6 +341,37 @@ class Replica:
         compressible = body.content_type.startswith(("text/", XML_TYPE))
         if compressible and _wants_gzip(lowered) and len(data) >= GZIP_MIN_BYTES:
             data = body.gzip()
+            reply_headers["Content-Encoding"] = "gzip"
+        return status, reply_headers, b"" if method == "HEAD" else data
+
+    def _live_answer(
+        self,
+        method: str,
+        path: str,
+        lowered: Mapping[str, str],
+        routed: tuple[int, dict[str, str], _Body],
+    ) -> Response:
+        """A live-profile HTML answer: noisy bytes, the chosen validators, gzip per request."""
+        status, extra, body = routed
+        reply_headers = {
+            "Content-Type": body.content_type,
+            "Cache-Control": "private, no-cache",
+            "Vary": "Accept-Encoding",
+            **extra,
+        }
+        if self.validators == "strong":
+            reply_headers["ETag"] = body.etag
+            reply_headers["Last-Modified"] = http_date(body.changed_day)
+            if status == 200 and _not_modified(lowered, body):
+                return 304, reply_headers, b""
+        self._requests += 1
+        elapsed = timedelta(seconds=min(time.monotonic() - self._clock_set, 86_399))
+        noise = live.noise(self.seed, self._world.day, self._requests, self.now + elapsed)
+        gzipped = _wants_gzip(lowered)
+        data = live.decorate(body.data, self.seed, _clean_path(path), noise, gzipped=gzipped)
+        if self.validators == "weak":
+            reply_headers["ETag"] = live.weak_etag(data)
+        if gzipped:
             reply_headers["Content-Encoding"] = "gzip"
         return status, reply_headers, b"" if method == "HEAD" else data
 
@@ -443,6 +508,27 @@ class Replica:
     def _study_index(self, path: str) -> int:
         return self._index_by_path[path]
 
+    def _live_views(self, kept: set[str]) -> dict[str, PageView]:
+        """Live profile: only the study pages the change process touched are rendered anew; the
+        others keep their view, re-aged to today (their paths go into `kept`)."""
+        world = self._world
+        assert isinstance(world, LiveWorld)
+        touched = world.take_touched()
+        created = {post.post_id: post.created_day for post in world.posts}
+        views: dict[str, PageView] = {}
+        for study in world.live_studies():
+            for path, alias in ((study.path, False), (study.alias_path, True)):
+                if path is None:
+                    continue
+                old = self._pages.get(path)
+                if old is None or study.index in touched or not isinstance(old.view, StudyView):
+                    views[path] = study_view(world, study, alias=alias)
+                else:
+                    views[path] = live.reage(old.view, created, world.day)
+                    kept.add(path)
+        views.update(plain_views(world))
+        return views
+
     # --- time ---------------------------------------------------------------------------------
     def advance(self, days: int = 30) -> Advanced:
         """Let `days` pass: numbers move, lists grow and reshuffle, studies come and go."""
@@ -452,6 +538,7 @@ class Replica:
             before = set(self.study_paths())
             moved_before = self.redirects()
             changes = self._world.advance(days)
+            self._clock_set = time.monotonic()
             changed = self._refresh(initial=False)
             after = set(self.study_paths())
             moved = {k: v for k, v in self.redirects().items() if k not in moved_before}
@@ -465,13 +552,18 @@ class Replica:
 
     def _refresh(self, *, initial: bool) -> list[str]:
         """Rebuild every view; pages whose view is unchanged keep their object (and bytes)."""
-        views = page_views(self._world)
+        kept: set[str] = set()
+        views = self._live_views(kept) if self.profile == "live" else page_views(self._world)
         pages: dict[str, _Page] = {}
         changed: list[str] = []
         for path, view in views.items():
             old = self._pages.get(path)
             if old is not None and old.view == view:
                 pages[path] = old
+                continue
+            if old is not None and path in kept:  # only its ages ticked: the same revision
+                pages[path] = _Page(view, old.changed_day, old.markup)
+                changed.append(path)
                 continue
             day = -1 - zlib.crc32(path.encode()) % INITIAL_AGE_DAYS if initial else self._world.day
             pages[path] = _Page(
