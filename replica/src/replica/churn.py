@@ -33,7 +33,7 @@ RATE_SCALE = 0.05  # changes per day of a typical active study (Pareto's minimum
 RATE_SHAPE = 1.2  # Pareto shape: a heavy tail of studies that change almost daily
 MAX_RATE = 1.5  # changes per day, at most
 NEW_STUDIES_PER_DAY = 0.003  # as a share of live studies
-REMOVALS_PER_DAY = 0.0003  # as a share of live studies
+REMOVALS_PER_DAY = 0.0005  # as a share of live studies
 INITIAL_AGE_DAYS = 700  # studies of the first day appeared up to this long before it
 _EVENTS = (
     ("total", 30),

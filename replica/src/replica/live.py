@@ -25,7 +25,7 @@ import json
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from replica import prose
 from replica.model import StudyView
@@ -85,7 +85,8 @@ class _Prepared:
     prefix: bytes  # the page up to the noise, props included: the same on every request
     suffix: bytes  # what follows the noise
     gzipped_prefix: bytes
-    compressor: "zlib._Compress"  # zlib's compressor state after `prefix` (a private type in typeshed)
+    # zlib's compressor state after `prefix` (its type is private: typeshed's `_Compress`)
+    compressor: zlib._Compress
 
 
 @functools.lru_cache(maxsize=_BULK_CACHE)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,7 +141,7 @@ class Replica:
         self._lock = threading.RLock()
         self._world = LiveWorld(pages, seed) if profile == "live" else World(pages, seed)
         self._requests = 0  # live profile: numbers each request's noise
-        self._clock_set = time.monotonic()  # live profile: when the simulated day last began
+        self._truths: dict[str, tuple[PageView, str, StudyPage]] = {}
         self._chunk = feeds.chunk_size(pages)
         self._pages: dict[str, _Page] = {}
         self._bodies: dict[tuple[str, str], tuple[PageView, _Body]] = {}
@@ -266,11 +265,21 @@ class Replica:
             page = self._pages.get(key)
             if page is not None:
                 if isinstance(page.view, StudyView):
-                    return truth.study_truth(page.view, self._base_url)
+                    return self._study_truth(key, page.view)
                 return truth.plain_truth(page.view, self._base_url)
             if self._is_feed(key) or key in self._moved:
                 return None
             return truth.plain_truth(error_view(key, self._gone_status(key)), self._base_url)
+
+    def _study_truth(self, path: str, view: StudyView) -> StudyPage:
+        """The record of a study view, kept while the view and base URL stay: a benchmark reads
+        every study's truth each simulated day, and most views last for weeks."""
+        cached = self._truths.get(path)
+        if cached is not None and cached[0] is view and cached[1] == self._base_url:
+            return cached[2]
+        record = truth.study_truth(view, self._base_url)
+        self._truths[path] = (view, self._base_url, record)
+        return record
 
     # --- responses ----------------------------------------------------------------------------
     def render(
@@ -365,7 +374,9 @@ class Replica:
             if status == 200 and _not_modified(lowered, body):
                 return 304, reply_headers, b""
         self._requests += 1
-        elapsed = timedelta(seconds=min(time.monotonic() - self._clock_set, 86_399))
+        # The simulated clock moves a second per request within the day, not with the wall
+        # clock, so the same requests give the same bytes (the replica is deterministic).
+        elapsed = timedelta(seconds=self._requests % 86_400)
         noise = live.noise(self.seed, self._world.day, self._requests, self.now + elapsed)
         gzipped = _wants_gzip(lowered)
         data = live.decorate(body.data, self.seed, _clean_path(path), noise, gzipped=gzipped)
@@ -538,7 +549,6 @@ class Replica:
             before = set(self.study_paths())
             moved_before = self.redirects()
             changes = self._world.advance(days)
-            self._clock_set = time.monotonic()
             changed = self._refresh(initial=False)
             after = set(self.study_paths())
             moved = {k: v for k, v in self.redirects().items() if k not in moved_before}
