@@ -6,6 +6,8 @@ No network here: `render(path)` answers like the server would (status, headers, 
 `ReplicaServer` (server.py) only moves those answers over HTTP. Every HTML page keeps the bytes,
 ETag and Last-Modified it had until its view changes, so a recrawl of an unchanged replica sees
 304s, and after `advance` only the pages that really changed answer 200 to a conditional GET.
+The live profile (`profile="live"`, see `live.py` and `churn.py`) instead adds per-request noise
+to every HTML page, sends the validators chosen, and changes studies at per-study rates.
 
 Choices worth knowing:
 - Truth URLs are absolute against `base_url` (default `http://127.0.0.1`; `ReplicaServer` sets it
