@@ -78,17 +78,21 @@ def decorate(html: bytes, seed: int, path: str, noise: Noise, *, gzipped: bool =
         return prepared.prefix + tail
     # Only the noise and what follows it are compressed per request: the compressor's state
     # after the deterministic prefix is kept, which makes a 300 KB page cost well under 1 ms.
+    if prepared.compressor is None:
+        prepared.compressor = zlib.compressobj(1, zlib.DEFLATED, _GZIP_WBITS)
+        prepared.gzipped_prefix = prepared.compressor.compress(prepared.prefix)
     compressor = prepared.compressor.copy()
     return prepared.gzipped_prefix + compressor.compress(tail) + compressor.flush()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Prepared:
     prefix: bytes  # the page up to the noise, props included: the same on every request
     suffix: bytes  # what follows the noise
-    gzipped_prefix: bytes
-    # zlib's compressor state after `prefix` (its type is private: typeshed's `_Compress`)
-    compressor: zlib._Compress
+    # zlib's compressor state after `prefix`, made on the first gzip request (its type is
+    # private: typeshed's `_Compress`)
+    compressor: zlib._Compress | None = None
+    gzipped_prefix: bytes = b""
 
 
 @functools.lru_cache(maxsize=_BULK_CACHE)
@@ -104,8 +108,7 @@ def _prepare(html: bytes, seed: int, path: str) -> _Prepared:
         + _bulk(seed, path, fill)
         + b'"}]}},'
     )
-    compressor = zlib.compressobj(1, zlib.DEFLATED, _GZIP_WBITS)
-    return _Prepared(prefix, marker + after, compressor.compress(prefix), compressor)
+    return _Prepared(prefix, marker + after)
 
 
 def _noise_bytes(noise: Noise) -> bytes:
