@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import re
 from collections import Counter
 
 import httpx
@@ -174,6 +175,17 @@ def test_most_studies_never_change_and_a_few_change_often() -> None:
         for entry in (replica.truth(path) or _EMPTY).related_research
     }
     assert any(replica.base_url + path in linked for path in added)
+    assert set(added) <= _sitemap_paths(replica)
+
+
+def _sitemap_paths(replica: Replica) -> set[str]:
+    index = replica.render("/sitemap.xml")[2].decode()
+    paths: set[str] = set()
+    for child in re.findall(r"<loc>[^<]*(/sitemaps/[^<]+)</loc>", index):
+        body = replica.render(child)[2]
+        text = gzip.decompress(body) if child.endswith(".gz") else body
+        paths |= set(re.findall(r"<loc>[^<]*?(/research/[^<]+)</loc>", text.decode()))
+    return paths
 
 
 _EMPTY = StudyPage()
