@@ -15,8 +15,9 @@ Last-Modified), `weak` (`W/"..."` over the noisy bytes: new on every request, so
 Last-Modified is the day of the page's last revision, which ages ticking over do not move, so an
 If-Modified-Since alone may earn a 304 while an age text changed (the record's estimate did not).
 
-`reage` gives a kept view the age texts ("3 weeks ago") of the replica's current day, so ages
-tick as simulated days pass while the rest of the page stays as it was rendered.
+`live_views` renders anew only the study pages the change process touched; `reage` gives a kept
+view the age texts ("3 weeks ago") of the replica's current day, so ages tick as simulated days
+pass while the rest of the page stays as it was rendered.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ import functools
 import hashlib
 import json
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final, Literal
 
 from replica import prose
-from replica.model import StudyView
+from replica.churn import LiveWorld
+from replica.model import PageView, StudyView
+from replica.views import plain_views, study_view
 
 Profile = Literal["kind", "live"]
 Validators = Literal["none", "weak", "strong"]
@@ -156,3 +160,25 @@ def reage(view: StudyView, created: dict[str, int], day: int) -> StudyView:
         for section in view.sections
     )
     return view if sections == view.sections else replace(view, sections=sections)
+
+
+def live_views(
+    world: LiveWorld, old: Mapping[str, PageView], kept: set[str]
+) -> dict[str, PageView]:
+    """Every page's view now: only the study pages the change process touched are rendered anew;
+    the others keep their `old` view, re-aged to today (their paths go into `kept`)."""
+    touched = world.take_touched()
+    created = {post.post_id: post.created_day for post in world.posts}
+    views: dict[str, PageView] = {}
+    for study in world.live_studies():
+        for path, alias in ((study.path, False), (study.alias_path, True)):
+            if path is None:
+                continue
+            before = old.get(path)
+            if study.index in touched or not isinstance(before, StudyView):
+                views[path] = study_view(world, study, alias=alias)
+            else:
+                views[path] = reage(before, created, world.day)
+                kept.add(path)
+    views.update(plain_views(world))
+    return views

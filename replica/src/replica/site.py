@@ -35,7 +35,7 @@ from replica.churn import LiveWorld
 from replica.faults import Fault, FaultPlan, FaultState, Served
 from replica.markup import MARKUPS, Context, render_view
 from replica.model import PageView, PlainView, StudyView
-from replica.views import error_view, page_views, plain_views, study_view
+from replica.views import error_view, page_views
 from replica.world import World
 from scraper.records import StudyPage
 
@@ -521,27 +521,6 @@ class Replica:
     def _study_index(self, path: str) -> int:
         return self._index_by_path[path]
 
-    def _live_views(self, kept: set[str]) -> dict[str, PageView]:
-        """Live profile: only the study pages the change process touched are rendered anew; the
-        others keep their view, re-aged to today (their paths go into `kept`)."""
-        world = self._world
-        assert isinstance(world, LiveWorld)
-        touched = world.take_touched()
-        created = {post.post_id: post.created_day for post in world.posts}
-        views: dict[str, PageView] = {}
-        for study in world.live_studies():
-            for path, alias in ((study.path, False), (study.alias_path, True)):
-                if path is None:
-                    continue
-                old = self._pages.get(path)
-                if old is None or study.index in touched or not isinstance(old.view, StudyView):
-                    views[path] = study_view(world, study, alias=alias)
-                else:
-                    views[path] = live.reage(old.view, created, world.day)
-                    kept.add(path)
-        views.update(plain_views(world))
-        return views
-
     # --- time ---------------------------------------------------------------------------------
     def advance(self, days: int = 30) -> Advanced:
         """Let `days` pass: numbers move, lists grow and reshuffle, studies come and go."""
@@ -565,7 +544,11 @@ class Replica:
     def _refresh(self, *, initial: bool) -> list[str]:
         """Rebuild every view; pages whose view is unchanged keep their object (and bytes)."""
         kept: set[str] = set()
-        views = self._live_views(kept) if self.profile == "live" else page_views(self._world)
+        if isinstance(self._world, LiveWorld):
+            old_views = {path: page.view for path, page in self._pages.items()}
+            views = live.live_views(self._world, old_views, kept)
+        else:
+            views = page_views(self._world)
         pages: dict[str, _Page] = {}
         changed: list[str] = []
         for path, view in views.items():
