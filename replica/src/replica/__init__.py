@@ -10,15 +10,21 @@ renderings of a view) and `truth` (the `StudyPage` record of a view) -> `site.Re
 responses, validators) -> `server.ReplicaServer` (HTTP on 127.0.0.1). `cli.replica_app` is the
 `scraper replica` command group. `faults` is the fault mode (`Replica(faults=FaultPlan(...))`,
 seeded misbehaviour for reliability tests); `redesign` is the layout `break_layout` switches to.
+The live profile (`Replica(..., profile="live", validators="none"|"weak"|"strong")`) is the site as
+unkind as the live one: `live` adds per-request noise, inline data and its validators, `churn` is
+its per-study change process, and `livesite.LiveSite` serves it with the ground truth a freshness
+benchmark reads (`truth()`, `removed()`, `appeared_at(url)`, `now`, `advance(days)`).
 
 Errors:
 
-    ReplicaError (ValueError)          bad arguments: pages < 1, unknown markup, days < 1, base URL
+    ReplicaError (ValueError)          bad arguments: pages < 1, unknown markup, days < 1, base URL,
+                                       unknown profile or validators
     ReplicaServerError (RuntimeError)  the HTTP server could not start
     FaultPlanError (ValueError)        a fault plan that cannot be (rate outside 0..1, ...)
 """
 
 from replica.faults import FAULT_KINDS, TRANSIENT_KINDS, FaultPlan, FaultPlanError
+from replica.livesite import LiveSite
 from replica.markup import MARKUPS
 from replica.server import LoggedRequest, ReplicaServer, ReplicaServerError
 from replica.site import DEFAULT_BASE_URL, Advanced, Replica, ReplicaError
@@ -33,6 +39,7 @@ __all__ = [
     "Advanced",
     "FaultPlan",
     "FaultPlanError",
+    "LiveSite",
     "LoggedRequest",
     "Replica",
     "ReplicaError",

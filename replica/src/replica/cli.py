@@ -16,6 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
+from replica.live import PROFILES, VALIDATORS
 from replica.server import ReplicaServer, ReplicaServerError
 from replica.site import Replica, ReplicaError
 
@@ -72,16 +73,40 @@ def serve(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI'
     slow_s: Annotated[
         float, typer.Option(help="How late a `slow` fault answers (seconds).")
     ] = DEFAULT_SLOW_S,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="kind: stable bytes and validators; live: noisy 50-300 KB pages that change "
+            "at per-study rates, as the live site."
+        ),
+    ] = "kind",
+    validators: Annotated[
+        str,
+        typer.Option(
+            help="Live profile: none, weak (W/ ETag over the noisy bytes, never 304) or "
+            "strong (ETag over what a reader sees, 304 on If-None-Match)."
+        ),
+    ] = "strong",
 ) -> None:
     """Serve a deterministic synthetic site on 127.0.0.1 until Ctrl-C."""
     if not 0 <= port <= MAX_PORT:
         _fail(f"--port must be between 0 and {MAX_PORT}, got {port}")
     if crawl_delay is not None and crawl_delay < 0:
         _fail(f"--crawl-delay must not be negative, got {crawl_delay}")
+    if profile not in PROFILES:
+        _fail(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    if validators not in VALIDATORS:
+        _fail(f"--validators must be one of {', '.join(VALIDATORS)}, got {validators!r}")
     try:
         plan = _fault_plan(faults, fault_seed, fault_kinds, slow_s)
         replica = Replica(
-            pages, seed, disallow=disallow or (), crawl_delay=crawl_delay, faults=plan
+            pages,
+            seed,
+            disallow=disallow or (),
+            crawl_delay=crawl_delay,
+            faults=plan,
+            profile=profile,
+            validators=validators,
         )
         server = ReplicaServer(replica, port=port)
         server.start()
@@ -90,7 +115,7 @@ def serve(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI'
     signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops as cleanly as Ctrl-C
     typer.echo(server.base_url)
     typer.echo(
-        f"{len(replica.study_paths())} study pages (seed {seed}"
+        f"{len(replica.study_paths())} study pages (seed {seed}; profile {profile}"
         + (f"; faults at rate {plan.rate}: {', '.join(plan.kinds)}" if plan else "")
         + f"); POST {server.base_url}/_replica/advance?days=N moves time; Ctrl-C stops.",
         err=True,

@@ -6,6 +6,8 @@ No network here: `render(path)` answers like the server would (status, headers, 
 `ReplicaServer` (server.py) only moves those answers over HTTP. Every HTML page keeps the bytes,
 ETag and Last-Modified it had until its view changes, so a recrawl of an unchanged replica sees
 304s, and after `advance` only the pages that really changed answer 200 to a conditional GET.
+The live profile (`profile="live"`, see `live.py` and `churn.py`) instead adds per-request noise
+to every HTML page, sends the validators chosen, and changes studies at per-study rates.
 
 Choices worth knowing:
 - Truth URLs are absolute against `base_url` (default `http://127.0.0.1`; `ReplicaServer` sets it
@@ -28,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
-from replica import faults, feeds, redesign, truth
+from replica import faults, feeds, live, redesign, truth
+from replica.churn import LiveWorld
 from replica.faults import Fault, FaultPlan, FaultState, Served
 from replica.markup import MARKUPS, Context, render_view
 from replica.model import PageView, PlainView, StudyView
@@ -119,15 +122,28 @@ class Replica:
         crawl_delay: float | None = None,
         base_url: str = DEFAULT_BASE_URL,
         faults: FaultPlan | None = None,
+        profile: live.Profile = "kind",
+        validators: live.Validators = "strong",
     ) -> None:
         if pages < 1:
             raise ReplicaError(f"pages must be at least 1, got {pages}")
+        if profile not in live.PROFILES:
+            raise ReplicaError(
+                f"unknown profile {profile!r}; choose from {', '.join(live.PROFILES)}"
+            )
+        if validators not in live.VALIDATORS:
+            choices = ", ".join(live.VALIDATORS)
+            raise ReplicaError(f"unknown validators {validators!r}; choose from {choices}")
         self.seed = seed
         self.disallow = tuple(disallow)
         self.crawl_delay = crawl_delay
+        self.profile: live.Profile = profile
+        self.validators: live.Validators = validators
         self._base_url = _valid_base(base_url)
         self._lock = threading.RLock()
-        self._world = World(pages, seed)
+        self._world = LiveWorld(pages, seed) if profile == "live" else World(pages, seed)
+        self._requests = 0  # live profile: numbers each request's noise
+        self._truths: dict[str, tuple[PageView, str, StudyPage]] = {}
         self._chunk = feeds.chunk_size(pages)
         self._pages: dict[str, _Page] = {}
         self._bodies: dict[tuple[str, str], tuple[PageView, _Body]] = {}
@@ -156,6 +172,23 @@ class Replica:
     def day(self) -> int:
         """Days since the replica's epoch (`advance` adds to it)."""
         return self._world.day
+
+    @property
+    def now(self) -> datetime:
+        """The simulated instant: the start of the replica's current day (ages count from it)."""
+        return EPOCH + timedelta(days=self._world.day)
+
+    def appeared_at(self, path: str) -> datetime | None:
+        """When the study at `path` first appeared (live profile; None for other paths)."""
+        with self._lock:
+            world = self._world
+            if not isinstance(world, LiveWorld):
+                raise ReplicaError("appeared_at needs the live profile")
+            key = _clean_path(path)
+            index = self._index_by_path.get(key)
+            if index is None:
+                index = next((s.index for s in world.studies if s.path == key), None)
+            return None if index is None else EPOCH + timedelta(days=world.appeared[index])
 
     @property
     def markups(self) -> tuple[str, ...]:
@@ -234,11 +267,21 @@ class Replica:
             page = self._pages.get(key)
             if page is not None:
                 if isinstance(page.view, StudyView):
-                    return truth.study_truth(page.view, self._base_url)
+                    return self._study_truth(key, page.view)
                 return truth.plain_truth(page.view, self._base_url)
             if self._is_feed(key) or key in self._moved:
                 return None
             return truth.plain_truth(error_view(key, self._gone_status(key)), self._base_url)
+
+    def _study_truth(self, path: str, view: StudyView) -> StudyPage:
+        """The record of a study view, kept while the view and base URL stay: a benchmark reads
+        every study's truth each simulated day, and most views last for weeks."""
+        cached = self._truths.get(path)
+        if cached is not None and cached[0] is view and cached[1] == self._base_url:
+            return cached[2]
+        record = truth.study_truth(view, self._base_url)
+        self._truths[path] = (view, self._base_url, record)
+        return record
 
     # --- responses ----------------------------------------------------------------------------
     def render(
@@ -293,6 +336,8 @@ class Replica:
         status, extra, body = self._route(_clean_path(path), markup)
         if body is None:
             return status, extra, b""
+        if self.profile == "live" and body.content_type == HTML_TYPE:
+            return self._live_answer(method, path, lowered, (status, extra, body))
         reply_headers = {
             "Content-Type": body.content_type,
             "ETag": body.etag,
@@ -307,6 +352,39 @@ class Replica:
         compressible = body.content_type.startswith(("text/", XML_TYPE))
         if compressible and _wants_gzip(lowered) and len(data) >= GZIP_MIN_BYTES:
             data = body.gzip()
+            reply_headers["Content-Encoding"] = "gzip"
+        return status, reply_headers, b"" if method == "HEAD" else data
+
+    def _live_answer(
+        self,
+        method: str,
+        path: str,
+        lowered: Mapping[str, str],
+        routed: tuple[int, dict[str, str], _Body],
+    ) -> Response:
+        """A live-profile HTML answer: noisy bytes, the chosen validators, gzip per request."""
+        status, extra, body = routed
+        reply_headers = {
+            "Content-Type": body.content_type,
+            "Cache-Control": "private, no-cache",
+            "Vary": "Accept-Encoding",
+            **extra,
+        }
+        if self.validators == "strong":
+            reply_headers["ETag"] = body.etag
+            reply_headers["Last-Modified"] = http_date(body.changed_day)
+            if status == 200 and _not_modified(lowered, body):
+                return 304, reply_headers, b""
+        self._requests += 1
+        # The simulated clock moves a second per request within the day, not with the wall
+        # clock, so the same requests give the same bytes (the replica is deterministic).
+        elapsed = timedelta(seconds=self._requests % 86_400)
+        noise = live.noise(self.seed, self._world.day, self._requests, self.now + elapsed)
+        gzipped = _wants_gzip(lowered)
+        data = live.decorate(body.data, self.seed, _clean_path(path), noise, gzipped=gzipped)
+        if self.validators == "weak":
+            reply_headers["ETag"] = live.weak_etag(data)
+        if gzipped:
             reply_headers["Content-Encoding"] = "gzip"
         return status, reply_headers, b"" if method == "HEAD" else data
 
@@ -465,13 +543,22 @@ class Replica:
 
     def _refresh(self, *, initial: bool) -> list[str]:
         """Rebuild every view; pages whose view is unchanged keep their object (and bytes)."""
-        views = page_views(self._world)
+        kept: set[str] = set()
+        if isinstance(self._world, LiveWorld):
+            old_views = {path: page.view for path, page in self._pages.items()}
+            views = live.live_views(self._world, old_views, kept)
+        else:
+            views = page_views(self._world)
         pages: dict[str, _Page] = {}
         changed: list[str] = []
         for path, view in views.items():
             old = self._pages.get(path)
             if old is not None and old.view == view:
                 pages[path] = old
+                continue
+            if old is not None and path in kept:  # only its ages ticked: the same revision
+                pages[path] = _Page(view, old.changed_day, old.markup)
+                changed.append(path)
                 continue
             day = -1 - zlib.crc32(path.encode()) % INITIAL_AGE_DAYS if initial else self._world.day
             pages[path] = _Page(

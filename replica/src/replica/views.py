@@ -280,6 +280,13 @@ def page_views(world: World) -> dict[str, PageView]:
         views[study.path] = study_view(world, study)
         if study.alias_path:
             views[study.alias_path] = study_view(world, study, alias=True)
+    views.update(plain_views(world))
+    return views
+
+
+def plain_views(world: World) -> dict[str, PageView]:
+    """Every page that is not a study: posts, listings, learn pages, by path."""
+    views: dict[str, PageView] = {}
     for post in world.posts:
         views[post.path] = post_view(world, post)
     for plain in _listing_views(world):

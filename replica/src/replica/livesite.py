@@ -1,0 +1,77 @@
+"""`LiveSite`: a served live-profile replica and its ground truth, for freshness benchmarks.
+
+    from replica.livesite import LiveSite
+
+    with LiveSite(studies=5000, seed=7, validators="none") as site:
+        crawl(site.base_url)              # http://127.0.0.1:<port>
+        site.advance(1)                   # one simulated day passes
+        site.now                          # the simulated instant (datetime, UTC)
+        site.truth()                      # {study URL: StudyPage} a correct parser reads now
+        site.removed()                    # study URLs that answer 404/410 now
+        site.appeared_at(url)             # when a study first appeared (simulated)
+
+URLs are canonical (`scraper.urls.canonicalize`) against `base_url`, as the crawler stores them;
+a study with a second editorial slug has both URLs in `truth()`. Ages in the records ("3 weeks
+ago") are read at `now`: a crawler that estimates instants from them should use `now` as the time
+of its visit, not the wall clock, which does not follow `advance`. The `StudyPage` records have
+`parser_version` "" and no warnings; compare a parsed record after clearing those two.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from replica.live import Validators
+from replica.server import ReplicaServer
+from replica.site import Advanced, Replica
+from scraper.records import StudyPage
+from scraper.urls import canonicalize
+
+
+class LiveSite:
+    """A live-profile `Replica` served on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(
+        self, studies: int = 5000, seed: int = 7, *, validators: Validators = "none", port: int = 0
+    ) -> None:
+        self.replica = Replica(studies, seed, profile="live", validators=validators)
+        self.server = ReplicaServer(self.replica, port=port)
+
+    def __enter__(self) -> LiveSite:
+        self.server.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    @property
+    def now(self) -> datetime:
+        return self.replica.now
+
+    def advance(self, days: int = 1) -> Advanced:
+        return self.replica.advance(days)
+
+    def truth(self) -> dict[str, StudyPage]:
+        records = (self.replica.truth(path) for path in self.replica.study_paths())
+        return {record.url: record for record in records if record is not None and record.url}
+
+    def removed(self) -> frozenset[str]:
+        return frozenset(self._url(path) for path in self.replica.removed_paths())
+
+    def appeared_at(self, url: str) -> datetime | None:
+        """None for a URL that is no study of this site."""
+        return self.replica.appeared_at(urlsplit(url).path)
+
+    def _url(self, path: str) -> str:
+        return canonicalize(path, self.replica.base_url)
