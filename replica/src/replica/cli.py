@@ -17,7 +17,7 @@ import typer
 
 from replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
 from replica.server import ReplicaServer, ReplicaServerError
-from replica.site import Replica, ReplicaError
+from replica.site import SITEMAP_MODES, Replica, ReplicaError
 
 DEFAULT_PORT = 8765  # a fixed default so a second terminal knows where to look
 DEFAULT_PAGES = 60  # enough for every forced variant (40) plus a spread at real frequencies
@@ -72,16 +72,30 @@ def serve(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI'
     slow_s: Annotated[
         float, typer.Option(help="How late a `slow` fault answers (seconds).")
     ] = DEFAULT_SLOW_S,
+    sitemap: Annotated[
+        str,
+        typer.Option(
+            help="served, missing (robots.txt names none, /sitemap.xml is 404) or broken "
+            "(/sitemap.xml is an HTML page)."
+        ),
+    ] = "served",
 ) -> None:
     """Serve a deterministic synthetic site on 127.0.0.1 until Ctrl-C."""
     if not 0 <= port <= MAX_PORT:
         _fail(f"--port must be between 0 and {MAX_PORT}, got {port}")
     if crawl_delay is not None and crawl_delay < 0:
         _fail(f"--crawl-delay must not be negative, got {crawl_delay}")
+    if sitemap not in SITEMAP_MODES:
+        _fail(f"--sitemap must be one of {', '.join(SITEMAP_MODES)}, got {sitemap!r}")
     try:
         plan = _fault_plan(faults, fault_seed, fault_kinds, slow_s)
         replica = Replica(
-            pages, seed, disallow=disallow or (), crawl_delay=crawl_delay, faults=plan
+            pages,
+            seed,
+            disallow=disallow or (),
+            crawl_delay=crawl_delay,
+            faults=plan,
+            sitemap=sitemap,  # narrowed by the SITEMAP_MODES check above
         )
         server = ReplicaServer(replica, port=port)
         server.start()
