@@ -124,6 +124,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
 ) -> None:
     """Crawl the site (the live one by default, politely) into the warehouse via the flow."""
     config = _checked_config(base_url, rate, concurrency, batch_size)
+    seed_keywords = _checked_keywords(seed_keyword)
     if workers > concurrency:
         fail(f"--workers {workers} is more than --concurrency {concurrency}: each needs a request")
     if dask_address is not None and workers < 2:
@@ -149,7 +150,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         workers=workers,
         dask_address=dask_address,
         contact_url=contact_url,
-        seed_keywords=_checked_keywords(seed_keyword),
+        seed_keywords=seed_keywords,
     )
     if result is not None:
         fail(result, EXIT_FAILED)

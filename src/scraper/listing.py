@@ -5,8 +5,8 @@ its title linking to the study's page, then `N citations, Month YYYY in “Venue
 TLDR (every part optional, on one line or several), then a pager. It is read the way the study
 parser reads a page (`scraper.page_text`: visible lines, each knowing its links): an entry starts
 at a line with a link to a study page and owns the plain lines after it; a line of other links
-(the pager, site furniture) ends it. The next page is the pager link to the same keyword's
-following page, whatever its text says.
+(the pager, site furniture) ends it. The next page is the link, anywhere on the page, to the same
+keyword's following page, whatever its text says.
 
 Nothing here raises on bad input: what is missing is None, and a page without entries says so.
 """
@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from selectolax.lexbor import LexborHTMLParser
+
 from scraper import landmarks as lm
 from scraper.page_text import Document, Line, absolute, clean_venue, normalise, read_document
 from scraper.records import ListingEntry, ListingPage
@@ -23,6 +25,10 @@ from scraper.urls import listing_position, study_id_from_url
 
 LISTING_PARSER_VERSION = "1.0.0"
 # Pager texts that mean "the page after this one", for a page whose own number is unknown.
+# Buttons and menu words that stand between entries: site furniture, never part of an entry.
+FURNITURE_TEXT = re.compile(
+    r"^(?:join|log\s*in|sign\s*(?:in|up)|load more|show more|subscribe|share|save)$", re.IGNORECASE
+)
 NEXT_TEXT = re.compile(r"^(?:next(?:\s+page)?|older|more)\b|^[›»→]$", re.IGNORECASE)
 
 
@@ -56,7 +62,7 @@ def _parse(html: bytes, url: str | None) -> ListingPage:
         keyword=position[0] if position else None,
         page_number=position[1] if position else None,
         entries=entries,
-        next_url=_next_url(document.lines, base, position),
+        next_url=_next_url(_anchors(html), base, position),
         parser_version=LISTING_PARSER_VERSION,
         warnings=() if entries else ("entries not found",),
     )
@@ -86,7 +92,7 @@ def _drafts(lines: list[Line], base: str | None) -> list[_Draft]:
                 current.details.append(after)  # type: ignore[union-attr]
         elif links:
             current = None  # a pager or menu line: what follows belongs to no entry
-        elif current is not None and line.text:
+        elif current is not None and line.text and not FURNITURE_TEXT.match(line.text):
             current.details.append(line.text)
     return drafts
 
@@ -126,16 +132,27 @@ def _entry(position: int, draft: _Draft) -> ListingEntry:
     )
 
 
-def _next_url(lines: list[Line], base: str | None, position: tuple[str, int] | None) -> str | None:
+def _anchors(html: bytes) -> list[tuple[str, str]]:
+    """(href, text) of every link of the page. The pager is read from all of them, not from the
+    visible lines: sites put it in a <nav>, which the reading of lines leaves out as furniture."""
+    tree = LexborHTMLParser(html)
+    return [
+        (node.attributes.get("href") or "", normalise(node.text(deep=True)))
+        for node in tree.css("a[href]")
+    ]
+
+
+def _next_url(
+    anchors: list[tuple[str, str]], base: str | None, position: tuple[str, int] | None
+) -> str | None:
     """The pager's link to the following page of the same listing, or None on the last page."""
-    for line in lines:
-        for link in line.links():
-            href = absolute(link.href, base)
-            target = listing_position(href)
-            if href is None or target is None:
-                continue
-            if position is None and NEXT_TEXT.match(link.text):
-                return href
-            if position is not None and target == (position[0], position[1] + 1):
-                return href
+    for raw, text in anchors:
+        href = absolute(raw, base)
+        target = listing_position(href)
+        if href is None or target is None:
+            continue
+        if position is None and NEXT_TEXT.match(text):
+            return href
+        if position is not None and target == (position[0], position[1] + 1):
+            return href
     return None
