@@ -77,7 +77,9 @@ def test_migrating_an_older_warehouse_keeps_its_rows(tmp_path: Path) -> None:
 
     applied = db.migrate(con)
 
-    assert applied == list(range(2, _latest_version() + 1))
+    # the versions present, not a range: parallel branches each take their own number
+    present = sorted(int(p.name[:3]) for p in (db.sql_dir() / "migrations").glob("[0-9]*.sql"))
+    assert applied == [version for version in present if version >= 2]
     assert scalar(con, "SELECT title FROM studies WHERE study_id = 'Pgny'") == "A title"
     assert con.execute("SELECT * FROM citation_edges").fetchall() == []  # views applied
 

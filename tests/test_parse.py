@@ -186,7 +186,7 @@ def test_research_entry_parts_and_glitch() -> None:
     ("url", "kind"),
     [
         ("https://tressless.com/search/finasteride", "search"),
-        ("https://tressless.com/search/research/minoxidil/2", "search"),
+        ("https://tressless.com/search/research/minoxidil/2", "listing"),
         ("https://tressless.com/learn/treatments/finasteride-guide-ab12c", "learn"),
         ("https://tressless.com/learn/treatments", "learn"),
     ],

@@ -17,7 +17,7 @@ from typer.exceptions import TyperException
 from scraper import flow_cli, replica_cli, warehouse_cli
 from scraper.cli_errors import EXIT_INTERRUPTED, EXIT_TERMINATED, fail
 from scraper.config import CrawlConfig
-from scraper.parse import parse_study
+from scraper.parse import parse_page
 
 app = typer.Typer(
     name="scraper",
@@ -35,7 +35,9 @@ def root() -> None:
 
 @app.command("parse")
 def parse_command(
-    files: Annotated[list[Path], typer.Argument(help="Saved study pages (HTML).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Saved study or research listing pages (HTML).")
+    ],
     url: Annotated[
         str | None,
         typer.Option(help="The URL the pages were fetched from (resolves relative links)."),
@@ -43,7 +45,7 @@ def parse_command(
 ) -> None:
     """Parse saved pages and print one JSON object per page (JSON Lines), in order."""
     for path in files:
-        page = parse_study(_read_page(path), url)
+        page = parse_page(_read_page(path), url)
         sys.stdout.write(json.dumps(page.to_json(), ensure_ascii=False) + "\n")
 
 

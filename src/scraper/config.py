@@ -22,6 +22,20 @@ PROJECT_VERSION = "0.1"
 CONTACT_URL = "https://example.org/tressless-research-scraper"
 
 
+SEED_KEYWORDS = (
+    "finasteride",
+    "dutasteride",
+    "minoxidil",
+    "alopecia-areata",
+    "androgenetic-alopecia",
+    "female-pattern-hair-loss",
+    "telogen-effluvium",
+    "prp",
+    "tofacitinib",
+    "ketoconazole",
+)
+
+
 def default_user_agent(contact_url: str = CONTACT_URL) -> str:
     """`<product>/<version> (+<contact>)`: the form robots.txt groups and server logs expect."""
     return f"{PROJECT_NAME}/{PROJECT_VERSION} (polite research crawler; +{contact_url})"
@@ -40,6 +54,15 @@ class CrawlConfig:
         str, ...
     ] = ()  # extra start URLs besides the sitemaps (absolute or site paths)
     follow_community_posts: bool = False  # community post pages are not studies: opt-in
+    # Keywords whose research listings (`/search/research/<keyword>/1`, then page after page)
+    # are seeded: the way in when the site publishes no usable sitemap. The defaults are the
+    # treatments and conditions the live site's listings and post categories are about.
+    seed_keywords: tuple[str, ...] = SEED_KEYWORDS
+    # Whether those listings are seeded: None = only when sitemap discovery brought no study
+    # (robots.txt names no sitemap, /sitemap.xml is missing or broken); True = every discovery.
+    seed_listings: bool | None = None
+    # Pages of one keyword's listing followed at most: a pager that never ends stops here.
+    max_listing_pages: int = 100
     use_sitemaps: bool = True  # robots.txt `Sitemap:` -> index -> sitemaps
 
     # --- identity -------------------------------------------------------------------------------
@@ -112,6 +135,8 @@ class CrawlConfig:
             raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.max_listing_pages < 1:
+            raise ValueError(f"max_listing_pages must be at least 1, not {self.max_listing_pages}")
         if not urlsplit(self.base_url).hostname:
             raise ValueError(f"base_url has no host: {self.base_url!r}")
 

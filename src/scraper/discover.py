@@ -1,10 +1,12 @@
 """Discovery: where URLs come from, and which of them we follow.
 
-Three sources: robots.txt `Sitemap:` lines -> sitemap index -> sitemaps (gzip too, `<lastmod>`
-kept); the seed URLs of the config; links in parsed pages (cited and related research, community
-posts when enabled). Every URL found is classified once: a canonical `Discovered` the frontier may
-schedule, or a `Rejected` with its reason (`off-site: doi.org`, `bad-url: javascript`,
-`too-long`, `skipped: learn`), which the frontier records instead of following.
+Four sources: robots.txt `Sitemap:` lines -> sitemap index -> sitemaps (gzip too, `<lastmod>`
+kept); the seed URLs of the config; research listings of the seed keywords (the way in when the
+site has no usable sitemap); links in parsed pages (cited and related research, community posts
+when enabled, a listing's entries and its next page). Every URL found is classified once: a
+canonical `Discovered` the frontier may schedule, or a `Rejected` with its reason (`off-site:
+doi.org`, `bad-url: javascript`, `too-long`, `skipped: learn`), which the frontier records
+instead of following.
 
     DiscoveryError       a sitemap could not be used (recorded per sitemap, never fatal)
      └── SitemapError    not a sitemap, not XML, a DTD, or larger than the cap once unzipped
@@ -28,12 +30,14 @@ from defusedxml import DefusedXmlException
 
 from scraper.config import CrawlConfig
 from scraper.fetcher import Fetcher
-from scraper.records import StudyPage
+from scraper.records import ListingPage, LoadItem, StudyPage
 from scraper.responses import FetchResult, FetchTarget
 from scraper.urls import (
     PageKindName,
     canonicalize,
     host_spellings,
+    listing_path,
+    listing_position,
     page_kind_from_url,
     study_id_from_url,
 )
@@ -131,8 +135,10 @@ def classify(
         return Rejected(url=raw[: config.max_url_length], reason=refused, referrer=referrer)
     canonical = site_form(canonicalize(raw, base=base), config)
     kind = page_kind_from_url(canonical)
-    if source != "seed" and not _followed_kind(kind, config):
+    if source != "seed" and not _followed_kind(kind, config, source):
         return Rejected(url=canonical, reason=f"skipped: {kind}", referrer=referrer)
+    if kind == "listing" and _beyond_last_listing_page(canonical, config):
+        return Rejected(url=canonical, reason="skipped: listing page limit", referrer=referrer)
     return Discovered(
         url=canonical,
         source=source,
@@ -200,8 +206,17 @@ def _lexical_refusal(raw: str, config: CrawlConfig) -> str | None:
     return None
 
 
-def _followed_kind(kind: PageKindName, config: CrawlConfig) -> bool:
+def _followed_kind(kind: PageKindName, config: CrawlConfig, source: Source) -> bool:
+    # Listings are followed from seeds and from other listings (the pager), not from sitemaps:
+    # a sitemap already names every study, and a listing then only costs requests.
+    if kind == "listing":
+        return source != "sitemap"
     return kind == "study" or (kind == "post" and config.follow_community_posts)
+
+
+def _beyond_last_listing_page(url: str, config: CrawlConfig) -> bool:
+    position = listing_position(url)
+    return position is not None and position[1] > config.max_listing_pages
 
 
 def split(items: Iterable[Discovered | Rejected]) -> Discovery:
@@ -218,6 +233,33 @@ def seeds(config: CrawlConfig) -> Discovery:
     return split(
         [classify(url, config, source="seed", base=config.base_url) for url in config.seed_urls]
     )
+
+
+def keyword_listings(config: CrawlConfig) -> Discovery:
+    """The first research listing page of each seed keyword (the pager leads to the rest)."""
+    return split(
+        [
+            classify(listing_path(keyword), config, source="seed", base=config.base_url)
+            for keyword in config.seed_keywords
+        ]
+    )
+
+
+def links_from_item(item: LoadItem, config: CrawlConfig) -> Discovery:
+    """The links a parsed page leads to: a listing's, or a study page's."""
+    if item.listing is not None:
+        return links_from_listing(item.listing, config)
+    return links_from_page(item.page, config)
+
+
+def links_from_listing(listing: ListingPage, config: CrawlConfig) -> Discovery:
+    """A listing's entries and its next page."""
+    base = listing.url or config.base_url
+    urls = [entry.url for entry in listing.entries if entry.url]
+    if listing.next_url:
+        urls.append(listing.next_url)
+    items = [classify(url, config, source="link", base=base, referrer=listing.url) for url in urls]
+    return split(items)
 
 
 def links_from_page(page: StudyPage, config: CrawlConfig) -> Discovery:

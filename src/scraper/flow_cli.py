@@ -113,10 +113,18 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         str | None,
         typer.Option(help="A page about you and this crawl, named in the User-Agent."),
     ] = None,
+    seed_keyword: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Read this keyword's research listings, page after page (repeatable; default:"
+            " built-in keywords, read only when the site has no usable sitemap).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Crawl the site (the live one by default, politely) into the warehouse via the flow."""
     config = _checked_config(base_url, rate, concurrency, batch_size)
+    seed_keywords = _checked_keywords(seed_keyword)
     if workers > concurrency:
         fail(f"--workers {workers} is more than --concurrency {concurrency}: each needs a request")
     if dask_address is not None and workers < 2:
@@ -142,9 +150,21 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         workers=workers,
         dask_address=dask_address,
         contact_url=contact_url,
+        seed_keywords=seed_keywords,
     )
     if result is not None:
         fail(result, EXIT_FAILED)
+
+
+def _checked_keywords(keywords: list[str] | None) -> list[str] | None:
+    """Keywords as the listing URLs spell them (`alopecia areata` -> `alopecia-areata`)."""
+    if not keywords:
+        return None
+    cleaned = ["-".join(keyword.lower().split()) for keyword in keywords]
+    for raw, keyword in zip(keywords, cleaned, strict=True):
+        if not keyword or "/" in keyword or "?" in keyword or "#" in keyword:
+            fail(f"--seed-keyword must be a word or words, not {raw!r}")
+    return cleaned
 
 
 def demo_command(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from scraper import landmarks as lm
+from scraper.listing import parse_listing
 from scraper.page_text import (
     Document,
     Line,
@@ -27,7 +28,7 @@ from scraper.page_text import (
     published_month,
     read_document,
 )
-from scraper.records import LoadItem, PageKind, StudyPage
+from scraper.records import ListingPage, LoadItem, PageKind, StudyPage
 from scraper.sections import (
     SectionDraft,
     heading_key,
@@ -242,6 +243,8 @@ def _page_url(url: str | None, document: Document) -> str | None:
 
 def _page_kind(url: str | None, document: Document, layout: Layout) -> PageKind:
     by_url = page_kind_from_url(url)
+    if by_url == "listing":  # read by `scraper.listing`, not as a study
+        return "listing"
     if by_url in ("search", "learn"):
         return "search" if by_url == "search" else "learn"
     if by_url == "study" and layout.title and not lm.ERROR_TITLE.search(layout.title):
@@ -349,10 +352,24 @@ def _warnings(page: StudyPage) -> tuple[str, ...]:
 
 
 # --- Fetched pages -> what the loader takes -----------------------------------------------------
+def parse_page(html: bytes, url: str | None = None) -> StudyPage | ListingPage:
+    """A study page's record, or a research listing's when the URL (or the canonical URL the
+    page names) is a listing's. Never raises."""
+    page = parse_study(html, url)
+    if page.page_kind != "listing":
+        return page
+    return parse_listing(html, page.url)
+
+
 def parse_fetched(body: bytes, url: str, fetched_at: datetime | None = None) -> LoadItem:
     """A page fetched from `url` at `fetched_at`, parsed, with where and when it was fetched: the
     one way a body becomes a `LoadItem`, whether it was just fetched or read from the archive."""
-    return LoadItem(page=parse_study(body, url), fetched_url=url, fetched_at=fetched_at)
+    parsed = parse_page(body, url)
+    if isinstance(parsed, ListingPage):
+        return LoadItem(
+            page=parsed.as_study_page(), fetched_url=url, fetched_at=fetched_at, listing=parsed
+        )
+    return LoadItem(page=parsed, fetched_url=url, fetched_at=fetched_at)
 
 
 def parse_result(result: FetchResult) -> LoadItem | None:

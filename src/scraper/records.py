@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-PageKind = Literal["study", "search", "learn", "error", "other"]
+PageKind = Literal["study", "listing", "search", "learn", "error", "other"]
 SectionKey = Literal["cited_research", "community_posts", "related_research"]
 SECTION_KEYS: tuple[SectionKey, ...] = ("cited_research", "community_posts", "related_research")
 
@@ -91,6 +91,54 @@ class StudyPage:
         return record
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListingEntry:
+    """One study as a research listing shows it: `N citations, Month YYYY in “Venue” TLDR`."""
+
+    position: int  # 0-based order on the listing page
+    url: str | None = None
+    study_id: str | None = None
+    title: str | None = None
+    citations: int | None = None
+    published: str | None = None  # "YYYY-MM"
+    venue: str | None = None
+    tldr: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListingPage:
+    """One page of a research listing (`/search/research/<keyword>/<page>`): its entries and the
+    page after it. Its JSON form is what `scraper parse` prints for a listing page."""
+
+    url: str | None = None
+    page_kind: PageKind = "listing"
+    keyword: str | None = None
+    page_number: int | None = None
+    entries: tuple[ListingEntry, ...] = ()
+    next_url: str | None = None  # the pager's next page; None on the last page
+    parser_version: str = ""
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        plain: dict[str, Any] = _to_plain(self)
+        return plain
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ListingPage:
+        record: ListingPage = _from_plain(cls, data)
+        return record
+
+    def as_study_page(self) -> StudyPage:
+        """The stand-in the study pipeline (drift, study loads) sees: not a study, so it is
+        skipped there, while the listing itself travels beside it in `LoadItem.listing`."""
+        return StudyPage(
+            url=self.url,
+            page_kind="listing",
+            parser_version=self.parser_version,
+            warnings=("not a study page: listing",),
+        )
+
+
 def _to_plain(value: Any) -> Any:
     """Records as JSON objects (keys in field order), tuples as arrays, the rest as it is.
 
@@ -144,7 +192,7 @@ def _nested(kind: Any) -> Any:
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 # The records inside a `StudyPage`'s JSON form, and their field names in order.
-_RECORD_TYPES = (StudyPage, Section, ResearchEntry, CommunityPost)
+_RECORD_TYPES = (StudyPage, Section, ResearchEntry, CommunityPost, ListingPage, ListingEntry)
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {
     kind: tuple(f.name for f in dataclasses.fields(kind)) for kind in _RECORD_TYPES
 }
@@ -157,3 +205,4 @@ class LoadItem:
     page: StudyPage
     fetched_url: str | None = None  # used as the study URL when the page names none
     fetched_at: datetime | None = None  # timezone-aware; default: the batch's observed_at
+    listing: ListingPage | None = None  # set when the page is a research listing

@@ -31,6 +31,7 @@ import duckdb
 
 from scraper import db, load, runs
 from scraper.archive import latest_entries
+from scraper.listing_load import load_listings
 from scraper.parse import PARSER_VERSION, parse_fetched
 from scraper.records import LoadItem
 from scraper.session import default_archive_dir
@@ -144,9 +145,12 @@ class ReparseRun:
         for line in batch.unreadable:
             log.warning("reparse skipped %s", line)
         self.unreadable += len(batch.unreadable)
+        now = datetime.now(UTC)
         stats = load.load_pages(
-            self.con, batch.items, observed_at=datetime.now(UTC), run_id=self.run_id, reparse=True
+            self.con, batch.items, observed_at=now, run_id=self.run_id, reparse=True
         )
+        # A listing visit's entries, already stored, are keyed by its fetch time: nothing doubles.
+        load_listings(self.con, batch.items, observed_at=now, run_id=self.run_id)
         self.pages += len(batch.items)
         self.changed += stats.studies_changed + stats.studies_new
         return stats

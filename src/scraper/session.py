@@ -38,10 +38,11 @@ from scraper import db, drift, load, runs
 from scraper.archive import Archive
 from scraper.client import make_client
 from scraper.config import CrawlConfig
-from scraper.discover import Discovery, links_from_page, seeds, sitemap_steps
+from scraper.discover import Discovery, keyword_listings, links_from_item, seeds, sitemap_steps
 from scraper.drift import DriftGuard
 from scraper.fetcher import Fetcher
 from scraper.frontier import Crawl, Frontier
+from scraper.listing_load import load_listings
 from scraper.parse import PARSER_VERSION, parse_results
 from scraper.records import LoadItem
 from scraper.report import BatchReport, RunReport
@@ -88,6 +89,7 @@ class CrawlSession:
         self.batches: list[BatchReport] = []
         self.discovery_bytes = 0
         self.discovery_errors: list[str] = []  # sitemaps that could not be read
+        self.sitemaps_served = False  # a sitemap named a study, or answered 304 (it did before)
 
     @classmethod
     @asynccontextmanager
@@ -126,9 +128,18 @@ class CrawlSession:
         added = self.frontier.add(seeds(self.config)).new
         if self.config.use_sitemaps:
             added += await self._read_sitemaps()
+        if self._wants_listings():
+            added += self.frontier.add(keyword_listings(self.config)).new
         self.archive.append(self.fetcher.take_side_results(), crawl_id=self.crawl.crawl_id)
         self.crawl = self.frontier.mark_discovered(self.crawl)
         return added
+
+    def _wants_listings(self) -> bool:
+        """Seed the keywords' research listings: when asked to, or (by default) when sitemap
+        discovery brought no study, so a site without a usable sitemap is still crawled."""
+        if self.config.seed_listings is not None:
+            return self.config.seed_listings
+        return self.config.use_sitemaps and not self.sitemaps_served
 
     async def _read_sitemaps(self) -> int:
         """Sitemap by sitemap into the frontier (a large site's URLs are never all held at once),
@@ -149,6 +160,10 @@ class CrawlSession:
                 self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
                 unarchived = []
                 added += self.frontier.add(step).new
+            if any(f.kind == "study" for f in step.found) or (
+                step.sitemaps and all(r.not_modified for r in step.responses)
+            ):
+                self.sitemaps_served = True
             for error in step.errors:
                 log.warning("sitemap unreadable: %s", error)
                 self.discovery_errors.append(str(error))
@@ -231,7 +246,8 @@ class CrawlSession:
         gone = [r.url for r in results if r.gone]
         if gone:
             load.mark_removed(self.con, gone, now, run_id=self.run_id)
-        links = [links_from_page(item.page, self.config) for item in items]
+        load_listings(self.con, items, observed_at=now, run_id=self.run_id)
+        links = [links_from_item(item, self.config) for item in items]
         if links:
             self.frontier.add(functools.reduce(Discovery.merge, links))  # one transaction
         return protected, stats

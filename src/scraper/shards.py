@@ -48,7 +48,7 @@ from scraper.config import CrawlConfig
 from scraper.db import TIMESTAMP_UTC
 from scraper.fetcher import Fetcher
 from scraper.parse import parse_result
-from scraper.records import LoadItem, StudyPage
+from scraper.records import ListingPage, LoadItem, StudyPage
 from scraper.report import BatchReport
 from scraper.responses import FetchResult, FetchTarget
 from scraper.session import CrawlSession
@@ -211,8 +211,7 @@ def write_staged(
     """One row per visit, in fetch order, with the visit's parsed page (`items` is aligned with
     `results`). Written to a temporary name and renamed: a reader never sees half a file."""
     rows = [
-        _staged_row(result, item.page if item is not None else None)
-        for result, item in zip(results, items, strict=True)
+        _staged_row(result, _record_of(item)) for result, item in zip(results, items, strict=True)
     ]
     table = pa.Table.from_pylist(rows, schema=STAGED_SCHEMA)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,7 +225,14 @@ def write_staged(
 _VISIT_COLUMNS = tuple(name for name in STAGED_SCHEMA.names if name != "record")
 
 
-def _staged_row(result: FetchResult, page: StudyPage | None) -> dict[str, Any]:
+def _record_of(item: LoadItem | None) -> StudyPage | ListingPage | None:
+    """What a visit's page was read into: a listing's record travels as itself."""
+    if item is None:
+        return None
+    return item.listing if item.listing is not None else item.page
+
+
+def _staged_row(result: FetchResult, page: StudyPage | ListingPage | None) -> dict[str, Any]:
     row = {name: getattr(result, name) for name in _VISIT_COLUMNS}
     row["record"] = json.dumps(page.to_json(), ensure_ascii=False) if page is not None else None
     return row
@@ -246,11 +252,17 @@ def read_staged(path: Path) -> tuple[list[FetchResult], list[LoadItem]]:
         result = _result_of(row)
         results.append(result)
         if row["record"] is not None:
-            page = StudyPage.from_json(json.loads(row["record"]))
-            items.append(
-                LoadItem(page=page, fetched_url=result.final_url, fetched_at=result.fetched_at)
-            )
+            items.append(_item_of(json.loads(row["record"]), result))
     return results, items
+
+
+def _item_of(record: dict[str, Any], result: FetchResult) -> LoadItem:
+    url, at = result.final_url, result.fetched_at
+    if record.get("page_kind") == "listing" and "entries" in record:
+        listing = ListingPage.from_json(record)
+        page = listing.as_study_page()
+        return LoadItem(page=page, fetched_url=url, fetched_at=at, listing=listing)
+    return LoadItem(page=StudyPage.from_json(record), fetched_url=url, fetched_at=at)
 
 
 def _result_of(row: dict[str, Any]) -> FetchResult:

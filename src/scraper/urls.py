@@ -40,7 +40,9 @@ POST_ID_PATTERNS = (
     re.compile(r"/comments/(?P<id>[A-Za-z0-9]+)"),
     re.compile(r"^/community/(?:.*/)?(?:[^/]*-)?(?P<id>[A-Za-z0-9]+)/?$"),
 )
-PageKindName = Literal["study", "post", "search", "learn", "other"]
+# `/search/research/<keyword>/<page>`: one page of a research listing (entries, then a pager).
+LISTING_PATH = re.compile(r"^/search/research/(?P<keyword>[^/]+)/(?P<page>[0-9]{1,6})/?$")
+PageKindName = Literal["study", "post", "listing", "search", "learn", "other"]
 
 
 # Canonical forms are cached by absolute URL: pages link the same studies and posts over and over,
@@ -91,8 +93,9 @@ def post_id_from_url(url: str | None) -> str | None:
 
 
 def page_kind_from_url(url: str | None) -> PageKindName:
-    """study | post | search | learn | other, from the path alone (discovery decides with it what
-    to follow; the parser trusts it for search and learn pages and reads the rest)."""
+    """study | post | listing | search | learn | other, from the path alone (discovery decides
+    with it what to follow; the parser trusts it for listing, search and learn pages and reads
+    the rest)."""
     if not url:
         return "other"
     if study_id_from_url(url):
@@ -100,11 +103,28 @@ def page_kind_from_url(url: str | None) -> PageKindName:
     path = urlsplit(url).path
     if path.startswith("/community/") and post_id_from_url(url):
         return "post"
+    if LISTING_PATH.match(path):
+        return "listing"
+    return _section_kind(path)
+
+
+def _section_kind(path: str) -> PageKindName:
     if path.startswith("/search"):
         return "search"
     if path.startswith("/learn"):
         return "learn"
     return "other"
+
+
+def listing_position(url: str | None) -> tuple[str, int] | None:
+    """(keyword, page number) of a research listing URL, else None."""
+    match = LISTING_PATH.match(urlsplit(url).path) if url else None
+    return (match["keyword"], int(match["page"])) if match else None
+
+
+def listing_path(keyword: str, page: int = 1) -> str:
+    """The site path of page `page` of the research listing for `keyword`."""
+    return f"/search/research/{keyword}/{page}"
 
 
 def host_spellings(host: str) -> frozenset[str]:

@@ -51,6 +51,7 @@ PUBLIC_RELATIONS = (
     "community_post_observations",
     "study_observations",
     "study_text_history",
+    "listing_observations",
     "crawl_runs",
     "run_field_coverage",
     "pages",

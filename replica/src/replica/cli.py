@@ -18,7 +18,7 @@ import typer
 from replica.faults import DEFAULT_SLOW_S, FaultPlan, FaultPlanError, parse_kinds
 from replica.live import PROFILES, VALIDATORS
 from replica.server import ReplicaServer, ReplicaServerError
-from replica.site import Replica, ReplicaError
+from replica.site import SITEMAP_MODES, Replica, ReplicaError
 
 DEFAULT_PORT = 8765  # a fixed default so a second terminal knows where to look
 DEFAULT_PAGES = 60  # enough for every forced variant (40) plus a spread at real frequencies
@@ -87,6 +87,13 @@ def serve(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI'
             "strong (ETag over what a reader sees, 304 on If-None-Match)."
         ),
     ] = "strong",
+    sitemap: Annotated[
+        str,
+        typer.Option(
+            help="served, missing (robots.txt names none, /sitemap.xml is 404) or broken "
+            "(/sitemap.xml is an HTML page)."
+        ),
+    ] = "served",
 ) -> None:
     """Serve a deterministic synthetic site on 127.0.0.1 until Ctrl-C."""
     if not 0 <= port <= MAX_PORT:
@@ -97,6 +104,8 @@ def serve(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI'
         _fail(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     if validators not in VALIDATORS:
         _fail(f"--validators must be one of {', '.join(VALIDATORS)}, got {validators!r}")
+    if sitemap not in SITEMAP_MODES:
+        _fail(f"--sitemap must be one of {', '.join(SITEMAP_MODES)}, got {sitemap!r}")
     try:
         plan = _fault_plan(faults, fault_seed, fault_kinds, slow_s)
         replica = Replica(
@@ -107,6 +116,7 @@ def serve(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI'
             faults=plan,
             profile=profile,
             validators=validators,
+            sitemap=sitemap,  # narrowed by the SITEMAP_MODES check above
         )
         server = ReplicaServer(replica, port=port)
         server.start()

@@ -30,12 +30,14 @@ def child_name(number: int) -> str:
     return f"studies-{number}{suffix}"
 
 
-def robots(base_url: str, disallow: Sequence[str], crawl_delay: float | None) -> bytes:
+def robots(
+    base_url: str, disallow: Sequence[str], crawl_delay: float | None, *, sitemap: bool = True
+) -> bytes:
     lines = ["# Replica of a research site: synthetic pages for tests", "User-agent: *"]
     lines += [f"Disallow: {CONTROL_PREFIX}"] + [f"Disallow: {rule}" for rule in disallow]
     if crawl_delay is not None:
         lines.append(f"Crawl-delay: {crawl_delay:g}")
-    lines += ["", f"Sitemap: {base_url}/sitemap.xml", ""]
+    lines += ["", f"Sitemap: {base_url}/sitemap.xml", ""] if sitemap else [""]
     return "\n".join(lines).encode()
 
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Literal
 
 from replica import faults, feeds, live, redesign, truth
 from replica.churn import LiveWorld
@@ -44,6 +45,10 @@ EPOCH = datetime(2025, 6, 2, tzinfo=UTC)  # the replica's day 0; Last-Modified c
 INITIAL_AGE_DAYS = 700  # pages start with a last change up to this many days before day 0
 GZIP_MIN_BYTES = 512  # smaller bodies are not worth compressing
 HTML_TYPE = "text/html; charset=utf-8"
+# How the replica serves its sitemaps: as a real site does, not at all (robots.txt names none,
+# /sitemap.xml is 404), or broken (robots.txt names none, /sitemap.xml is an HTML page).
+SitemapMode = Literal["served", "missing", "broken"]
+SITEMAP_MODES: tuple[SitemapMode, ...] = ("served", "missing", "broken")
 _CONDITIONAL_HEADERS = frozenset({"if-none-match", "if-modified-since"})
 XML_TYPE = "application/xml"
 
@@ -124,6 +129,7 @@ class Replica:
         faults: FaultPlan | None = None,
         profile: live.Profile = "kind",
         validators: live.Validators = "strong",
+        sitemap: SitemapMode = "served",
     ) -> None:
         if pages < 1:
             raise ReplicaError(f"pages must be at least 1, got {pages}")
@@ -139,6 +145,11 @@ class Replica:
         self.crawl_delay = crawl_delay
         self.profile: live.Profile = profile
         self.validators: live.Validators = validators
+        if sitemap not in SITEMAP_MODES:
+            raise ReplicaError(
+                f"sitemap must be one of {', '.join(SITEMAP_MODES)}, got {sitemap!r}"
+            )
+        self.sitemap: SitemapMode = sitemap
         self._base_url = _valid_base(base_url)
         self._lock = threading.RLock()
         self._world = LiveWorld(pages, seed) if profile == "live" else World(pages, seed)
@@ -440,7 +451,7 @@ class Replica:
         page = self._pages.get(path)
         if page is not None:
             return 200, {}, self._html(path, page, markup)
-        if self._is_feed(path):
+        if self._is_feed(path) and self._feed_served(path):
             return 200, {}, self._feed(path)
         target = self._moved.get(path)
         if target is not None:
@@ -465,11 +476,18 @@ class Replica:
         return body
 
     def _gone_status(self, path: str) -> int:
+        if self.sitemap == "broken" and self._is_feed(path):
+            return 200  # the error page, answered 200: a sitemap URL that is not a sitemap
         return self._gone.get(path, 404)
 
     # --- feeds --------------------------------------------------------------------------------
     def _is_feed(self, path: str) -> bool:
         return path in ("/robots.txt", "/sitemap.xml") or path.startswith("/sitemaps/")
+
+    def _feed_served(self, path: str) -> bool:
+        """Without a sitemap (`sitemap="missing"`) the sitemap paths are 404 pages like any other;
+        `"broken"` serves them as an HTML page (a CMS's soft 404). robots.txt names none then."""
+        return path == "/robots.txt" or self.sitemap == "served"
 
     def _feed(self, path: str) -> _Body | None:
         body = self._feeds.get(path)
@@ -481,7 +499,9 @@ class Replica:
 
     def _make_feed(self, path: str) -> _Body | None:
         if path == "/robots.txt":
-            data = feeds.robots(self._base_url, self.disallow, self.crawl_delay)
+            data = feeds.robots(
+                self._base_url, self.disallow, self.crawl_delay, sitemap=self.sitemap == "served"
+            )
             return _Body(data, "text/plain; charset=utf-8", -INITIAL_AGE_DAYS)
         children = self._sitemap_children()
         if path == "/sitemap.xml":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 
 from replica import prose, vocab
+from replica.markup.text import entry_meta
 from replica.model import (
     Block,
     CardView,
@@ -205,12 +206,37 @@ def search_view(world: World, keyword: str, page: int | None) -> PlainView:
         pager.append(("Previous page", f"/search/research/{keyword}/{page - 1}"))
     if page is not None and page < SEARCH_PAGES:
         pager.append(("Next page", f"/search/research/{keyword}/{page + 1}"))
+    listed = (_study_links(world, shown),) if page is None else _listing_entries(world, shown)
     blocks = (
         Block("p", f"{len(hits)} studies found for “{keyword.replace('-', ' ')}”."),
-        _study_links(world, shown),
+        *listed,
         Block("links", links=tuple(pager)),
     )
     return PlainView(path, "search", f"Search results: {keyword.replace('-', ' ')}", blocks)
+
+
+def _listing_entries(world: World, indices: list[int]) -> tuple[Block, ...]:
+    """A research listing's entries: the title link, `N citations, Month YYYY in “Venue”`, then
+    the TLDR, as the live site's listings show them."""
+    blocks: list[Block] = []
+    for index in indices:
+        study = world.studies[index]
+        entry = EntryView(
+            href_style="relative",
+            path=study.path,
+            study_id=study.study_id,
+            title=study.title,
+            citations=study.citations,
+            published=(study.year, study.month),
+            venue=venue_cased(study.venue, study.venue_case),
+            tldr=study.tldr,
+            glitch=False,
+        )
+        blocks.append(Block("links", links=((study.title, study.path),)))
+        blocks.append(Block("p", entry_meta(entry) or ""))
+        if study.tldr:
+            blocks.append(Block("p", study.tldr))
+    return tuple(blocks)
 
 
 def learn_hub_view(world: World, topic: str) -> PlainView:

@@ -80,17 +80,27 @@ async def finish_run(session: CrawlSession, error: str | None) -> RunReport:
     return session.finish(error=error)
 
 
-def crawl_config(
-    base_url: str, concurrency: int, rate: float, batch_size: int, contact_url: str | None
+def crawl_config(  # noqa: PLR0917  # one parameter per flow parameter, in the flow's order
+    base_url: str,
+    concurrency: int,
+    rate: float,
+    batch_size: int,
+    contact_url: str | None,
+    seed_keywords: list[str] | None = None,
 ) -> CrawlConfig:
-    """The flows' parameters as the library's settings."""
-    return CrawlConfig(
+    """The flows' parameters as the library's settings. Seed keywords given explicitly have
+    their listings read on every discovery; by default the config's own are read only when
+    the site has no usable sitemap."""
+    config = CrawlConfig(
         base_url=base_url,
         concurrency=concurrency,
         rate=rate,
         batch_size=batch_size,
         user_agent=default_user_agent(contact_url) if contact_url else default_user_agent(),
     )
+    if seed_keywords:
+        config = config.with_options(seed_keywords=tuple(seed_keywords), seed_listings=True)
+    return config
 
 
 @flow(name="crawl", log_prints=True)
@@ -106,13 +116,14 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     full: bool = False,
     contact_url: str | None = None,
     db_memory_limit: str | None = None,
+    seed_keywords: list[str] | None = None,
 ) -> State:
     """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely).
 
     `db_memory_limit` caps DuckDB's block cache (e.g. "512MB"; default: DuckDB's own, most of
     the machine's memory).
     """
-    config = crawl_config(base_url, concurrency, rate, batch_size, contact_url)
+    config = crawl_config(base_url, concurrency, rate, batch_size, contact_url, seed_keywords)
     async with CrawlSession.open(
         config,
         Path(db),

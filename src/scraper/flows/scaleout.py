@@ -110,13 +110,14 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
     full: bool = False,
     contact_url: str | None = None,
     db_memory_limit: str | None = None,
+    seed_keywords: list[str] | None = None,
 ) -> State:
     """Crawl `base_url` into `db` with `workers` shards per round (see the module docstring).
 
     `rate` and `concurrency` are the host's whole budget, shared by the shards. Run it with as
     many Dask workers as shards (`dask_runner(workers)`).
     """
-    config = crawl_config(base_url, concurrency, rate, batch_size, contact_url)
+    config = crawl_config(base_url, concurrency, rate, batch_size, contact_url, seed_keywords)
     db_path = Path(db)
     staging = Path(staging_dir) if staging_dir else shards.default_staging_dir(db_path)
     async with CrawlSession.open(
