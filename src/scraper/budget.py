@@ -18,12 +18,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from scraper.config import CrawlConfig
-from scraper.responses import FetchResult
+if TYPE_CHECKING:  # annotations only: the CLI validates --until without the archive's imports
+    from scraper.config import CrawlConfig
+    from scraper.responses import FetchResult
+    from scraper.warc import ArchiveEntry
 
-EndedBy = Literal["done", "budget", "deadline"]
+# "done": nothing due is left; "budget", "deadline": what ended the run early; "stopped": it ended
+# with pages due for another reason (`max_pages`, an error).
+EndedBy = Literal["done", "budget", "deadline", "stopped"]
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _UNIT_SECONDS = (86400, 3600, 60, 1)
@@ -73,16 +77,26 @@ class Budget:
         left = self.left
         return left is None or left >= 2 * worst_case_per_page(self.config)
 
-    def pages_affordable(self, wanted: int, now: datetime) -> int:
+    def count_archived(self, entries: Iterable[ArchiveEntry]) -> None:
+        """Count what a shard worker's results do not show, from the records it archived: its
+        robots.txt reads (each worker's fetcher reads it) and the redirect hops of its pages."""
+        self.spent += sum(
+            1
+            for entry in entries
+            if entry.record_type == "response"
+            and (entry.url.endswith("/robots.txt") or entry.target_uri != entry.url)
+        )
+
+    def pages_affordable(self, wanted: int, now: datetime, *, fetchers: int = 1) -> int:
         """How many of `wanted` pages the next batch may claim; 0 ends the run on its budget.
 
-        One worst case is kept back for a robots.txt re-read on the way (a run longer than its
-        robots TTL reads it again)."""
+        One worst case per fetcher is kept back for a robots.txt read on the way (a run longer
+        than its robots TTL reads it again; each shard worker reads it once)."""
         worst = worst_case_per_page(self.config)
         allowed = wanted
         left = self.left
         if left is not None:
-            allowed = min(allowed, max(left - worst, 0) // worst)
+            allowed = min(allowed, max(left - fetchers * worst, 0) // worst)
             if allowed == 0:
                 self.ended_by = "budget"
                 return 0

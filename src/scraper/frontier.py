@@ -544,13 +544,14 @@ class Frontier:
     def leftover(self, crawl: Crawl, *, now: datetime | None = None) -> Leftover:
         """The pages still due in `crawl` and how stale the stalest of them is."""
         now = now or _now()
-        row = self.con.execute(
+        # fetchall, not fetchone: a result left unfinished blocks registering Arrow tables next
+        rows = self.con.execute(
             "SELECT count(*), max(epoch(?::TIMESTAMPTZ)"
             "   - epoch(coalesce(judged_at, fetched_at, discovered_at)))"
             f" FROM pages WHERE {_DUE_IGNORING_CLAIMS}",
             [now, crawl.crawl_id, crawl.full, now],
-        ).fetchone()
-        count, stalest = row if row else (0, None)
+        ).fetchall()
+        count, stalest = rows[0] if rows else (0, None)
         return Leftover(pages_due=int(count), stalest_s=None if stalest is None else float(stalest))
 
     def outcomes(self, crawl: Crawl) -> dict[str, Outcome]:

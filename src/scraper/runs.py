@@ -49,7 +49,7 @@ class RunSummary:
     max_requests: int | None = None
     deadline: datetime | None = None
     requests_counted: int = 0  # robots.txt, sitemaps, pages, retries and redirects
-    ended_by: str = "done"  # "done": nothing due left; "budget" or "deadline": cut short
+    ended_by: str = "done"  # "done": nothing due left; "budget", "deadline": cut short; "stopped"
     pages_left_due: int = 0
     stalest_due_s: float | None = None  # since the stalest due page was last read (or found)
 

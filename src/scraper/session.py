@@ -192,11 +192,11 @@ class CrawlSession:
             self.release(targets)
             raise
 
-    def due(self, limit: int | None = None) -> list[FetchTarget]:
+    def due(self, limit: int | None = None, *, fetchers: int = 1) -> list[FetchTarget]:
         """Claim the next due URLs (a batch's worth by default, fewer when the budget is nearly
-        spent; none once it is) for this crawl."""
+        spent; none once it is) for this crawl, to be fetched by `fetchers` fetchers."""
         affordable = self.budget.pages_affordable(
-            limit or self.config.batch_size, datetime.now(UTC)
+            limit or self.config.batch_size, datetime.now(UTC), fetchers=fetchers
         )
         return self.frontier.due(self.crawl, affordable) if affordable else []
 
@@ -271,10 +271,12 @@ class CrawlSession:
         complete = leftover.pages_due == 0
         if complete:
             self.budget.ended_by = "done"
+        elif self.budget.ended_by == "done":
+            self.budget.ended_by = "stopped"
         # A run cut by its budget closes an incremental crawl: what it left stays due, and the
         # next run discovers again (new studies first) instead of resuming this crawl. A full
         # pass is resumed, so that it reaches every page.
-        if complete or (self.budget.ended_by != "done" and not self.crawl.full):
+        if complete or (self.budget.ended_by in ("budget", "deadline") and not self.crawl.full):
             self.frontier.finish_crawl(self.crawl)
         coverage = self.drift.coverage()
         if coverage:
