@@ -173,3 +173,36 @@ def test_the_flow_takes_a_budget_and_completes(server: ReplicaServer, tmp_path: 
     assert state.is_completed()
     assert "pages left due" in (state.message or "")
     assert run_row(tmp_path / "w.duckdb")[1:3] == ("budget", 40)
+
+
+def test_the_daily_deployment_fits_a_day_at_the_polite_rate(tmp_path: Path) -> None:
+    from scraper.flows.deployments import DAILY_BUDGET, deployments  # noqa: PLC0415  # Prefect
+
+    polite = CrawlConfig()
+    for deployment in deployments(str(tmp_path / "w.duckdb")):
+        parameters = deployment.parameters
+        assert parameters["budget"] == DAILY_BUDGET <= 86400 * polite.rate
+        assert parse_duration(parameters["until"]) < timedelta(days=1)
+
+
+def test_shard_workers_requests_are_counted_from_their_archive() -> None:
+    from scraper.warc import ArchiveEntry  # noqa: PLC0415
+
+    def entry(url: str, target: str, kind: str = "response") -> ArchiveEntry:
+        return ArchiveEntry(
+            warc_file="f", offset=0, length=1, url=url, target_uri=target,
+            record_type=kind, status_code=200, content_sha256=None, error=None,  # type: ignore[arg-type]
+            fetched_at=datetime.now(UTC), crawl_id=None,
+        )  # fmt: skip
+
+    budget = Budget(CrawlConfig(max_requests=1000))
+    page = "https://tressless.com/research/a-Aaa"
+    budget.count_archived([
+        entry("https://tressless.com/robots.txt", "https://tressless.com/robots.txt"),
+        entry(page, "https://tressless.com/research/old-Aaa"),  # a redirect hop
+        entry(page, page),  # the page itself: counted from the shard's results
+    ])  # fmt: skip
+    assert budget.spent == 2
+    # Each shard worker reads robots.txt: a worst case is kept back per fetcher.
+    budget.spent = 1000 - 5 * 18
+    assert budget.pages_affordable(50, datetime.now(UTC), fetchers=2) == 3
