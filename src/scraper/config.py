@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from scraper.urls import DEFAULT_PORTS, DEFAULT_SITE, host_spellings
@@ -34,6 +35,13 @@ SEED_KEYWORDS = (
     "tofacitinib",
     "ketoconazole",
 )
+
+
+# How due pages are ordered (`scraper.frontier.Frontier.due`): "change-rate" spends a budget on
+# what most likely changed (never fetched first, then by estimated probability of change);
+# "due-order" takes the longest-overdue first, whatever they are (the plain policy, for comparison).
+PriorityPolicy = Literal["change-rate", "due-order"]
+PRIORITY_POLICIES: tuple[PriorityPolicy, ...] = get_args(PriorityPolicy)
 
 
 def default_user_agent(contact_url: str = CONTACT_URL) -> str:
@@ -117,6 +125,13 @@ class CrawlConfig:
     revisit_shrink: float = 0.5  # interval factor when a visit found a change
     revisit_grow: float = 1.5  # interval factor when a visit found nothing new
     failure_backoff: timedelta = timedelta(hours=1)  # next try after a failed visit, doubling
+    priority: PriorityPolicy = "change-rate"  # the order due pages are fetched in
+
+    # --- budget (scraper.budget) ----------------------------------------------------------------
+    # HTTP requests a run may make (robots.txt, sitemaps, pages, retries, redirects); None: no
+    # limit. At the default rate a day holds 86,400 requests; the daily deployment sets its own.
+    max_requests: int | None = None
+    deadline: datetime | None = None  # no batch is claimed after this instant (aware); None: none
 
     # --- archive --------------------------------------------------------------------------------
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at about this size
@@ -137,6 +152,12 @@ class CrawlConfig:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
         if self.max_listing_pages < 1:
             raise ValueError(f"max_listing_pages must be at least 1, not {self.max_listing_pages}")
+        if self.max_requests is not None and self.max_requests < 1:
+            raise ValueError(f"max_requests must be at least 1, not {self.max_requests}")
+        if self.deadline is not None and self.deadline.tzinfo is None:
+            raise ValueError("deadline must be an aware datetime")
+        if self.priority not in PRIORITY_POLICIES:
+            raise ValueError(f"priority must be one of {', '.join(PRIORITY_POLICIES)}")
         if not urlsplit(self.base_url).hostname:
             raise ValueError(f"base_url has no host: {self.base_url!r}")
 

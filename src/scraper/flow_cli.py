@@ -22,6 +22,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from scraper import db, warehouse
+from scraper.budget import parse_duration
 from scraper.children import start_ephemeral_server
 from scraper.cli_errors import EXIT_FAILED, fail
 from scraper.config import CrawlConfig, default_user_agent
@@ -120,9 +121,26 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
             " built-in keywords, read only when the site has no usable sitemap).",
         ),
     ] = None,
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            metavar="REQUESTS",
+            help="HTTP requests this run may make (robots.txt, sitemaps, pages, retries,"
+            " redirects); the run completes when they are spent, the rest stays due.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="Stop claiming pages after this long: 8h, 90m, 1h30m, 45s, 2d.",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Crawl the site (the live one by default, politely) into the warehouse via the flow."""
+    requests_budget = _checked_budget(budget)
+    _checked_until(until)
     config = _checked_config(base_url, rate, concurrency, batch_size)
     seed_keywords = _checked_keywords(seed_keyword)
     if workers > concurrency:
@@ -151,6 +169,8 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         dask_address=dask_address,
         contact_url=contact_url,
         seed_keywords=seed_keywords,
+        budget=requests_budget,
+        until=until,
     )
     if result is not None:
         fail(result, EXIT_FAILED)
@@ -263,6 +283,26 @@ def _checked_config(base_url: str, rate: float, concurrency: int, batch_size: in
         )
     except ValueError as exc:
         fail(str(exc))
+
+
+def _checked_budget(text: str | None) -> int | None:
+    """--budget as a whole number of requests, at least 1 (typer's int type would print a
+    framed usage error; this is one line like every other refusal)."""
+    if text is None:
+        return None
+    value = text.strip().replace("_", "")
+    if not value.isdigit() or int(value) < 1:
+        fail(f"--budget must be a whole number of requests, at least 1, not {text!r}")
+    return int(value)
+
+
+def _checked_until(text: str | None) -> None:
+    if text is None:
+        return
+    try:
+        parse_duration(text)
+    except ValueError as exc:
+        fail(f"--until: {exc}")
 
 
 def _is_site_url(url: str) -> bool:

@@ -44,6 +44,7 @@ from scraper.schedule import (
     Outcome,
     PageState,
     Visit,
+    due_order,
     newest_lastmods,
     seconds,
     visit,
@@ -92,6 +93,15 @@ class CrawlStats:
     claimed: int  # claimed by a batch and not yet recorded
     outcomes: dict[Outcome, int]  # visits of this crawl by outcome
     attempts: int  # requests made for those visits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Leftover:
+    """What a run left due: how many pages, and seconds since the stalest was last read (or
+    found, if never read); None when nothing is due."""
+
+    pages_due: int
+    stalest_s: float | None
 
 
 # --- the frontier ---------------------------------------------------------------------------------
@@ -330,17 +340,19 @@ class Frontier:
     def due(
         self, crawl: Crawl, limit: int | None = None, *, now: datetime | None = None
     ) -> list[FetchTarget]:
-        """Claim up to `limit` (default: batch size) URLs due in `crawl`, oldest due first."""
+        """Claim up to `limit` (default: batch size) URLs due in `crawl`, in the order of the
+        configured priority policy (`_ORDER`)."""
         now = now or _now()
         limit = limit or self.config.batch_size
         stale = now - self.config.claim_timeout
+        order, order_parameters = due_order(self.config, now)
         # Read, then claim what was read, in one transaction: an UPDATE ... RETURNING reads back
         # every column of the rows it touches (~40 ms a batch of 1,000; this is ~8).
         with transaction(self.con):
             rows = self.con.execute(
                 "SELECT url, etag, last_modified, content_sha256 FROM pages"
-                f" WHERE {_DUE} ORDER BY next_visit_at, url LIMIT ?",
-                [stale, crawl.crawl_id, crawl.full, now, limit],
+                f" WHERE {_DUE} ORDER BY {order} LIMIT ?",
+                [stale, crawl.crawl_id, crawl.full, now, *order_parameters, limit],
             ).fetchall()
             self.con.execute(
                 "UPDATE pages SET claimed_by = ?, claimed_at = ?"
@@ -440,6 +452,7 @@ class Frontier:
                 "   THEN 1 ELSE 0 END,"
                 " last_changed_at = CASE WHEN v.outcome IN ('new', 'changed')"
                 "   THEN v.fetched_at ELSE pages.last_changed_at END,"
+                f" {_OBSERVED_HISTORY},"
                 " last_outcome = v.outcome, last_crawl_id = ?,"
                 " claimed_by = NULL, claimed_at = NULL"
                 " FROM visits v WHERE pages.url = v.url",
@@ -528,6 +541,19 @@ class Frontier:
             attempts=int(attempts),
         )
 
+    def leftover(self, crawl: Crawl, *, now: datetime | None = None) -> Leftover:
+        """The pages still due in `crawl` and how stale the stalest of them is."""
+        now = now or _now()
+        # fetchall, not fetchone: a result left unfinished blocks registering Arrow tables next
+        rows = self.con.execute(
+            "SELECT count(*), max(epoch(?::TIMESTAMPTZ)"
+            "   - epoch(coalesce(judged_at, fetched_at, discovered_at)))"
+            f" FROM pages WHERE {_DUE_IGNORING_CLAIMS}",
+            [now, crawl.crawl_id, crawl.full, now],
+        ).fetchall()
+        count, stalest = rows[0] if rows else (0, None)
+        return Leftover(pages_due=int(count), stalest_s=None if stalest is None else float(stalest))
+
     def outcomes(self, crawl: Crawl) -> dict[str, Outcome]:
         """URL -> outcome of its visit in `crawl`, for the pages visited in it."""
         rows = self.con.execute(
@@ -586,6 +612,21 @@ _DUE_IGNORING_CLAIMS = (
     "alias_of IS NULL AND last_crawl_id IS DISTINCT FROM ? AND (? OR next_visit_at <= ?)"
 )
 _DUE = f"(claimed_by IS NULL OR claimed_at < ?) AND {_DUE_IGNORING_CLAIMS}"
+
+
+# The visit history the change-rate estimate reads (migration 007): a revisit judged changed or
+# unchanged adds one visit, its change, and the time since the judged visit before it.
+_REVISIT = "v.outcome IN ('changed', 'unchanged') AND pages.judged_at IS NOT NULL"
+_OBSERVED_HISTORY = (
+    "observed_visits = coalesce(pages.observed_visits, 0)"
+    f"   + CASE WHEN {_REVISIT} THEN 1 ELSE 0 END,"
+    " observed_changes = coalesce(pages.observed_changes, 0)"
+    f"   + CASE WHEN {_REVISIT} AND v.outcome = 'changed' THEN 1 ELSE 0 END,"
+    " observed_seconds = coalesce(pages.observed_seconds, 0) + CASE WHEN"
+    f"   {_REVISIT} THEN greatest(epoch(v.fetched_at) - epoch(pages.judged_at), 0) ELSE 0 END,"
+    " judged_at = CASE WHEN v.outcome IN ('new', 'changed', 'unchanged') THEN v.fetched_at"
+    "   ELSE pages.judged_at END"
+)
 
 
 def _now() -> datetime:

@@ -96,6 +96,7 @@ def summary_markdown(report: RunReport) -> str:
         f"Requests: {s.requests} ({rate:.1f}/s) · received {s.bytes_received / 1024:.0f} KiB"
         f" · {s.duration_s:.1f} s · crawl {'complete' if report.complete else 'continues'}",
     ]
+    lines += ["", left_due(s)]
     if s.failure_reasons:
         lines += ["", "| failure reason | pages |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(s.failure_reasons.items())]
@@ -122,5 +123,30 @@ def terminal_summary(report: RunReport) -> str:
     return (
         f"run {report.run_id} {s.status}: {s.pages_fetched} pages fetched"
         f" ({s.pages_new} new, {s.pages_changed} changed, {s.pages_unchanged} unchanged,"
-        f" {s.pages_removed} removed, {s.pages_failed} failed) in {s.duration_s:.1f} s"
+        f" {s.pages_removed} removed, {s.pages_failed} failed) in {s.duration_s:.1f} s; "
+        + left_due(s)
     )
+
+
+def left_due(s: runs.RunSummary) -> str:
+    """What the run spent and left: requests against the budget, pages still due, the stalest."""
+    budget = f" of {s.max_requests}" if s.max_requests is not None else ""
+    ended = {"budget": "; ended by its budget", "deadline": "; ended at its deadline"}
+    head = f"{s.requests_counted}{budget} requests{ended.get(s.ended_by, '')}"
+    if not s.pages_left_due or s.stalest_due_s is None:
+        return f"{head}; nothing left due"
+    return (
+        f"{head}; {s.pages_left_due} pages left due,"
+        f" the stalest last read {_age(s.stalest_due_s)} ago"
+    )
+
+
+def _age(seconds: float) -> str:
+    """A duration as people read it: 45 s, 12 min, 5.5 h, 3.2 days."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -45,6 +45,13 @@ class RunSummary:
     failure_reasons: Mapping[str, int] = field(default_factory=dict)  # reason -> pages
     drifted_fields: tuple[str, ...] = ()  # fields the drift guard protected
     error: str | None = None  # one line: why a failed run failed
+    # The budget (scraper.budget) and how the run ended: None/"done" for a run without one.
+    max_requests: int | None = None
+    deadline: datetime | None = None
+    requests_counted: int = 0  # robots.txt, sitemaps, pages, retries and redirects
+    ended_by: str = "done"  # "done": nothing due left; "budget", "deadline": cut short; "stopped"
+    pages_left_due: int = 0
+    stalest_due_s: float | None = None  # since the stalest due page was last read (or found)
 
 
 def start_run(

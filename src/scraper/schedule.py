@@ -8,16 +8,23 @@ page's revisit interval: shorter after a change, longer when nothing changed, wi
 wait with each failure in a row and never before a Retry-After. A page known to be gone or refused
 waits the longest. The validators of the last good visit are what the next conditional request
 sends. `scraper.frontier` stores what this decides.
+
+The interval decides when a page is due; within what is due, a budget is spent in order of
+expected value (`priority`): pages never fetched first, then known pages by the estimated
+probability that they changed since their last visit, a newer sitemap lastmod raising it, then
+the rest. The estimates run in SQL (`warehouse/views/030_freshness.sql`) over the whole frontier;
+`change_rate` and `p_changed` here are their Python twins, for the tests and for reasoning.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from scraper.config import CrawlConfig
+from scraper.config import CrawlConfig, PriorityPolicy
 from scraper.discover import Discovered
 from scraper.responses import FetchResult
 
@@ -190,3 +197,60 @@ def newest_lastmods(found: Iterable[Discovered]) -> list[Discovered]:
 
 def seconds(delta: timedelta) -> int:
     return int(delta.total_seconds())
+
+
+# --- priority within what is due ------------------------------------------------------------------
+
+# How much a sitemap lastmod newer than our last visit counts: as independent evidence of a change
+# with this probability. A hint, never a truth: sites touch lastmod for trivial rebuilds.
+LASTMOD_HINT = 0.5
+
+
+def change_rate(visits: int, changes: int, observed_s: float, interval_s: float) -> float:
+    """Changes per second from a page's own history: Cho & Garcia-Molina's estimator for
+    incomplete change histories (a visit sees whether the page changed, not how often),
+    -log((n - X + 0.5) / (n + 0.5)) / (T / n). With no history the revisit interval is the prior:
+    one change per interval."""
+    if visits > 0 and observed_s > 0:
+        return -math.log((visits - changes + 0.5) / (visits + 0.5)) / (observed_s / visits)
+    return 1.0 / max(interval_s, 1.0)
+
+
+def p_changed(rate: float, elapsed_s: float) -> float:
+    """P(at least one change in `elapsed_s`) for a Poisson change process of `rate`."""
+    return 1.0 - math.exp(-rate * max(elapsed_s, 0.0))
+
+
+def with_lastmod_hint(probability: float, lastmod_newer: bool) -> float:
+    """The probability raised by a sitemap lastmod newer than the last visit."""
+    return 1.0 - (1.0 - probability) * (1.0 - LASTMOD_HINT) if lastmod_newer else probability
+
+
+# Priority within what is due, per `CrawlConfig.priority`. "change-rate": never fetched first
+# (oldest found first), then pages last read by P(changed since), a newer sitemap lastmod raising
+# it (`schedule.with_lastmod_hint`), then the rest (pages whose last visit failed or found them
+# gone: no estimate), longest overdue first. The macros are warehouse/views/030_freshness.sql's;
+# "due-order": longest overdue first, whatever the page.
+# Parameters: now, the lastmod hint's weight.
+_CHANGE_RATE_ORDER = (
+    "CASE WHEN fetched_at IS NULL THEN 0"
+    "  WHEN judged_at IS NOT NULL AND last_outcome IN ('new', 'changed', 'unchanged') THEN 1"
+    "  ELSE 2 END,"
+    " CASE WHEN judged_at IS NOT NULL AND last_outcome IN ('new', 'changed', 'unchanged')"
+    "  THEN (1 - page_p_changed(page_change_rate(observed_visits, observed_changes,"
+    "     observed_seconds, revisit_seconds), epoch(?::TIMESTAMPTZ) - epoch(judged_at)))"
+    "   * CASE WHEN sitemap_lastmod > judged_at THEN 1 - ? ELSE 1 END"
+    "  END NULLS LAST,"
+    " next_visit_at, url"
+)
+_ORDER: dict[PriorityPolicy, str] = {
+    "change-rate": _CHANGE_RATE_ORDER,
+    "due-order": "next_visit_at, url",
+}
+
+
+def due_order(config: CrawlConfig, now: datetime) -> tuple[str, list[object]]:
+    """The ORDER BY of the frontier's due pages under `config.priority`, and its parameters."""
+    if config.priority == "change-rate":
+        return _ORDER["change-rate"], [now, LASTMOD_HINT]
+    return _ORDER[config.priority], []

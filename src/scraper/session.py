@@ -26,22 +26,24 @@ import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import httpx
 
 from scraper import db, drift, load, runs
 from scraper.archive import Archive
+from scraper.budget import Budget
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, keyword_listings, links_from_item, seeds, sitemap_steps
 from scraper.drift import DriftGuard
 from scraper.fetcher import Fetcher
-from scraper.frontier import Crawl, Frontier
+from scraper.frontier import Crawl, Frontier, Leftover
 from scraper.listing_load import load_listings
 from scraper.parse import PARSER_VERSION, parse_results
 from scraper.records import LoadItem
@@ -90,6 +92,7 @@ class CrawlSession:
         self.discovery_bytes = 0
         self.discovery_errors: list[str] = []  # sitemaps that could not be read
         self.sitemaps_served = False  # a sitemap named a study, or answered 304 (it did before)
+        self.budget = Budget(config)  # requests spent, and what ends the run early
 
     @classmethod
     @asynccontextmanager
@@ -130,7 +133,9 @@ class CrawlSession:
             added += await self._read_sitemaps()
         if self._wants_listings():
             added += self.frontier.add(keyword_listings(self.config)).new
-        self.archive.append(self.fetcher.take_side_results(), crawl_id=self.crawl.crawl_id)
+        side = self.fetcher.take_side_results()
+        self.budget.count(side)
+        self.archive.append(side, crawl_id=self.crawl.crawl_id)
         self.crawl = self.frontier.mark_discovered(self.crawl)
         return added
 
@@ -150,6 +155,15 @@ class CrawlSession:
             previous=self.archive.read_many,
             settled=lambda prior: self.frontier.discovery_finished(prior.crawl_id),
         )
+        # A generator: closed (its client streams too) when the budget stops reading early.
+        async with aclosing(cast(AsyncGenerator[Discovery], steps)):
+            added, unarchived = await self._read_steps(steps)
+        self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
+        return added
+
+    async def _read_steps(self, steps: AsyncIterator[Discovery]) -> tuple[int, list[FetchResult]]:
+        """The sitemaps' URLs into the frontier while the budget allows another sitemap; returns
+        the new URLs and the responses not archived yet."""
         added = 0
         unarchived: list[FetchResult] = []
         async for step in steps:
@@ -168,8 +182,10 @@ class CrawlSession:
                 log.warning("sitemap unreadable: %s", error)
                 self.discovery_errors.append(str(error))
             self.discovery_bytes += sum(result.bytes for result in step.responses)
-        self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
-        return added
+            self.budget.count(step.responses)
+            if not self.budget.allows_discovery_step():
+                break
+        return added, unarchived
 
     # --- a batch: due -> fetch -> archive -> parse -> load -> record ----------------------------
     async def run_batch(self, limit: int | None = None) -> BatchReport | None:
@@ -184,15 +200,20 @@ class CrawlSession:
         try:
             results = await self.fetcher.fetch_batch(targets)
             side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
+            self.budget.count(side)
             self.archive.append([*side, *results], crawl_id=self.crawl.crawl_id)
             return self.merge(results, parse_results(results))
         except BaseException:
             self.release(targets)
             raise
 
-    def due(self, limit: int | None = None) -> list[FetchTarget]:
-        """Claim the next due URLs (a batch's worth by default) for this crawl."""
-        return self.frontier.due(self.crawl, limit)
+    def due(self, limit: int | None = None, *, fetchers: int = 1) -> list[FetchTarget]:
+        """Claim the next due URLs (a batch's worth by default, fewer when the budget is nearly
+        spent; none once it is) for this crawl, to be fetched by `fetchers` fetchers."""
+        affordable = self.budget.pages_affordable(
+            limit or self.config.batch_size, datetime.now(UTC), fetchers=fetchers
+        )
+        return self.frontier.due(self.crawl, affordable) if affordable else []
 
     def release(self, targets: Sequence[FetchTarget]) -> None:
         """Give claimed URLs back unvisited: they are due again."""
@@ -201,6 +222,7 @@ class CrawlSession:
     def merge(self, results: Sequence[FetchResult], items: Sequence[LoadItem]) -> BatchReport:
         """Load and record fetched pages that are already archived (and indexed): `items` are
         the parsed ones, parsed here or by a shard worker (`scraper.shards`)."""
+        self.budget.count(results)
         protected, stats = self._load(results, items)
         outcomes = self.frontier.record(
             self.crawl, results, signatures=self._signatures(results, items)
@@ -261,8 +283,16 @@ class CrawlSession:
 
     def finish(self, *, error: str | None = None) -> RunReport:
         """Close the run: the crawl state, the `crawl_runs` row and this run's field coverage."""
-        complete = self.frontier.stats(self.crawl).remaining == 0
+        leftover = self.frontier.leftover(self.crawl)
+        complete = leftover.pages_due == 0
         if complete:
+            self.budget.ended_by = "done"
+        elif self.budget.ended_by == "done":
+            self.budget.ended_by = "stopped"
+        # A run cut by its budget closes an incremental crawl: what it left stays due, and the
+        # next run discovers again (new studies first) instead of resuming this crawl. A full
+        # pass is resumed, so that it reaches every page.
+        if complete or (self.budget.ended_by in ("budget", "deadline") and not self.crawl.full):
             self.frontier.finish_crawl(self.crawl)
         coverage = self.drift.coverage()
         if coverage:
@@ -274,7 +304,7 @@ class CrawlSession:
             )
         if error is None:
             error = self._nothing_fetched()
-        summary = self._summary(error)
+        summary = self._summary(error, leftover)
         runs.finish_run(self.con, self.run_id, summary)
         return RunReport(
             run_id=self.run_id,
@@ -311,7 +341,7 @@ class CrawlSession:
             reasons.update(reason for _url, reason in batch.failures)
         return outcomes, reasons
 
-    def _summary(self, error: str | None) -> runs.RunSummary:
+    def _summary(self, error: str | None, leftover: Leftover) -> runs.RunSummary:
         outcomes, reasons = self._tally()
         return runs.RunSummary(
             finished_at=datetime.now(UTC),
@@ -329,4 +359,10 @@ class CrawlSession:
             failure_reasons=dict(reasons),
             drifted_fields=tuple(sorted(self.drift.drifted)),
             error=error,
+            max_requests=self.config.max_requests,
+            deadline=self.config.deadline,
+            requests_counted=self.budget.spent,
+            ended_by=self.budget.ended_by,
+            pages_left_due=leftover.pages_due,
+            stalest_due_s=leftover.stalest_s,
         )

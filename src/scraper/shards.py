@@ -124,7 +124,7 @@ def plan_round(
     specs; [] when none are due."""
     config = session.config
     size = shards * config.batch_size
-    targets = session.due(size if limit is None else min(size, limit))
+    targets = session.due(size if limit is None else min(size, limit), fetchers=shards)
     shard_config = config.for_shard(shards)
     return [
         ShardSpec(
@@ -278,6 +278,7 @@ def merge_shard(session: CrawlSession, manifest: ShardManifest) -> BatchReport:
     for name in manifest.warc_files:
         report = warc.scan(directory / name)
         archive.index(session.con, report.entries)
+        session.budget.count_archived(report.entries)
     staged = Path(manifest.parquet)
     results, items = read_staged(staged)
     batch = session.merge(results, items)

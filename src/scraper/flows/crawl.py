@@ -14,6 +14,7 @@ shards on a Dask cluster; `run_steps` and `published` are shared by both.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -29,7 +30,8 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from scraper import report
-from scraper.config import CrawlConfig, default_user_agent
+from scraper.budget import parse_duration
+from scraper.config import CrawlConfig, PriorityPolicy, default_user_agent
 from scraper.report import BatchReport, RunReport
 from scraper.session import CrawlSession
 from scraper.urls import DEFAULT_SITE
@@ -86,17 +88,23 @@ def crawl_config(  # noqa: PLR0917  # one parameter per flow parameter, in the f
     rate: float,
     batch_size: int,
     contact_url: str | None,
+    budget: int | None = None,
+    until: str | None = None,
+    priority: PriorityPolicy = "change-rate",
     seed_keywords: list[str] | None = None,
 ) -> CrawlConfig:
-    """The flows' parameters as the library's settings. Seed keywords given explicitly have
-    their listings read on every discovery; by default the config's own are read only when
-    the site has no usable sitemap."""
+    """The flows' parameters as the library's settings; `until` (a duration such as "8h") is
+    counted from now. Seed keywords given explicitly have their listings read on every
+    discovery; by default the config's own are read only when the site has no usable sitemap."""
     config = CrawlConfig(
         base_url=base_url,
         concurrency=concurrency,
         rate=rate,
         batch_size=batch_size,
         user_agent=default_user_agent(contact_url) if contact_url else default_user_agent(),
+        max_requests=budget,
+        deadline=datetime.now(UTC) + parse_duration(until) if until else None,
+        priority=priority,
     )
     if seed_keywords:
         config = config.with_options(seed_keywords=tuple(seed_keywords), seed_listings=True)
@@ -116,14 +124,32 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     full: bool = False,
     contact_url: str | None = None,
     db_memory_limit: str | None = None,
+    budget: int | None = None,
+    until: str | None = None,
+    priority: PriorityPolicy = "change-rate",
     seed_keywords: list[str] | None = None,
 ) -> State:
     """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely).
 
+    `budget`: HTTP requests the run may make (robots.txt, sitemaps, pages, retries, redirects);
+    `until`: how long it may claim pages (a duration: "8h", "90m", "1h30m"). A run that reaches
+    either completes, and says what it left due. `priority`: the order due pages are fetched in
+    ("change-rate", or "due-order": longest overdue first).
+
     `db_memory_limit` caps DuckDB's block cache (e.g. "512MB"; default: DuckDB's own, most of
     the machine's memory).
     """
-    config = crawl_config(base_url, concurrency, rate, batch_size, contact_url, seed_keywords)
+    config = crawl_config(
+        base_url,
+        concurrency,
+        rate,
+        batch_size,
+        contact_url,
+        budget,
+        until,
+        priority,
+        seed_keywords,
+    )
     async with CrawlSession.open(
         config,
         Path(db),

@@ -1,9 +1,11 @@
 """Scheduled deployments of the crawl, served from this process by `scraper serve`.
 
 Two schedules against the live site: a daily incremental crawl (what is due, plus sitemap changes
-and new links) and a weekly full pass that revisits every known page. `serve` registers them with
-the Prefect server named by PREFECT_API_URL (start one with `prefect server start`) and runs their
-flow runs here until stopped; the schedules and runs are then visible in the Prefect UI.
+and new links) and a weekly full pass that revisits every known page, each within a day's budget
+of requests at the polite rate (a full pass larger than that is carried on by the next daily
+runs, which resume it). `serve` registers them with the Prefect server named by PREFECT_API_URL
+(start one with `prefect server start`) and runs their flow runs here until stopped; the
+schedules and runs are then visible in the Prefect UI.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from scraper.urls import DEFAULT_SITE
 DAILY_CRON = "0 3 * * *"  # 03:00 UTC: a quiet hour for the site
 WEEKLY_CRON = "0 4 * * 0"  # Sundays 04:00 UTC, after the daily run
 TIMEZONE = "UTC"
+# The daily run's budget: at the default 1 request/s a day holds 86,400 requests; the run keeps
+# to 20 hours of them and stops claiming after 22 h, so it ends before the next one starts and
+# leaves the site quiet hours a day. The weekly full pass is a daily run's worth too.
+DAILY_BUDGET = 72_000
+DAILY_UNTIL = "22h"
 
 
 def deployments(db: str, base_url: str = DEFAULT_SITE) -> list[RunnerDeployment]:
@@ -29,14 +36,26 @@ def deployments(db: str, base_url: str = DEFAULT_SITE) -> list[RunnerDeployment]
         crawl.to_deployment(
             name="daily-incremental",
             schedule=Cron(DAILY_CRON, timezone=TIMEZONE),
-            parameters={**common, "discover_urls": True, "full": False},
+            parameters={
+                **common,
+                "discover_urls": True,
+                "full": False,
+                "budget": DAILY_BUDGET,
+                "until": DAILY_UNTIL,
+            },
             tags=["crawl", "daily"],
             description="Pages that are due, sitemap changes and newly linked studies.",
         ),
         crawl.to_deployment(
             name="weekly-full",
             schedule=Cron(WEEKLY_CRON, timezone=TIMEZONE),
-            parameters={**common, "discover_urls": True, "full": True},
+            parameters={
+                **common,
+                "discover_urls": True,
+                "full": True,
+                "budget": DAILY_BUDGET,
+                "until": DAILY_UNTIL,
+            },
             tags=["crawl", "weekly"],
             description="Full discovery and a revisit of every known page.",
         ),

@@ -33,6 +33,7 @@ from prefect.task_runners import TaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
 from scraper import shards
+from scraper.config import PriorityPolicy
 from scraper.flows.crawl import crawl_config, published, run_steps
 from scraper.report import BatchReport
 from scraper.session import CrawlSession
@@ -110,6 +111,9 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
     full: bool = False,
     contact_url: str | None = None,
     db_memory_limit: str | None = None,
+    budget: int | None = None,
+    until: str | None = None,
+    priority: PriorityPolicy = "change-rate",
     seed_keywords: list[str] | None = None,
 ) -> State:
     """Crawl `base_url` into `db` with `workers` shards per round (see the module docstring).
@@ -117,7 +121,17 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
     `rate` and `concurrency` are the host's whole budget, shared by the shards. Run it with as
     many Dask workers as shards (`dask_runner(workers)`).
     """
-    config = crawl_config(base_url, concurrency, rate, batch_size, contact_url, seed_keywords)
+    config = crawl_config(
+        base_url,
+        concurrency,
+        rate,
+        batch_size,
+        contact_url,
+        budget,
+        until,
+        priority,
+        seed_keywords,
+    )
     db_path = Path(db)
     staging = Path(staging_dir) if staging_dir else shards.default_staging_dir(db_path)
     async with CrawlSession.open(

@@ -1,0 +1,112 @@
+"""A run's request budget: how many HTTP requests it may make and until when, and what is spent.
+
+The budget counts every HTTP request to the site the run makes itself: robots.txt, sitemaps and
+pages, each retry and each redirect hop (`requests_of`). Before each batch the run claims only
+as many pages as the worst case of each still fits (`pages_affordable`: every attempt of a page
+following every redirect it may), so the budget is never exceeded; what is left at the end is
+less than one page's worst case. A deadline stops claiming once it has passed and sizes the last
+batch to what the polite rate can fetch before it.
+
+`--until` takes a duration from the run's start (`8h`, `90m`, `1h30m`, `45s`, `2d`), one syntax:
+a daily schedule wants "at most this long", and a duration needs no clock or time zone agreed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # annotations only: the CLI validates --until without the archive's imports
+    from scraper.config import CrawlConfig
+    from scraper.responses import FetchResult
+    from scraper.warc import ArchiveEntry
+
+# "done": nothing due is left; "budget", "deadline": what ended the run early; "stopped": it ended
+# with pages due for another reason (`max_pages`, an error).
+EndedBy = Literal["done", "budget", "deadline", "stopped"]
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_UNIT_SECONDS = (86400, 3600, 60, 1)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`8h`, `90m`, `1h30m`, `45s`, `2d` -> a positive timedelta; ValueError otherwise."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"not a duration like 8h, 90m or 1h30m: {text!r}")
+    total = sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if n)
+    if total <= 0 or total > 366 * 86400:
+        raise ValueError(f"a duration must be more than 0 s and at most 366 days: {text!r}")
+    return timedelta(seconds=total)
+
+
+def requests_of(result: FetchResult) -> int:
+    """HTTP requests behind one result: its attempts, and the redirect hops of the last one
+    (earlier attempts' hops are not kept; the claim cap assumes the worst for them)."""
+    return max(result.attempts, 1) + len(result.redirects)
+
+
+def worst_case_per_page(config: CrawlConfig) -> int:
+    """The most requests one page can cost: every attempt following every redirect allowed."""
+    return config.max_attempts * (config.max_redirects + 1)
+
+
+@dataclass(slots=True)
+class Budget:
+    """What a run may still spend; `max_requests` None and `deadline` None mean no limit."""
+
+    config: CrawlConfig
+    spent: int = 0
+    ended_by: EndedBy = "done"
+
+    def count(self, results: Iterable[FetchResult]) -> None:
+        self.spent += sum(requests_of(result) for result in results)
+
+    @property
+    def left(self) -> int | None:
+        limit = self.config.max_requests
+        return None if limit is None else max(limit - self.spent, 0)
+
+    def allows_discovery_step(self) -> bool:
+        """Another sitemap may be read: one worst case for it and one for a robots.txt re-read
+        still fit (discovery comes first; it is cheap next to the pages it finds)."""
+        left = self.left
+        return left is None or left >= 2 * worst_case_per_page(self.config)
+
+    def count_archived(self, entries: Iterable[ArchiveEntry]) -> None:
+        """Count what a shard worker's results do not show, from the records it archived: its
+        robots.txt reads (each worker's fetcher reads it) and the redirect hops of its pages."""
+        self.spent += sum(
+            1
+            for entry in entries
+            if entry.record_type == "response"
+            and (entry.url.endswith("/robots.txt") or entry.target_uri != entry.url)
+        )
+
+    def pages_affordable(self, wanted: int, now: datetime, *, fetchers: int = 1) -> int:
+        """How many of `wanted` pages the next batch may claim; 0 ends the run on its budget.
+
+        One worst case per fetcher is kept back for a robots.txt read on the way (a run longer
+        than its robots TTL reads it again; each shard worker reads it once)."""
+        worst = worst_case_per_page(self.config)
+        allowed = wanted
+        left = self.left
+        if left is not None:
+            allowed = min(allowed, max(left - fetchers * worst, 0) // worst)
+            if allowed == 0:
+                self.ended_by = "budget"
+                return 0
+        deadline = self.config.deadline
+        if deadline is not None:
+            seconds_left = (deadline - now).total_seconds()
+            if seconds_left <= 0:
+                self.ended_by = "deadline"
+                return 0
+            # At the polite rate a batch takes about pages / rate seconds: the last one is cut so
+            # it ends near the deadline rather than a whole batch past it.
+            allowed = min(allowed, max(1, math.floor(seconds_left * self.config.rate)))
+        return allowed

@@ -1,0 +1,208 @@
+"""A run's request budget: never exceeded, counted exactly, ended as a completed run that says
+what it left due; `--budget` and `--until` refuse bad input in one line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from replica import Replica, ReplicaServer
+from scraper import flows
+from scraper.budget import Budget, parse_duration, worst_case_per_page
+from scraper.cli import app
+from scraper.config import CrawlConfig
+from scraper.report import terminal_summary
+from tests.crawling import crawl
+from tests.test_cli import one_line_error, scraper
+
+pytestmark = pytest.mark.slow
+
+PAGES = 20
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ReplicaServer]:
+    with ReplicaServer(Replica(pages=PAGES, seed=5)) as running:
+        yield running
+
+
+def config(server: ReplicaServer, **changes: object) -> CrawlConfig:
+    # One attempt and one redirect hop: a page costs at most 2 requests, so a small budget
+    # still fetches pages (the default worst case is 18).
+    settings: dict[str, object] = {
+        "base_url": server.base_url,
+        "rate": 200.0,
+        "concurrency": 4,
+        "batch_size": 5,
+        "max_attempts": 1,
+        "max_redirects": 1,
+    }
+    settings.update(changes)
+    return CrawlConfig().with_options(**settings)
+
+
+def run_row(db_path: Path) -> tuple[Any, ...]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT status, ended_by, max_requests, requests_counted, pages_left_due,"
+            " stalest_due_s FROM crawl_runs ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return row
+
+
+@pytest.mark.parametrize("budget", [9, 23])
+def test_the_budget_is_never_exceeded_and_counted_exactly(
+    server: ReplicaServer, tmp_path: Path, budget: int
+) -> None:
+    server.clear_log()
+    done = crawl(config(server, max_requests=budget), tmp_path / "w.duckdb")
+    made = len(server.request_log)
+    assert made <= budget
+    assert done.report.summary.requests_counted == made  # robots.txt and sitemaps included
+    assert done.report.summary.pages_fetched > 0
+
+
+def test_a_run_ended_by_its_budget_completes_and_reports_what_is_left(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "w.duckdb"
+    done = crawl(config(server, max_requests=16), db_path)
+    summary = done.report.summary
+    assert summary.status == "completed"
+    assert not done.complete
+    status, ended_by, budget, counted, left, stalest = run_row(db_path)
+    assert (status, ended_by, budget) == ("completed", "budget", 16)
+    assert counted <= 16
+    assert left == summary.pages_left_due > 0
+    assert stalest == summary.stalest_due_s
+    assert stalest is not None
+    assert stalest >= 0
+    line = terminal_summary(done.report)
+    assert "ended by its budget" in line
+    assert f"{left} pages left due" in line
+    # The incremental crawl was closed: the next run discovers again and takes what was left.
+    rest = crawl(config(server), db_path)
+    assert not rest.resumed
+    assert rest.complete
+    assert run_row(db_path)[1:5] == ("done", None, rest.report.summary.requests_counted, 0)
+
+
+def test_a_deadline_that_has_passed_claims_nothing_and_completes(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    done = crawl(config(server, deadline=past), tmp_path / "w.duckdb")
+    assert done.report.summary.status == "completed"
+    assert done.report.summary.pages_fetched == 0
+    assert done.report.summary.ended_by == "deadline"
+    assert done.report.summary.pages_left_due > 0
+
+
+def test_budget_caps_the_last_batch_at_the_worst_case() -> None:
+    settings = CrawlConfig(max_requests=100, max_attempts=3, max_redirects=5)
+    budget = Budget(settings)
+    now = datetime.now(UTC)
+    assert worst_case_per_page(settings) == 18
+    assert budget.pages_affordable(50, now) == (100 - 18) // 18  # one worst case kept back
+    budget.spent = 80
+    assert budget.pages_affordable(50, now) == 0
+    assert budget.ended_by == "budget"
+    unlimited = Budget(CrawlConfig())
+    assert unlimited.pages_affordable(50, now) == 50
+
+
+def test_a_deadline_sizes_the_last_batch_to_the_rate() -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=10)
+    budget = Budget(CrawlConfig(rate=1.0, deadline=soon))
+    assert 1 <= budget.pages_affordable(50, datetime.now(UTC)) <= 10
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("8h", 28800), ("90m", 5400), ("1h30m", 5400), ("45s", 45), ("2d", 172800)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+BAD_OPTIONS = [
+    ["--budget", "0"],
+    ["--budget", "-5"],
+    ["--budget", "lots"],
+    ["--budget", "1.5"],
+    ["--until", "tomorrow"],
+    ["--until", "0h"],
+    ["--until", "8"],
+    ["--until", "2026-12-01T06:00"],
+]
+
+
+@pytest.mark.parametrize("option", BAD_OPTIONS, ids=" ".join)
+def test_bad_budget_or_until_is_refused_with_exit_2(option: list[str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["crawl", "--db", str(tmp_path / "w.duckdb"), *option])
+    assert result.exit_code == 2
+    assert f"scraper: error: {option[0]}" in result.output
+
+
+@pytest.mark.parametrize("option", [BAD_OPTIONS[2], BAD_OPTIONS[4]], ids=" ".join)
+def test_the_refusal_is_one_line_without_traceback(option: list[str], tmp_path: Path) -> None:
+    result = scraper("crawl", "--db", str(tmp_path / "w.duckdb"), *option, timeout=60)
+    assert option[0] in one_line_error(result)
+    assert result.returncode == 2
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
+def test_the_flow_takes_a_budget_and_completes(server: ReplicaServer, tmp_path: Path) -> None:
+    state = flows.run_crawl(
+        base_url=server.base_url, db=str(tmp_path / "w.duckdb"), rate=200.0, concurrency=4,
+        batch_size=5, budget=40, until="1h",
+    )  # fmt: skip
+    assert state.is_completed()
+    assert "pages left due" in (state.message or "")
+    assert run_row(tmp_path / "w.duckdb")[1:3] == ("budget", 40)
+
+
+def test_the_daily_deployment_fits_a_day_at_the_polite_rate(tmp_path: Path) -> None:
+    from scraper.flows.deployments import DAILY_BUDGET, deployments  # noqa: PLC0415  # Prefect
+
+    polite = CrawlConfig()
+    for deployment in deployments(str(tmp_path / "w.duckdb")):
+        parameters = deployment.parameters
+        assert parameters["budget"] == DAILY_BUDGET <= 86400 * polite.rate
+        assert parse_duration(parameters["until"]) < timedelta(days=1)
+
+
+def test_shard_workers_requests_are_counted_from_their_archive() -> None:
+    from scraper.warc import ArchiveEntry  # noqa: PLC0415
+
+    def entry(url: str, target: str, kind: str = "response") -> ArchiveEntry:
+        return ArchiveEntry(
+            warc_file="f", offset=0, length=1, url=url, target_uri=target,
+            record_type=kind, status_code=200, content_sha256=None, error=None,  # type: ignore[arg-type]
+            fetched_at=datetime.now(UTC), crawl_id=None,
+        )  # fmt: skip
+
+    budget = Budget(CrawlConfig(max_requests=1000))
+    page = "https://tressless.com/research/a-Aaa"
+    budget.count_archived([
+        entry("https://tressless.com/robots.txt", "https://tressless.com/robots.txt"),
+        entry(page, "https://tressless.com/research/old-Aaa"),  # a redirect hop
+        entry(page, page),  # the page itself: counted from the shard's results
+    ])  # fmt: skip
+    assert budget.spent == 2
+    # Each shard worker reads robots.txt: a worst case is kept back per fetcher.
+    budget.spent = 1000 - 5 * 18
+    assert budget.pages_affordable(50, datetime.now(UTC), fetchers=2) == 3
