@@ -28,12 +28,12 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture, wait
-from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
 from scraper import shards
-from scraper.flows.crawl import crawl_config, published, run_steps
+from scraper.flows.crawl import crawl_config, held_session, published, run_steps, skipped
+from scraper.lease import WarehouseBusy
 from scraper.report import BatchReport
 from scraper.session import CrawlSession
 from scraper.urls import DEFAULT_SITE
@@ -119,16 +119,14 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
     config = crawl_config(base_url, concurrency, rate, batch_size, contact_url)
     db_path = Path(db)
     staging = Path(staging_dir) if staging_dir else shards.default_staging_dir(db_path)
-    async with CrawlSession.open(
-        config,
-        db_path,
-        archive_dir=archive_dir,
-        full=full,
-        flow_run_id=flow_run.id,
-        memory_limit=db_memory_limit,
-    ) as session:
-        step = functools.partial(_round, workers=workers, staging=staging)
-        result = await run_steps(session, step, max_pages, discover_urls)
+    try:
+        async with held_session(
+            config, db_path, archive_dir=archive_dir, full=full, memory_limit=db_memory_limit
+        ) as (session, held):
+            step = functools.partial(_round, workers=workers, staging=staging)
+            result = await run_steps(session, step, max_pages, discover_urls, held=held)
+    except WarehouseBusy as busy:
+        return skipped(busy)
     return await published(result)
 
 
