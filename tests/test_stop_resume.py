@@ -52,6 +52,13 @@ def studies_of(replica: Replica) -> int:
     return len({r.study_id for p in replica.study_paths() if (r := replica.truth(p))})
 
 
+async def flow_run_name(flow_run_id: Any) -> str:
+    from prefect.client.orchestration import get_client  # noqa: PLC0415  # Prefect: slow import
+
+    async with get_client() as client:
+        return (await client.read_flow_run(flow_run_id)).name
+
+
 class StopAfter(httpx.AsyncBaseTransport):
     """Asks the crawl to stop when the `n`th study page request goes out (mid-batch)."""
 
@@ -118,7 +125,8 @@ def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
 
     replica, server = replica_server
     db = tmp_path / "w.duckdb"
-    parameters = {"base_url": server.base_url, "db": str(db), "rate": 500.0, "batch_size": 5}
+    parameters: dict[str, Any] = {"base_url": server.base_url, "db": str(db), "rate": 500.0}
+    parameters["batch_size"] = 5
 
     def terminate_after_first(_percent: float, batch: BatchReport) -> None:
         if batch.number == 1:
@@ -132,6 +140,7 @@ def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
     assert state.name == "Stopped"
     assert stop_signal() == signal.SIGTERM
     assert rows(db, "SELECT status, pages_fetched FROM crawl_runs") == [("stopped", 5)]
+    assert asyncio.run(flow_run_name(state.state_details.flow_run_id)) == "crawl-1"
 
     sessions.clear_stop()
     assert flows.run_crawl(**parameters).is_completed()

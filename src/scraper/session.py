@@ -45,7 +45,7 @@ from scraper.fetcher import Fetcher, in_order
 from scraper.frontier import Crawl, Frontier
 from scraper.parse import PARSER_VERSION, parse_results
 from scraper.records import LoadItem
-from scraper.report import BatchReport, RunReport
+from scraper.report import BatchReport, RunReport, drift_message
 from scraper.responses import FetchResult, FetchTarget
 
 log = logging.getLogger(__name__)
@@ -283,11 +283,12 @@ class CrawlSession:
         coverage = self.drift.coverage()
         if coverage:
             drift.record_coverage(self.con, self.run_id, coverage, self.drift.pages)
-        drifted = dict(self.drift.drifted)
+        # The run's own coverage, as the coverage table shows it, not the figure when it tripped
+        drifted = {
+            n: (before, coverage.get(n, now)) for n, (before, now) in self.drift.drifted.items()
+        }
         if drifted and error is None:
-            error = "layout drift: coverage fell for " + ", ".join(
-                f"{name} ({before:.0%} -> {now:.0%})" for name, (before, now) in drifted.items()
-            )
+            error = drift_message(drifted)
         if error is None and not _stop.is_set():
             error = self._nothing_fetched()
         summary = self._summary(error)

@@ -297,7 +297,8 @@ async def published(result: RunReport) -> State:
         await acreate_table_artifact(
             report.coverage_rows(result),
             key="field-coverage",
-            description="Share of pages on which each field was found, against recent runs",
+            description=f"Run {result.run_id} (crawl_runs.run_id): share of pages (%) on which"
+            " each field was found, against recent runs",
         )
     message = report.terminal_summary(result)
     if result.failed:
