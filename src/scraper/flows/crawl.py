@@ -19,9 +19,11 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import (
     acreate_markdown_artifact,
@@ -34,6 +36,7 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 
+from scraper import db as warehouse_db
 from scraper import lease, report
 from scraper import session as sessions
 from scraper.config import CrawlConfig, default_user_agent
@@ -47,12 +50,40 @@ from scraper.urls import DEFAULT_SITE
 Step = Callable[[CrawlSession, int, int | None], Awaitable[Sequence[BatchReport]]]
 
 
+# What a full or read-only disk raises: the archive's writes (OSError) and DuckDB's.
+UNWRITABLE = (OSError, duckdb.IOException, warehouse_db.WarehouseError)
+
+
+@dataclass(frozen=True, slots=True)
+class Unwritable:
+    """A batch that could not be written: the run ends Failed with this one line."""
+
+    message: str
+
+
+class RunAborted(Exception):
+    """The run cannot go on (its disk refuses writes); `message` is the one line it ends with."""
+
+
+def unwritable_message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"cannot write{where}: {exc.strerror}"
+    if isinstance(exc, warehouse_db.WarehouseError):  # says itself what is wrong with the file
+        return warehouse_db.first_line(exc)
+    return f"cannot write: {warehouse_db.first_line(exc)}"
+
+
 # No task tags: Prefect takes a tag concurrency slot, with a lease, for every tagged task run,
 # which can stall a run for seconds. A deployment's runs carry their tags.
 @task(name="discover", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-async def discover(session: CrawlSession) -> int:
-    """robots.txt -> sitemap index -> sitemaps, plus seeds, into the frontier."""
-    added = await session.discover()
+async def discover(session: CrawlSession) -> int | Unwritable:
+    """robots.txt -> sitemap index -> sitemaps, plus seeds, into the frontier (`Unwritable` when
+    the disk refuses the archive's writes, as for a batch)."""
+    try:
+        added = await session.discover()
+    except UNWRITABLE as exc:
+        return Unwritable(unwritable_message(exc))
     get_run_logger().info("discovery: %d new URLs", added)
     return added
 
@@ -66,10 +97,14 @@ async def discover(session: CrawlSession) -> int:
 )
 async def crawl_batch(
     session: CrawlSession, number: int, limit: int | None = None
-) -> BatchReport | None:
+) -> BatchReport | Unwritable | None:
     """Fetch, archive, parse, load and record one batch of at most `limit` pages (its claims are
-    released on failure)."""
-    batch = await session.run_batch(limit)
+    released on failure). A disk that refuses the write (full, read-only) comes back as
+    `Unwritable`: raised here, Prefect would retry it and log its traceback."""
+    try:
+        batch = await session.run_batch(limit)
+    except UNWRITABLE as exc:
+        return Unwritable(unwritable_message(exc))
     if batch is not None:
         get_run_logger().info(
             "batch %d: %d pages %s, %d failed",
@@ -127,7 +162,17 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
             result = await run_steps(session, _batch, max_pages, discover_urls, held=held)
     except lease.WarehouseBusy as busy:
         return skipped(busy)
+    except (RunAborted, *UNWRITABLE) as exc:
+        return aborted(exc)
     return await published(result)
+
+
+def aborted(exc: BaseException) -> State:
+    """A run its disk stopped (full, read-only, a missing directory): Failed with one line, and
+    one line in the logs, instead of the traceback Prefect logs for a raised exception."""
+    message = str(exc) if isinstance(exc, RunAborted) else unwritable_message(exc)
+    get_run_logger().error("run failed: %s", message)
+    return Failed(message=message)
 
 
 @asynccontextmanager
@@ -222,6 +267,8 @@ def stopping_on_signals() -> Iterator[None]:
 
 async def _batch(session: CrawlSession, number: int, limit: int | None) -> list[BatchReport]:
     batch = await crawl_batch(session, number, limit)
+    if isinstance(batch, Unwritable):
+        raise RunAborted(batch.message)
     return [batch] if batch is not None else []
 
 
@@ -239,8 +286,8 @@ async def run_steps(
     stats = asyncio.create_task(_log_stats(session))
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
-        if discover_urls:
-            await discover(session)
+        if discover_urls and isinstance(found := await discover(session), Unwritable):
+            raise RunAborted(found.message)
         fetched, number = 0, 0
         while (max_pages is None or fetched < max_pages) and not sessions.stop_requested():
             number += 1

@@ -32,7 +32,16 @@ from prefect.task_runners import TaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
 from scraper import shards
-from scraper.flows.crawl import crawl_config, held_session, published, run_steps, skipped
+from scraper.flows.crawl import (
+    UNWRITABLE,
+    RunAborted,
+    aborted,
+    crawl_config,
+    held_session,
+    published,
+    run_steps,
+    skipped,
+)
 from scraper.lease import WarehouseBusy
 from scraper.report import BatchReport
 from scraper.session import CrawlSession
@@ -127,6 +136,8 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
             result = await run_steps(session, step, max_pages, discover_urls, held=held)
     except WarehouseBusy as busy:
         return skipped(busy)
+    except (RunAborted, *UNWRITABLE) as exc:
+        return aborted(exc)
     return await published(result)
 
 
