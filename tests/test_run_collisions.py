@@ -100,3 +100,14 @@ def test_a_flow_run_on_a_held_warehouse_is_skipped_not_failed(tmp_path: Path) ->
     assert state.name == "Skipped"
     assert "crawl run 5" in (state.message or "")
     assert not db.exists()  # the warehouse was never opened
+
+
+def test_reparse_of_a_warehouse_a_crawl_holds_exits_2_naming_the_crawl(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    db.touch()
+    with lease.Lease.acquire(db) as held:
+        held.update(run_id=4, pages=2)
+        result = CliRunner().invoke(app, ["reparse", "--db", str(db)])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert "in use by crawl run 4" in line

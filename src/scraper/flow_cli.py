@@ -212,6 +212,7 @@ def reparse_command(
         fail(f"no warehouse at {db_path}")
     if archive_dir is not None and not archive_dir.is_dir():  # read from, never created
         fail(f"no archive directory at {archive_dir}")
+    _check_not_held(db_path)
     _check_writable(db_path)
     prefect_settings(verbose=verbose)
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
@@ -219,6 +220,8 @@ def reparse_command(
     archive = str(archive_dir) if archive_dir else None
     start_ephemeral_server()
     state: Any = run_reparse(db=str(db_path), archive_dir=archive, parse_workers=workers)
+    if state.is_cancelled():
+        _exit_cancelled(state)
     if not state.is_completed():
         fail(db.first_line(Exception(state.message or "the reparse failed")), EXIT_FAILED)
     typer.echo(state.message)
