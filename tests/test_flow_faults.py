@@ -16,6 +16,7 @@ from replica import Replica, ReplicaServer
 from scraper.archive import Archive
 from scraper.responses import FetchResult
 from scraper.urls import study_id_from_url
+from tests.flow_testing import collect_prefect_sockets
 
 pytestmark = [
     pytest.mark.usefixtures("prefect_harness"),
@@ -75,3 +76,4 @@ def test_a_full_disk_fails_the_run_in_one_line_without_a_logged_traceback(
     lines = asyncio.run(log_lines(state.state_details.flow_run_id, "No space left on device"))
     assert any("run failed: cannot write" in line for line in lines), lines
     assert not any("Traceback" in line for line in lines), lines
+    collect_prefect_sockets()

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from scraper import lease
 from scraper.cli import app
+from tests.flow_testing import collect_prefect_sockets
 
 
 def test_a_held_lease_refuses_a_second_holder_and_names_the_first(tmp_path: Path) -> None:
@@ -100,6 +101,7 @@ def test_a_flow_run_on_a_held_warehouse_is_skipped_not_failed(tmp_path: Path) ->
     assert state.name == "Skipped"
     assert "crawl run 5" in (state.message or "")
     assert not db.exists()  # the warehouse was never opened
+    collect_prefect_sockets()
 
 
 def test_reparse_of_a_warehouse_a_crawl_holds_exits_2_naming_the_crawl(tmp_path: Path) -> None:

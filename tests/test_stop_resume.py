@@ -23,6 +23,7 @@ from scraper.config import CrawlConfig
 from scraper.report import BatchReport
 from scraper.session import CrawlSession
 from scraper.urls import study_id_from_url
+from tests.flow_testing import collect_prefect_sockets
 
 
 @pytest.fixture
@@ -150,3 +151,4 @@ def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
         "stopped",
         "completed",
     ]
+    collect_prefect_sockets()
