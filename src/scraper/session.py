@@ -202,7 +202,7 @@ class CrawlSession:
             return None if _stop.is_set() else await self.fetcher.fetch(target)
 
         fetched = await in_order(targets, fetch, self.fetcher.runners)
-        skipped = [target for target, result in zip(targets, fetched, strict=True) if not result]
+        skipped = [t for t, result in zip(targets, fetched, strict=True) if result is None]
         if skipped:
             self.release(skipped)
         return [result for result in fetched if result is not None]
