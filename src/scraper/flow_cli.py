@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +25,13 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from scraper import db, warehouse
 from scraper.budget import parse_duration
 from scraper.children import start_ephemeral_server
-from scraper.cli_errors import EXIT_FAILED, fail
+from scraper.cli_errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    fail,
+)
 from scraper.config import CrawlConfig, default_user_agent
 from scraper.replica_cli import replica_required
 from scraper.urls import DEFAULT_SITE
@@ -49,7 +56,9 @@ def prefect_settings(*, verbose: bool) -> None:
     # fails the whole run before its first request.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if not verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        # The terminal only: the console handler's level. Prefect's own level stays INFO, so the
+        # flow runs' INFO records (stats lines, batches) still reach the server and its UI.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
     if not os.environ.get("PREFECT_API_URL"):
         _check_prefect_home(Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser())
 
@@ -147,10 +156,10 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         fail(f"--workers {workers} is more than --concurrency {concurrency}: each needs a request")
     if dask_address is not None and workers < 2:
         fail("--dask-address needs --workers 2 or more: the shards of a round")
+    _checked_contact_url(contact_url)
     if contact_url is not None:
-        if urlsplit(contact_url).scheme not in ("http", "https"):
-            fail(f"--contact-url must be an http(s) URL, not {contact_url!r}")
         config = config.with_options(user_agent=default_user_agent(contact_url))
+    _check_not_held(db_path)
     _check_writable(db_path)
     _check_archive_dir(archive_dir, db_path)
     _check_reachable(config)
@@ -243,6 +252,7 @@ def reparse_command(
         fail(f"no warehouse at {db_path}")
     if archive_dir is not None and not archive_dir.is_dir():  # read from, never created
         fail(f"no archive directory at {archive_dir}")
+    _check_not_held(db_path)
     _check_writable(db_path)
     prefect_settings(verbose=verbose)
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
@@ -250,24 +260,48 @@ def reparse_command(
     archive = str(archive_dir) if archive_dir else None
     start_ephemeral_server()
     state: Any = run_reparse(db=str(db_path), archive_dir=archive, parse_workers=workers)
+    if state.is_cancelled():
+        _exit_cancelled(state)
     if not state.is_completed():
         fail(db.first_line(Exception(state.message or "the reparse failed")), EXIT_FAILED)
     typer.echo(state.message)
 
 
-def serve_command(
+def serve_command(  # noqa: PLR0917  # typer passes options by keyword; this is the CLI's form
     db_path: DbOption = Path("warehouse.duckdb"),
     base_url: Annotated[str, typer.Option(help="The site to crawl.")] = DEFAULT_SITE,
+    contact_url: Annotated[
+        str | None,
+        typer.Option(help="A page about you and this crawl, named in the User-Agent."),
+    ] = None,
+    rate: Annotated[float, typer.Option(min=0.001, help="Requests per second per host.")] = 1.0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight per host.")] = 2,
     verbose: VerboseOption = False,
 ) -> None:
     """Serve the scheduled deployments (daily incremental, weekly full) until stopped."""
-    _checked_config(base_url, 1.0, 1, 1)
+    _checked_config(base_url, rate, concurrency, 1)
+    _checked_contact_url(contact_url)
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo(_NO_SERVER_WARNING, err=True)
     prefect_settings(verbose=verbose)
     from prefect import serve  # noqa: PLC0415  # Prefect loads only for flow commands
 
     from scraper.flows.deployments import deployments  # noqa: PLC0415
 
-    serve(*deployments(str(db_path.resolve()), base_url))
+    options = {"rate": rate, "concurrency": concurrency, "contact_url": contact_url}
+    serve(*deployments(str(db_path.resolve()), base_url, **options))
+
+
+_NO_SERVER_WARNING = (
+    "scraper: warning: PREFECT_API_URL is unset: the schedules run on a private ephemeral server"
+    " whose UI nobody sees; for a UI, run `uv run prefect server start` and"
+    " export PREFECT_API_URL=http://127.0.0.1:4200/api"
+)
+
+
+def _checked_contact_url(contact_url: str | None) -> None:
+    if contact_url is not None and urlsplit(contact_url).scheme not in ("http", "https"):
+        fail(f"--contact-url must be an http(s) URL, not {contact_url!r}")
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -311,6 +345,19 @@ def _is_site_url(url: str) -> bool:
         return parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:  # an unclosed IPv6 bracket, a bad port
         return False
+
+
+def _check_not_held(db_path: Path) -> None:
+    """Exit 2, naming the run, when another run holds the warehouse: before Prefect starts, so
+    the refusal is one line and takes no time."""
+    from scraper import lease  # noqa: PLC0415  # small, but only the crawl needs it
+
+    try:
+        holder = lease.holder(db_path)
+    except OSError:  # a directory we cannot write: _check_writable says so
+        return
+    if holder is not None:
+        fail(str(lease.WarehouseBusy(db_path, holder)), EXIT_BAD_INPUT)
 
 
 def _check_writable(db_path: Path) -> None:
@@ -375,4 +422,17 @@ def _run_crawl(**parameters: Any) -> str | None:
     if state.is_completed():
         typer.echo(state.message, err=True)
         return None
+    if state.is_cancelled():
+        _exit_cancelled(state)
     return db.first_line(Exception(state.message or "the crawl run failed"))
+
+
+def _exit_cancelled(state: Any) -> None:
+    """A run skipped because another held the warehouse (exit 2), or stopped by a signal
+    (its summary, then 130 or 143, as the shell reports the signal)."""
+    from scraper.flows.crawl import stop_signal  # noqa: PLC0415  # Prefect: loaded already
+
+    if state.name == "Skipped":
+        fail(state.message or "the warehouse is in use by another run", EXIT_BAD_INPUT)
+    typer.echo(f"scraper: stopped: {state.message}; the next run resumes", err=True)
+    raise typer.Exit(EXIT_TERMINATED if stop_signal() == signal.SIGTERM else EXIT_INTERRUPTED)

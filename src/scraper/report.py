@@ -94,7 +94,7 @@ def summary_markdown(report: RunReport) -> str:
         f"| failed | {s.pages_failed} |",
         "",
         f"Requests: {s.requests} ({rate:.1f}/s) · received {s.bytes_received / 1024:.0f} KiB"
-        f" · {s.duration_s:.1f} s · crawl {'complete' if report.complete else 'continues'}",
+        f" · {s.duration_s:.1f} s · {_crawl_state(report)}",
     ]
     lines += ["", left_due(s)]
     if s.failure_reasons:
@@ -105,17 +105,39 @@ def summary_markdown(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def _crawl_state(report: RunReport) -> str:
+    """Where the crawl stands; a run that failed or stopped is never called complete."""
+    if report.summary.status == "failed":
+        return "run failed: the crawl is not complete"
+    if report.summary.status == "stopped":
+        return "run stopped: the next run resumes the crawl"
+    return f"crawl {'complete' if report.complete else 'continues'}"
+
+
+def percent(share: float) -> int:
+    """A share (0..1) in whole percent: the unit of the drift message and the coverage table."""
+    return round(100 * share)
+
+
 def coverage_rows(report: RunReport) -> list[dict[str, Any]]:
-    """The coverage table artifact: each field's share of pages, this run and recent runs."""
+    """The coverage table artifact: each field's share of pages (%), this run and recent runs,
+    the same figures the drift message names."""
     return [
         {
             "field": name,
-            "this run": round(share, 3),
-            "recent runs": round(report.baseline[name], 3) if name in report.baseline else None,
+            "this run (%)": percent(share),
+            "recent runs (%)": percent(report.baseline[name]) if name in report.baseline else None,
             "drifted": name in report.drifted,
         }
         for name, share in sorted(report.coverage.items())
     ]
+
+
+def drift_message(drifted: dict[str, tuple[float, float]]) -> str:
+    """The drift verdict, naming each field with its coverage before and in this run (%)."""
+    return "layout drift: coverage fell for " + ", ".join(
+        f"{name} ({percent(before)}% -> {percent(now)}%)" for name, (before, now) in drifted.items()
+    )
 
 
 def terminal_summary(report: RunReport) -> str:

@@ -20,7 +20,8 @@ import duckdb
 from scraper.db import affected_rows, require_aware
 from scraper.load import LoadError
 
-RunStatus = Literal["running", "completed", "failed"]
+# stopped: asked to stop (SIGTERM, Ctrl-C, a cancellation) and closed cleanly; the next run resumes.
+RunStatus = Literal["running", "completed", "failed", "stopped"]
 RunKind = Literal["crawl", "reparse"]
 # The error of a run whose process died before closing it (`close_interrupted_runs`).
 INTERRUPTED_RUN = "interrupted: the process ended before the run was closed"

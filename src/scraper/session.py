@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
@@ -42,15 +43,33 @@ from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, keyword_listings, links_from_item, seeds, sitemap_steps
 from scraper.drift import DriftGuard
-from scraper.fetcher import Fetcher
+from scraper.fetcher import Fetcher, in_order
 from scraper.frontier import Crawl, Frontier, Leftover
 from scraper.listing_load import load_listings
 from scraper.parse import PARSER_VERSION, parse_results
 from scraper.records import LoadItem
-from scraper.report import BatchReport, RunReport
+from scraper.report import BatchReport, RunReport, drift_message
 from scraper.responses import FetchResult, FetchTarget
 
 log = logging.getLogger(__name__)
+
+# A stop asked for by a signal (SIGTERM, Ctrl-C) or a cancellation: set from a signal handler, so
+# a threading.Event (safe there) rather than asyncio's. Process-wide, as signals are.
+_stop = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask the running crawl to stop after the requests in flight (safe in a signal handler)."""
+    _stop.set()
+
+
+def stop_requested() -> bool:
+    return _stop.is_set()
+
+
+def clear_stop() -> None:
+    """Forget a stop request: a new run starts (tests run several in one process)."""
+    _stop.clear()
 
 
 def default_archive_dir(db_path: Path) -> Path:
@@ -198,7 +217,7 @@ class CrawlSession:
         if not targets:
             return None
         try:
-            results = await self.fetcher.fetch_batch(targets)
+            results = await self._fetch_unless_stopped(targets)
             side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
             self.budget.count(side)
             self.archive.append([*side, *results], crawl_id=self.crawl.crawl_id)
@@ -206,6 +225,19 @@ class CrawlSession:
         except BaseException:
             self.release(targets)
             raise
+
+    async def _fetch_unless_stopped(self, targets: Sequence[FetchTarget]) -> list[FetchResult]:
+        """The batch's fetches, except those not yet started when a stop was asked for: those
+        are given back to the frontier unvisited, and the requests in flight finish."""
+
+        async def fetch(target: FetchTarget) -> FetchResult | None:
+            return None if _stop.is_set() else await self.fetcher.fetch(target)
+
+        fetched = await in_order(targets, fetch, self.fetcher.runners)
+        skipped = [t for t, result in zip(targets, fetched, strict=True) if result is None]
+        if skipped:
+            self.release(skipped)
+        return [result for result in fetched if result is not None]
 
     def due(self, limit: int | None = None, *, fetchers: int = 1) -> list[FetchTarget]:
         """Claim the next due URLs (a batch's worth by default, fewer when the budget is nearly
@@ -297,12 +329,13 @@ class CrawlSession:
         coverage = self.drift.coverage()
         if coverage:
             drift.record_coverage(self.con, self.run_id, coverage, self.drift.pages)
-        drifted = dict(self.drift.drifted)
+        # The run's own coverage, as the coverage table shows it, not the figure when it tripped
+        drifted = {
+            n: (before, coverage.get(n, now)) for n, (before, now) in self.drift.drifted.items()
+        }
         if drifted and error is None:
-            error = "layout drift: coverage fell for " + ", ".join(
-                f"{name} ({before:.0%} -> {now:.0%})" for name, (before, now) in drifted.items()
-            )
-        if error is None:
+            error = drift_message(drifted)
+        if error is None and not _stop.is_set():
             error = self._nothing_fetched()
         summary = self._summary(error, leftover)
         runs.finish_run(self.con, self.run_id, summary)
@@ -345,7 +378,7 @@ class CrawlSession:
         outcomes, reasons = self._tally()
         return runs.RunSummary(
             finished_at=datetime.now(UTC),
-            status="failed" if error else "completed",
+            status="failed" if error else "stopped" if _stop.is_set() else "completed",
             pages_fetched=sum(batch.fetched for batch in self.batches),
             pages_new=outcomes["new"],
             pages_changed=outcomes["changed"],

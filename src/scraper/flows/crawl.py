@@ -13,11 +13,19 @@ shards on a Dask cluster; `run_steps` and `published` are shared by both.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from prefect import flow, get_run_logger, task
+import duckdb
+from prefect import flow, get_client, get_run_logger, task
 from prefect.artifacts import (
     acreate_markdown_artifact,
     acreate_progress_artifact,
@@ -27,9 +35,11 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed
+from prefect.states import Cancelled, Completed, Failed
 
-from scraper import report
+from scraper import db as warehouse_db
+from scraper import lease, report
+from scraper import session as sessions
 from scraper.budget import parse_duration
 from scraper.config import CrawlConfig, PriorityPolicy, default_user_agent
 from scraper.report import BatchReport, RunReport
@@ -42,12 +52,40 @@ from scraper.urls import DEFAULT_SITE
 Step = Callable[[CrawlSession, int, int | None], Awaitable[Sequence[BatchReport]]]
 
 
+# What a full or read-only disk raises: the archive's writes (OSError) and DuckDB's.
+UNWRITABLE = (OSError, duckdb.IOException, warehouse_db.WarehouseError)
+
+
+@dataclass(frozen=True, slots=True)
+class Unwritable:
+    """A batch that could not be written: the run ends Failed with this one line."""
+
+    message: str
+
+
+class RunAborted(Exception):
+    """The run cannot go on (its disk refuses writes); `message` is the one line it ends with."""
+
+
+def unwritable_message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"cannot write{where}: {exc.strerror}"
+    if isinstance(exc, warehouse_db.WarehouseError):  # says itself what is wrong with the file
+        return warehouse_db.first_line(exc)
+    return f"cannot write: {warehouse_db.first_line(exc)}"
+
+
 # No task tags: Prefect takes a tag concurrency slot, with a lease, for every tagged task run,
 # which can stall a run for seconds. A deployment's runs carry their tags.
 @task(name="discover", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-async def discover(session: CrawlSession) -> int:
-    """robots.txt -> sitemap index -> sitemaps, plus seeds, into the frontier."""
-    added = await session.discover()
+async def discover(session: CrawlSession) -> int | Unwritable:
+    """robots.txt -> sitemap index -> sitemaps, plus seeds, into the frontier (`Unwritable` when
+    the disk refuses the archive's writes, as for a batch)."""
+    try:
+        added = await session.discover()
+    except UNWRITABLE as exc:
+        return Unwritable(unwritable_message(exc))
     get_run_logger().info("discovery: %d new URLs", added)
     return added
 
@@ -61,10 +99,14 @@ async def discover(session: CrawlSession) -> int:
 )
 async def crawl_batch(
     session: CrawlSession, number: int, limit: int | None = None
-) -> BatchReport | None:
+) -> BatchReport | Unwritable | None:
     """Fetch, archive, parse, load and record one batch of at most `limit` pages (its claims are
-    released on failure)."""
-    batch = await session.run_batch(limit)
+    released on failure). A disk that refuses the write (full, read-only) comes back as
+    `Unwritable`: raised here, Prefect would retry it and log its traceback."""
+    try:
+        batch = await session.run_batch(limit)
+    except UNWRITABLE as exc:
+        return Unwritable(unwritable_message(exc))
     if batch is not None:
         get_run_logger().info(
             "batch %d: %d pages %s, %d failed",
@@ -150,34 +192,141 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
         priority,
         seed_keywords,
     )
-    async with CrawlSession.open(
-        config,
-        Path(db),
-        archive_dir=archive_dir,
-        full=full,
-        flow_run_id=flow_run.id,
-        memory_limit=db_memory_limit,
-    ) as session:
-        result = await run_steps(session, _batch, max_pages, discover_urls)
+    try:
+        async with held_session(
+            config, Path(db), archive_dir=archive_dir, full=full, memory_limit=db_memory_limit
+        ) as (session, held):
+            result = await run_steps(session, _batch, max_pages, discover_urls, held=held)
+    except lease.WarehouseBusy as busy:
+        return skipped(busy)
+    except (RunAborted, *UNWRITABLE) as exc:
+        return aborted(exc)
     return await published(result)
+
+
+def aborted(exc: BaseException) -> State:
+    """A run its disk stopped (full, read-only, a missing directory): Failed with one line, and
+    one line in the logs, instead of the traceback Prefect logs for a raised exception."""
+    message = str(exc) if isinstance(exc, RunAborted) else unwritable_message(exc)
+    get_run_logger().error("run failed: %s", message)
+    return Failed(message=message)
+
+
+@asynccontextmanager
+async def held_session(
+    config: CrawlConfig,
+    db: Path,
+    *,
+    archive_dir: str | None,
+    full: bool,
+    memory_limit: str | None,
+) -> AsyncIterator[tuple[CrawlSession, lease.Lease]]:
+    """The warehouse's lease (or `WarehouseBusy`), then the session, with SIGTERM and Ctrl-C
+    turned into a stop after the requests in flight; the flow run is renamed `crawl-<run id>`."""
+    with (
+        lease.Lease.acquire(db, flow_run_id=_flow_run_id()) as held,
+        stopping_on_signals(),
+    ):
+        async with CrawlSession.open(
+            config,
+            db,
+            archive_dir=archive_dir,
+            full=full,
+            flow_run_id=flow_run.id,
+            memory_limit=memory_limit,
+        ) as session:
+            held.update(run_id=session.run_id)
+            await _name_flow_run(f"crawl-{session.run_id}")
+            yield session, held
+
+
+def skipped(busy: lease.WarehouseBusy) -> State:
+    """A run that found the warehouse held by another: it did nothing and says so, one line
+    (Cancelled, so that the UI shows it skipped rather than failed)."""
+    get_run_logger().warning("skipped: %s", busy)
+    return Cancelled(name="Skipped", message=str(busy))
+
+
+def _flow_run_id() -> str | None:
+    return str(flow_run.id) if flow_run.id else None
+
+
+async def _name_flow_run(name: str) -> None:
+    """Name the flow run after the warehouse's run number, which exists only once the session
+    opened it (a `flow_run_name` template cannot know it)."""
+    if not flow_run.id:
+        return
+    async with get_client() as client:
+        await client.update_flow_run(flow_run.id, name=name)
+
+
+# The signal that asked the current run to stop, for the CLI's exit code (130 or 143).
+_stop_signal: list[int] = []
+
+
+def stop_signal() -> int | None:
+    """SIGTERM or SIGINT if one stopped the last run, else None."""
+    return _stop_signal[-1] if _stop_signal else None
+
+
+@contextmanager
+def stopping_on_signals() -> Iterator[None]:
+    """While a run goes: the first SIGTERM or SIGINT asks it to stop after the requests in
+    flight (it then loads what was fetched and closes as `stopped`); a second one does what it
+    did before. A cancellation from the Prefect UI reaches a served run as SIGTERM too. Signal
+    handlers can be set only from the main thread; elsewhere nothing changes."""
+    sessions.clear_stop()
+    _stop_signal.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def stop(signum: int, frame: Any) -> None:
+        if sessions.stop_requested():  # asked twice: stop now, the old way
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            else:
+                signal.default_int_handler(signum, frame)
+            return
+        _stop_signal.append(signum)
+        sessions.request_stop()
+
+    for signum in previous:
+        signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 async def _batch(session: CrawlSession, number: int, limit: int | None) -> list[BatchReport]:
     batch = await crawl_batch(session, number, limit)
+    if isinstance(batch, Unwritable):
+        raise RunAborted(batch.message)
     return [batch] if batch is not None else []
 
 
 async def run_steps(
-    session: CrawlSession, step: Step, max_pages: int | None, discover_urls: bool
+    session: CrawlSession,
+    step: Step,
+    max_pages: int | None,
+    discover_urls: bool,
+    *,
+    held: lease.Lease | None = None,
 ) -> RunReport:
-    """Discovery, then steps until nothing is due or `max_pages` were fetched, then the run's
-    end. An error closes the run as failed, with the reason, before it propagates."""
+    """Discovery, then steps until nothing is due, `max_pages` were fetched or a stop was asked
+    for, then the run's end. An error closes the run as failed, with the reason, before it
+    propagates. A stats line is logged every `STATS_EVERY_S` meanwhile."""
+    stats = asyncio.create_task(_log_stats(session))
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
-        if discover_urls:
-            await discover(session)
+        if discover_urls and isinstance(found := await discover(session), Unwritable):
+            raise RunAborted(found.message)
         fetched, number = 0, 0
-        while max_pages is None or fetched < max_pages:
+        while (max_pages is None or fetched < max_pages) and not sessions.stop_requested():
             number += 1
             left = None if max_pages is None else max_pages - fetched
             batches = await step(session, number, left)
@@ -185,6 +334,8 @@ async def run_steps(
                 break
             for batch in batches:
                 fetched += batch.fetched
+                if held is not None:
+                    held.update(pages=fetched)
                 percent = session.progress()
                 await aupdate_progress_artifact(progress_id, percent)
                 report.progress(percent, batch)
@@ -192,7 +343,33 @@ async def run_steps(
     except Exception as exc:
         await finish_run(session, f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        stats.cancel()
+        with suppress(asyncio.CancelledError):
+            await stats
     return await finish_run(session, None)
+
+
+STATS_EVERY_S = 60.0  # as Scrapy's LogStats: people watching a long run see it move
+
+
+async def _log_stats(session: CrawlSession, every: float = STATS_EVERY_S) -> None:
+    """Log the run's pages, rate and failures every `every` seconds (INFO: it reaches the
+    Prefect UI; the terminal shows only warnings unless --verbose)."""
+    logger = get_run_logger()
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(every)
+        pages = sum(batch.fetched for batch in session.batches)
+        failed = sum(len(batch.failures) for batch in session.batches)
+        minutes = (time.monotonic() - started) / 60
+        logger.info(
+            "stats: %d pages in %.1f min (%.1f pages/min), %d failed",
+            pages,
+            minutes,
+            pages / minutes if minutes else 0.0,
+            failed,
+        )
 
 
 async def published(result: RunReport) -> State:
@@ -204,9 +381,12 @@ async def published(result: RunReport) -> State:
         await acreate_table_artifact(
             report.coverage_rows(result),
             key="field-coverage",
-            description="Share of pages on which each field was found, against recent runs",
+            description=f"Run {result.run_id} (crawl_runs.run_id): share of pages (%) on which"
+            " each field was found, against recent runs",
         )
     message = report.terminal_summary(result)
     if result.failed:
         return Failed(message=result.summary.error or message, data=result)
+    if result.summary.status == "stopped":
+        return Cancelled(name="Stopped", message=message, data=result)
     return Completed(message=message, data=result)

@@ -20,10 +20,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.states import Completed
+from prefect.states import Cancelled, Completed
 from prefect.utilities.annotations import quote
 
-from scraper import load
+from scraper import lease, load
 from scraper import reparse as library
 from scraper.reparse import ParsedBatch, ReparseRun
 from scraper.warc import ArchiveEntry
@@ -55,7 +55,13 @@ async def reparse(
     `parse_workers`: the Dask workers the flow runs with (`scaleout.dask_runner`), so that as
     many batches are parsed at once; 0: parsing in a thread beside the loading.
     """
-    with ReparseRun.open(db, archive_dir=archive_dir, flow_run_id=flow_run.id) as run:
+    try:
+        held = lease.Lease.acquire(db, flow_run_id=str(flow_run.id), kind="reparse")
+    except lease.WarehouseBusy as busy:  # a crawl writes it: rebuilding under it would race
+        get_run_logger().warning("skipped: %s", busy)
+        return Cancelled(name="Skipped", message=str(busy))
+    with held, ReparseRun.open(db, archive_dir=archive_dir, flow_run_id=flow_run.id) as run:
+        held.update(run_id=run.run_id)
         ahead = 2 * max(1, parse_workers)
         async for number, batch in _parsed(run, batch_size, ahead):
             # quote: Prefect would otherwise walk every record looking for futures (a second

@@ -28,13 +28,22 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture, wait
-from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner
 from prefect_dask.task_runners import DaskTaskRunner
 
 from scraper import shards
 from scraper.config import PriorityPolicy
-from scraper.flows.crawl import crawl_config, published, run_steps
+from scraper.flows.crawl import (
+    UNWRITABLE,
+    RunAborted,
+    aborted,
+    crawl_config,
+    held_session,
+    published,
+    run_steps,
+    skipped,
+)
+from scraper.lease import WarehouseBusy
 from scraper.report import BatchReport
 from scraper.session import CrawlSession
 from scraper.urls import DEFAULT_SITE
@@ -134,16 +143,16 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
     )
     db_path = Path(db)
     staging = Path(staging_dir) if staging_dir else shards.default_staging_dir(db_path)
-    async with CrawlSession.open(
-        config,
-        db_path,
-        archive_dir=archive_dir,
-        full=full,
-        flow_run_id=flow_run.id,
-        memory_limit=db_memory_limit,
-    ) as session:
-        step = functools.partial(_round, workers=workers, staging=staging)
-        result = await run_steps(session, step, max_pages, discover_urls)
+    try:
+        async with held_session(
+            config, db_path, archive_dir=archive_dir, full=full, memory_limit=db_memory_limit
+        ) as (session, held):
+            step = functools.partial(_round, workers=workers, staging=staging)
+            result = await run_steps(session, step, max_pages, discover_urls, held=held)
+    except WarehouseBusy as busy:
+        return skipped(busy)
+    except (RunAborted, *UNWRITABLE) as exc:
+        return aborted(exc)
     return await published(result)
 
 

@@ -1,0 +1,154 @@
+"""Stopping and resuming: a stop asked for mid-batch lets the requests in flight finish, loads
+what was fetched, closes the run `stopped`; the next run resumes with nothing fetched or loaded
+twice. SIGTERM to a crawl flow run does the same."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+
+from replica import Replica, ReplicaServer
+from scraper import report
+from scraper import session as sessions
+from scraper.config import CrawlConfig
+from scraper.report import BatchReport
+from scraper.session import CrawlSession
+from scraper.urls import study_id_from_url
+from tests.flow_testing import collect_prefect_sockets
+
+
+@pytest.fixture
+def replica_server() -> Iterator[tuple[Replica, ReplicaServer]]:
+    replica = Replica(pages=24, seed=5)
+    with ReplicaServer(replica) as server:
+        yield replica, server
+
+
+@pytest.fixture(autouse=True)
+def no_stop_left_over() -> Iterator[None]:
+    sessions.clear_stop()
+    yield
+    sessions.clear_stop()
+
+
+def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def study_requests(server: ReplicaServer) -> Counter[str]:
+    return Counter(e.path for e in server.request_log if study_id_from_url(e.path) is not None)
+
+
+def studies_of(replica: Replica) -> int:
+    return len({r.study_id for p in replica.study_paths() if (r := replica.truth(p))})
+
+
+async def flow_run_name(flow_run_id: Any) -> str:
+    from prefect.client.orchestration import get_client  # noqa: PLC0415  # Prefect: slow import
+
+    async with get_client() as client:
+        return (await client.read_flow_run(flow_run_id)).name
+
+
+class StopAfter(httpx.AsyncBaseTransport):
+    """Asks the crawl to stop when the `n`th study page request goes out (mid-batch)."""
+
+    def __init__(self, n: int) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.n = n
+        self.seen = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if study_id_from_url(request.url.path) is not None:
+            self.seen += 1
+            if self.seen == self.n:
+                sessions.request_stop()
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def _run(config: CrawlConfig, db: Path, transport: httpx.AsyncBaseTransport | None) -> str:
+    async with CrawlSession.open(config, db, transport=transport) as session:
+        await session.discover()
+        while not sessions.stop_requested() and await session.run_batch() is not None:
+            pass
+        return session.finish().summary.status
+
+
+def test_a_stop_mid_batch_finishes_in_flight_requests_and_the_next_run_resumes(
+    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
+) -> None:
+    replica, server = replica_server
+    db = tmp_path / "w.duckdb"
+    config = CrawlConfig(base_url=server.base_url, rate=500.0, concurrency=2, batch_size=50)
+
+    assert asyncio.run(_run(config, db, StopAfter(3))) == "stopped"
+    first = sum(study_requests(server).values())
+    assert 3 <= first <= 4  # the 3rd and the one beside it in flight; no new one started
+    ((status, fetched, error),) = rows(db, "SELECT status, pages_fetched, error FROM crawl_runs")
+    assert (status, error) == ("stopped", None)
+    (loaded,) = rows(db, "SELECT count(*) FROM studies")
+    assert fetched == first  # every page fetched was loaded and counted
+    assert loaded[0] == first
+
+    sessions.clear_stop()
+    assert asyncio.run(_run(config, db, None)) == "completed"
+    requested = study_requests(server)
+    assert max(requested.values()) == 1  # nothing fetched twice
+    assert rows(db, "SELECT count(*) FROM studies") == [(studies_of(replica),)]
+    assert rows(db, "SELECT count(*) - count(DISTINCT study_id) FROM studies") == [(0,)]
+    runs = rows(db, "SELECT status, pages_fetched FROM crawl_runs ORDER BY run_id")
+    assert [status for status, _ in runs] == ["stopped", "completed"]
+    assert sum(n for _, n in runs) == sum(requested.values())
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
+def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
+    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
+) -> None:
+    from scraper import flows  # noqa: PLC0415  # Prefect: slow import
+    from scraper.flows.crawl import stop_signal  # noqa: PLC0415
+
+    replica, server = replica_server
+    db = tmp_path / "w.duckdb"
+    parameters: dict[str, Any] = {"base_url": server.base_url, "db": str(db), "rate": 500.0}
+    parameters["batch_size"] = 5
+
+    def terminate_after_first(_percent: float, batch: BatchReport) -> None:
+        if batch.number == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    with report.progress_to(terminate_after_first):
+        state = flows.run_crawl(**parameters)
+    assert signal.getsignal(signal.SIGTERM) == previous  # the flow's handler is gone again
+    assert state.is_cancelled(), state.message
+    assert state.name == "Stopped"
+    assert stop_signal() == signal.SIGTERM
+    assert rows(db, "SELECT status, pages_fetched FROM crawl_runs") == [("stopped", 5)]
+    assert asyncio.run(flow_run_name(state.state_details.flow_run_id)) == "crawl-1"
+
+    sessions.clear_stop()
+    assert flows.run_crawl(**parameters).is_completed()
+    assert max(study_requests(server).values()) == 1
+    assert rows(db, "SELECT count(*) FROM studies") == [(studies_of(replica),)]
+    assert [r[0] for r in rows(db, "SELECT status FROM crawl_runs ORDER BY run_id")] == [
+        "stopped",
+        "completed",
+    ]
+    collect_prefect_sockets()
