@@ -88,8 +88,14 @@ def connect(
     *,
     read_only: bool = False,
     config: Mapping[str, str | bool | int] | None = None,
+    reopen: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Open `path`; a writer also brings the schema up to date.
+
+    `reopen`: a writer opening again, batch after batch, a file it opened (checked and migrated)
+    before; the checks and migrations are skipped. They would also misread such a file: after the
+    writer's close, DuckDB may have cut free blocks off the file's end that its header still
+    counts.
 
     `config` is DuckDB's connection configuration (e.g. `enable_external_access: False`). It is
     given at open time, not with `SET`, because DuckDB shares one database instance between the
@@ -114,13 +120,18 @@ def connect(
     try:
         # Both checks come before any write: a writer open re-applies the views, and a file that
         # is cut short or not ours must be left exactly as it was.
-        _check_complete(con, path)
-        if not read_only:
+        if not reopen:
+            _check_complete(con, path)
+        if not read_only and not reopen:
             _check_ours(con, path)
     except WarehouseError:
         con.close()
         raise
-    if not read_only:
+    # The checks read one row of results that have one; a result left unfinished makes DuckDB
+    # refuse the next `register` on this connection.
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SELECT 1").fetchall()
+    if not read_only and not reopen:
         try:
             migrate(con)
         except duckdb.Error as exc:
