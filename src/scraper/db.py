@@ -93,9 +93,7 @@ def connect(
     """Open `path`; a writer also brings the schema up to date.
 
     `reopen`: a writer opening again, batch after batch, a file it opened (checked and migrated)
-    before; the checks and migrations are skipped. They would also misread such a file: after the
-    writer's close, DuckDB may have cut free blocks off the file's end that its header still
-    counts.
+    before; the checks and migrations are skipped.
 
     `config` is DuckDB's connection configuration (e.g. `enable_external_access: False`). It is
     given at open time, not with `SET`, because DuckDB shares one database instance between the
@@ -155,13 +153,18 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
     DuckDB reads blocks lazily, so such a file opens, and even answers queries that touch only
     the blocks still there; the missing ones fail later, in the middle of a crawl's write or a
     query. Comparing sizes costs no read.
+
+    Only the used blocks count: free blocks at the end are cut off the file when its writer
+    closes it, while the header still counts them in `total_blocks`, so a whole file can be
+    shorter than all its blocks (a crawl closes and reopens the file at every batch). Used
+    blocks all lie before the cut, so a file shorter than them is cut short.
     """
     target = Path(path)
     if str(path) == ":memory:" or not target.is_file():
         return
     try:
         row = con.execute(
-            "SELECT total_blocks, block_size FROM pragma_database_size()"
+            "SELECT used_blocks, block_size FROM pragma_database_size()"
             " WHERE database_name = current_database()"
         ).fetchone()
     except duckdb.Error as exc:

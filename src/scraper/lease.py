@@ -99,3 +99,35 @@ class Lease:
             self._migrated = True
             self.opens += 1
             return con
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+# How long a reader tries while a crawl writes: a crawl's write takes well under a second at the
+# polite rate, and a reader that waits longer than this is more likely meeting a crawl that holds
+# the file for good (an older version, or a crawl's start-up) than a write about to end.
+READ_WAIT_S = 3.0
+
+
+def open_reader(
+    path: str | Path,
+    *,
+    config: Mapping[str, str | bool | int] | None = None,
+    wait_s: float = READ_WAIT_S,
+    sleep: Callable[[float], None] = time.sleep,
+) -> duckdb.DuckDBPyConnection:
+    """The warehouse opened read-only, trying again for `wait_s` while a crawl writes to it; then
+    `WarehouseLocked` saying how long it tried."""
+    started = time.monotonic()
+    while True:
+        try:
+            return db.connect(path, read_only=True, config=config)
+        except db.WarehouseLocked as exc:
+            if "this process" in str(exc):
+                raise
+            if time.monotonic() - started >= wait_s:
+                raise db.WarehouseLocked(
+                    f"{exc} (tried for {wait_s:g} s; a crawl's writes take well under a second,"
+                    " so another process is holding it)"
+                ) from exc
+            sleep(POLL_S)

@@ -67,7 +67,7 @@ CATCH_UP_WAIT_S = 0.25
 CLAIM_AHEAD_S = 3600.0
 CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) crawl
 # How long opening a crawl waits for readers before it takes the file to be another crawl's.
-OPEN_WAIT_S = 5.0
+OPEN_WAIT_S = 3.0
 
 
 def default_archive_dir(db_path: Path) -> Path:
