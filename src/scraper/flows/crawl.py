@@ -63,7 +63,13 @@ async def crawl_batch(
     """Fetch, archive, parse, load and record one batch of at most `limit` pages (its claims are
     released on failure)."""
     batch = await session.run_batch(limit)
-    if batch is not None:
+    if batch is not None and batch.pending:
+        get_run_logger().info(
+            "batch %d: %d pages fetched, to be loaded when a reader lets go of the warehouse",
+            number,
+            batch.pending,
+        )
+    elif batch is not None:
         get_run_logger().info(
             "batch %d: %d pages %s, %d failed",
             number,
