@@ -401,7 +401,13 @@ class CrawlSession:
         """Close the run: the crawl state, the `crawl_runs` row and this run's field coverage.
         Waits for the warehouse if a reader holds it: the spool is loaded first."""
         with self.warehouse():
-            self._load_spooled()
+            try:
+                self._load_spooled()
+            except Exception as exc:
+                if error is None:
+                    raise
+                # The run failed already: close it with that reason; the next run loads the spool.
+                log.warning("spooled batches left for the next run: %s", db.first_line(exc))
             if self._queue:
                 self.frontier.release(self.crawl, [target.url for target in self._queue])
                 self._queue.clear()
