@@ -212,3 +212,35 @@ def test_a_spool_left_behind_is_loaded_by_the_next_run_once(site: str, tmp_path:
     assert visits(db_path) == before
     assert set(before.values()) == {1}
     assert len(before) >= PAGES
+
+
+def test_an_unreadable_spooled_batch_is_set_aside_and_its_pages_fetched_again(
+    site: str, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "w.duckdb"
+    spool = Spool(default_spool_dir(db_path))
+
+    async def interrupted() -> None:
+        async with CrawlSession.open(config(site), db_path) as session:
+            await session.discover()
+            await session.run_batch()
+            holder = child(HOLDER, db_path)
+            try:
+                await session.run_batch()
+            finally:
+                let_go(holder)
+
+    async def resumed() -> None:
+        async with CrawlSession.open(config(site), db_path) as session:
+            await batches_until_done(session)
+            session.finish()
+
+    asyncio.run(interrupted())
+    (waiting,) = spool.pending()
+    waiting.visits.write_bytes(b"not parquet")  # a disk that lost the file's blocks
+    asyncio.run(resumed())
+    seen = visits(db_path)
+    assert set(seen.values()) == {1}
+    assert len(seen) >= PAGES
+    assert spool.pending() == []
+    assert list(spool.directory.glob("*.unreadable"))

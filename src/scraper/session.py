@@ -54,6 +54,7 @@ from scraper.parse import PARSER_VERSION, parse_result
 from scraper.records import LoadItem
 from scraper.report import BatchReport, RunReport
 from scraper.responses import FetchResult, FetchTarget
+from scraper.shards import StagingError
 from scraper.spool import Spool, SpooledBatch, default_spool_dir
 from scraper.warc import ArchivedResponse
 
@@ -295,7 +296,12 @@ class CrawlSession:
                 self.batches[number - 1] = report
 
     def _load_one(self, spooled: SpooledBatch, number: int | None) -> BatchReport:
-        entries, results, items = spooled.read()
+        try:
+            entries, results, items = spooled.read()
+        except StagingError as exc:
+            log.warning("spooled batch set aside, its pages will be fetched again: %s", exc)
+            spooled.set_aside()
+            return _waiting(number or 0, [])
         archive.index(self.con, entries)
         fresh = self._not_recorded(results)
         kept = {result.final_url for result in fresh}

@@ -52,10 +52,21 @@ class SpooledBatch:
     index: Path
 
     def read(self) -> tuple[list[ArchiveEntry], list[FetchResult], list[LoadItem]]:
-        """Its WARC index entries, visits and parsed pages."""
-        entries = [ArchiveEntry(**row) for row in pq.read_table(self.index).to_pylist()]
+        """Its WARC index entries, visits and parsed pages; `shards.StagingError` if they cannot
+        be read."""
+        try:
+            entries = [ArchiveEntry(**row) for row in pq.read_table(self.index).to_pylist()]
+        except (OSError, pa.ArrowInvalid, TypeError) as exc:
+            raise shards.StagingError(f"cannot read spool file {self.index}: {exc}") from exc
         results, items = shards.read_staged(self.visits)
         return entries, results, items
+
+    def set_aside(self) -> None:
+        """Keep an unreadable batch out of the way (renamed `*.unreadable`), so it cannot stop
+        every later load; its pages were never recorded, so they are fetched again."""
+        for path in (self.visits, self.index):
+            if path.exists():
+                path.replace(path.with_name(path.name + ".unreadable"))
 
     def remove(self) -> None:
         """Gone once loaded: the visits file first, so a crash in between leaves no batch."""
