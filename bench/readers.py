@@ -2,7 +2,7 @@
 
 A replica served on loopback is crawled twice at a polite rate, each time from scratch in a child
 process (`CrawlSession`, as the flow drives it): once alone, once while this process polls the
-warehouse every second as `scraper sql` does (`scraper.lease.open_reader`, then a count). Reported:
+warehouse every second as `scraper sql` does (`scraper.access.open_reader`, then a count). Reported:
 the share of polls answered, the longest a poll waited, and the crawl's throughput with readers
 against without.
 """
@@ -33,14 +33,14 @@ class Polls:
 
 def poll(db_path: Path, stop: threading.Event, polls: Polls) -> None:
     """Every second: open read-only (retrying while the crawl writes), count, close."""
-    from scraper import db, lease  # noqa: PLC0415  # the bench's parent needs them here only
+    from scraper import access, db  # noqa: PLC0415  # the bench's parent needs them here only
 
     while not stop.wait(POLL_EVERY_S):
         if not db_path.exists():
             continue
         started = time.monotonic()
         try:
-            con = lease.open_reader(db_path)
+            con = access.open_reader(db_path)
             try:
                 con.execute("SELECT count(*) FROM pages").fetchall()
             finally:
@@ -67,7 +67,7 @@ def crawl_child(base_url: str, db_path: str, rate: float) -> None:
         return {
             "pages": report.summary.pages_fetched,
             "seconds": time.perf_counter() - started,
-            "opens": session.lease.opens,
+            "opens": session.access.opens,
         }
 
     print(json.dumps(asyncio.run(crawl())), flush=True)

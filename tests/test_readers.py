@@ -31,7 +31,7 @@ PAGES = 20
 # Polls the warehouse read-only (as `scraper sql` does) until stdin closes; prints its tally.
 POLLER = """
 import json, sys, threading, time
-from scraper import lease
+from scraper import access
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 answered, refused, longest = 0, [], 0.0
@@ -39,7 +39,7 @@ print("polling", flush=True)
 while not stop.is_set():
     started = time.monotonic()
     try:
-        con = lease.open_reader(sys.argv[1])
+        con = access.open_reader(sys.argv[1])
         con.execute("SELECT count(*) FROM pages").fetchall()
         con.close()
         answered += 1

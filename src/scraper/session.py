@@ -16,7 +16,7 @@ other workers, and hands what they bring back to `merge`: the same load and reco
 A batch is loaded before it is recorded in the frontier, so a crash between the two refetches the
 batch and reloads it; the load is idempotent, so nothing is duplicated and nothing is lost.
 
-The session holds the warehouse only while it needs it (`scraper.lease`), so that readers get in
+The session holds the warehouse only while it needs it (`scraper.access`), so that readers get in
 between its writes. It claims the next hour or so of targets at once and keeps them in memory; a
 fetched batch goes to the spool (`scraper.spool`) and is loaded at once if the file is free, else
 with the next batch that finds it free. A reader holding the file therefore delays loads, never
@@ -42,6 +42,7 @@ import duckdb
 import httpx
 
 from scraper import archive, db, drift, load, runs
+from scraper.access import WriteAccess
 from scraper.archive import Archive
 from scraper.client import make_client
 from scraper.config import CrawlConfig
@@ -49,7 +50,6 @@ from scraper.discover import Discovery, links_from_page, seeds, sitemap_steps
 from scraper.drift import DriftGuard
 from scraper.fetcher import Fetcher
 from scraper.frontier import Crawl, Frontier
-from scraper.lease import Lease
 from scraper.parse import PARSER_VERSION, parse_result
 from scraper.records import LoadItem
 from scraper.report import BatchReport, RunReport
@@ -82,7 +82,7 @@ class CrawlSession:
     def __init__(
         self,
         config: CrawlConfig,
-        lease: Lease,
+        access: WriteAccess,
         archive: Archive,
         fetcher: Fetcher,
         spool: Spool,
@@ -90,9 +90,9 @@ class CrawlSession:
         full: bool = False,
         flow_run_id: str | None = None,
     ) -> None:
-        """Begin (or resume) the crawl and its run; call inside `lease.hold()`."""
+        """Begin (or resume) the crawl and its run; call inside `access.hold()`."""
         self.config = config
-        self.lease = lease
+        self.access = access
         self.archive = archive
         self.fetcher = fetcher
         self.spool = spool
@@ -120,7 +120,7 @@ class CrawlSession:
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
         """The warehouse connection; only while it is held (`warehouse()`)."""
-        return self.lease.con
+        return self.access.con
 
     @property
     def frontier(self) -> Frontier:
@@ -128,8 +128,8 @@ class CrawlSession:
 
     @contextmanager
     def warehouse(self, *, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Hold the warehouse for the block (reentrant); `wait_s` as `Lease.hold`."""
-        with self.lease.hold(wait_s=wait_s) as con:
+        """Hold the warehouse for the block (reentrant); `wait_s` as `WriteAccess.hold`."""
+        with self.access.hold(wait_s=wait_s) as con:
             self.archive.con = con
             yield con
 
@@ -151,17 +151,19 @@ class CrawlSession:
         `memory_limit` (DuckDB's, e.g. "512MB") caps the blocks DuckDB keeps cached: by default
         it may keep most of the database in memory, so the process grows with the warehouse.
         """
-        lease = Lease(db_path, config={"memory_limit": memory_limit} if memory_limit else None)
+        access = WriteAccess(
+            db_path, config={"memory_limit": memory_limit} if memory_limit else None
+        )
         spool = Spool(default_spool_dir(Path(db_path)))
         directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
         client = make_client(config, transport=transport)
         async with client, Fetcher(config, client=client) as fetcher:
             # Fails soon if another crawl holds the file; a reader's query gets time to end.
-            with lease.hold(wait_s=OPEN_WAIT_S) as con:
+            with access.hold(wait_s=OPEN_WAIT_S) as con:
                 archive_ = Archive(directory, con, config)
                 try:
                     session = cls(
-                        config, lease, archive_, fetcher, spool, full=full, flow_run_id=flow_run_id
+                        config, access, archive_, fetcher, spool, full=full, flow_run_id=flow_run_id
                     )
                 except BaseException:
                     archive_.close()

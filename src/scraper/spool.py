@@ -1,7 +1,7 @@
 """Fetched batches waiting to be loaded: durable files between the fetch and the warehouse.
 
 The crawl fetches, archives (WARC) and parses a batch without the warehouse, then writes it here;
-it is loaded as soon as the crawl gets the file (`scraper.lease`), in the order it was written. A
+it is loaded as soon as the crawl gets the file (`scraper.access`), in the order it was written. A
 reader that holds the warehouse for a long time therefore delays loads, never fetching, and a
 crash loses nothing that was spooled: the next run loads it first.
 

@@ -34,7 +34,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from scraper import db, lease
+from scraper import access, db
 
 OutputFormat = Literal["table", "csv", "json", "markdown"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "markdown")
@@ -142,10 +142,10 @@ def check_read_only(query: str) -> str:
 
 def open_read_only(db_path: str | Path) -> duckdb.DuckDBPyConnection:
     """The warehouse opened read-only, with files, URLs and extensions out of reach; waits a few
-    seconds for a crawl's write to end (`scraper.lease.open_reader`)."""
+    seconds for a crawl's write to end (`scraper.access.open_reader`)."""
     # Given at open time (not `SET`) so they bind this instance only; once the configuration is
     # locked, a query cannot loosen them again.
-    return lease.open_reader(
+    return access.open_reader(
         db_path, config={"enable_external_access": False, "lock_configuration": True}
     )
 
@@ -378,7 +378,7 @@ def export(db_path: str | Path, out_dir: str | Path) -> list[ExportedRelation]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    con = lease.open_reader(db_path)
+    con = access.open_reader(db_path)
     try:
         present = {
             row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()

@@ -6,10 +6,10 @@ lock every reader out for hours. The crawl therefore opens the file for a short 
 next targets, load a finished batch) and closes it in between; readers open it read-only in the
 gaps (`scraper.warehouse.open_read_only` retries for a few seconds).
 
-    lease = Lease(path)
-    with lease.hold() as con:              wait for the file (a reader may hold it briefly)
+    access = WriteAccess(path)
+    with access.hold() as con:              wait for the file (a reader may hold it briefly)
         ...
-    with lease.hold(wait_s=0.2) as con:    or give up quickly: WarehouseLocked
+    with access.hold(wait_s=0.2) as con:    or give up quickly: WarehouseLocked
         ...
 
 `hold` is reentrant: inside a hold, a nested hold uses the same connection and only the outermost
@@ -37,7 +37,7 @@ POLL_S = 0.05
 PATIENT_LOG_S = 10.0
 
 
-class Lease:
+class WriteAccess:
     """Open the warehouse as its writer only while a `hold` lasts."""
 
     def __init__(
@@ -59,7 +59,7 @@ class Lease:
     def con(self) -> duckdb.DuckDBPyConnection:
         """The open connection; only valid inside a `hold`."""
         if self._con is None:
-            raise RuntimeError("the warehouse is not held: use `with lease.hold():`")
+            raise RuntimeError("the warehouse is not held: use `with access.hold():`")
         return self._con
 
     @property
