@@ -275,7 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="never apt-get install nginx")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--readers",
+        action="store_true",
+        help="only the readers bench (bench/readers.py): --pages studies (default 100), --rate",
+    )
+    parser.add_argument("--rate", type=float, default=2.0, help="the readers bench's crawl rate")
     args = parser.parse_args(argv)
+    if args.readers:
+        from bench import readers  # noqa: PLC0415  # the readers bench alone needs no Prefect
+
+        print(readers.run(args.pages or 100, args.rate))
+        return 0
     sizes = QUICK if args.quick else FULL
     settings = Settings(
         pages=args.pages or sizes["pages"],

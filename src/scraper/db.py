@@ -88,8 +88,12 @@ def connect(
     *,
     read_only: bool = False,
     config: Mapping[str, str | bool | int] | None = None,
+    reopen: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """Open `path`; a writer also brings the schema up to date.
+
+    `reopen`: a writer opening again, batch after batch, a file it opened (checked and migrated)
+    before; the checks and migrations are skipped.
 
     `config` is DuckDB's connection configuration (e.g. `enable_external_access: False`). It is
     given at open time, not with `SET`, because DuckDB shares one database instance between the
@@ -114,13 +118,18 @@ def connect(
     try:
         # Both checks come before any write: a writer open re-applies the views, and a file that
         # is cut short or not ours must be left exactly as it was.
-        _check_complete(con, path)
-        if not read_only:
+        if not reopen:
+            _check_complete(con, path)
+        if not read_only and not reopen:
             _check_ours(con, path)
     except WarehouseError:
         con.close()
         raise
-    if not read_only:
+    # The checks read one row of results that have one; a result left unfinished makes DuckDB
+    # refuse the next `register` on this connection.
+    with contextlib.suppress(duckdb.Error):
+        con.execute("SELECT 1").fetchall()
+    if not read_only and not reopen:
         try:
             migrate(con)
         except duckdb.Error as exc:
@@ -144,13 +153,18 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
     DuckDB reads blocks lazily, so such a file opens, and even answers queries that touch only
     the blocks still there; the missing ones fail later, in the middle of a crawl's write or a
     query. Comparing sizes costs no read.
+
+    Only the used blocks count: free blocks at the end are cut off the file when its writer
+    closes it, while the header still counts them in `total_blocks`, so a whole file can be
+    shorter than all its blocks (a crawl closes and reopens the file at every batch). Used
+    blocks all lie before the cut, so a file shorter than them is cut short.
     """
     target = Path(path)
     if str(path) == ":memory:" or not target.is_file():
         return
     try:
         row = con.execute(
-            "SELECT total_blocks, block_size FROM pragma_database_size()"
+            "SELECT used_blocks, block_size FROM pragma_database_size()"
             " WHERE database_name = current_database()"
         ).fetchone()
     except duckdb.Error as exc:

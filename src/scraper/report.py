@@ -32,10 +32,11 @@ class BatchReport:
     failures: tuple[tuple[str, str], ...]  # (url, reason) of pages that failed or were refused
     load: load.LoadStats
     protected: tuple[str, ...]  # fields the drift guard kept from being overwritten
+    pending: int = 0  # fetched and spooled, waiting for the warehouse (outcomes come with the load)
 
     @property
     def fetched(self) -> int:
-        return sum(self.outcomes.values())
+        return sum(self.outcomes.values()) + self.pending
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

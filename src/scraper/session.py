@@ -16,6 +16,12 @@ other workers, and hands what they bring back to `merge`: the same load and reco
 A batch is loaded before it is recorded in the frontier, so a crash between the two refetches the
 batch and reloads it; the load is idempotent, so nothing is duplicated and nothing is lost.
 
+The session holds the warehouse only while it needs it (`scraper.access`), so that readers get in
+between its writes. It claims the next hour or so of targets at once and keeps them in memory; a
+fetched batch goes to the spool (`scraper.spool`) and is loaded at once if the file is free, else
+with the next batch that finds it free. A reader holding the file therefore delays loads, never
+fetching, and a spool a crash left behind is loaded by the next run before anything else.
+
 Each batch also feeds the run's drift guard (`scraper.drift`): a field whose coverage falls
 sharply keeps its last good value in the warehouse, and the run ends failed, naming the fields.
 """
@@ -24,11 +30,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 import time
-from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import aclosing, asynccontextmanager
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -36,7 +43,8 @@ from typing import cast
 import duckdb
 import httpx
 
-from scraper import db, drift, load, runs
+from scraper import archive, db, drift, load, runs
+from scraper.access import WriteAccess
 from scraper.archive import Archive
 from scraper.budget import Budget
 from scraper.client import make_client
@@ -46,10 +54,13 @@ from scraper.drift import DriftGuard
 from scraper.fetcher import Fetcher, in_order
 from scraper.frontier import Crawl, Frontier, Leftover
 from scraper.listing_load import load_listings
-from scraper.parse import PARSER_VERSION, parse_results
+from scraper.parse import PARSER_VERSION, parse_result
 from scraper.records import LoadItem
 from scraper.report import BatchReport, RunReport, drift_message
 from scraper.responses import FetchResult, FetchTarget
+from scraper.shards import StagingError
+from scraper.spool import Spool, SpooledBatch, default_spool_dir
+from scraper.warc import ArchivedResponse
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +83,17 @@ def clear_stop() -> None:
     _stop.clear()
 
 
+# After a batch, how long the crawl tries for the warehouse before it spools the batch and goes on
+# fetching: long enough for a reader's quick query to end, short against a batch's minute.
+CATCH_UP_WAIT_S = 0.25
+# How much fetching the claimed targets cover at the configured rate: a reader may hold the
+# warehouse this long before fetching waits for it. The claims are renewed at every load.
+CLAIM_AHEAD_S = 3600.0
+CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) crawl
+# How long opening a crawl waits for readers before it takes the file to be another crawl's.
+OPEN_WAIT_S = 3.0
+
+
 def default_archive_dir(db_path: Path) -> Path:
     """`<db dir>/<db name>-warc/`: the archive lives next to the database it is indexed in."""
     return db_path.parent / f"{db_path.stem}-warc"
@@ -83,18 +105,21 @@ class CrawlSession:
     def __init__(
         self,
         config: CrawlConfig,
-        con: duckdb.DuckDBPyConnection,
+        access: WriteAccess,
         archive: Archive,
         fetcher: Fetcher,
+        spool: Spool,
         *,
         full: bool = False,
         flow_run_id: str | None = None,
     ) -> None:
+        """Begin (or resume) the crawl and its run; call inside `access.hold()`."""
         self.config = config
-        self.con = con
+        self.access = access
         self.archive = archive
         self.fetcher = fetcher
-        self.frontier = Frontier(con, config)
+        self.spool = spool
+        con = self.con
         self.crawl: Crawl = self.frontier.begin_crawl(full=full)  # resumes an interrupted crawl
         self.started = time.monotonic()
         runs.close_interrupted_runs(con, datetime.now(UTC))  # runs of a process that was killed
@@ -112,6 +137,26 @@ class CrawlSession:
         self.discovery_errors: list[str] = []  # sitemaps that could not be read
         self.sitemaps_served = False  # a sitemap named a study, or answered 304 (it did before)
         self.budget = Budget(config)  # requests spent, and what ends the run early
+        self._queue: deque[FetchTarget] = deque()  # claimed, not fetched yet
+        self._batch_of_spool: dict[int, int] = {}  # spooled batch -> its number in this run
+        self._progress = 0.0
+        self._load_spooled()  # what a killed run fetched and could not load
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The warehouse connection; only while it is held (`warehouse()`)."""
+        return self.access.con
+
+    @property
+    def frontier(self) -> Frontier:
+        return Frontier(self.con, self.config)
+
+    @contextmanager
+    def warehouse(self, *, wait_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Hold the warehouse for the block (reentrant); `wait_s` as `WriteAccess.hold`."""
+        with self.access.hold(wait_s=wait_s) as con:
+            self.archive.con = con
+            yield con
 
     @classmethod
     @asynccontextmanager
@@ -131,15 +176,25 @@ class CrawlSession:
         `memory_limit` (DuckDB's, e.g. "512MB") caps the blocks DuckDB keeps cached: by default
         it may keep most of the database in memory, so the process grows with the warehouse.
         """
-        con = db.connect(db_path, config={"memory_limit": memory_limit} if memory_limit else None)
-        try:
-            directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
-            with Archive(directory, con, config) as archive:
-                client = make_client(config, transport=transport)
-                async with client, Fetcher(config, client=client) as fetcher:
-                    yield cls(config, con, archive, fetcher, full=full, flow_run_id=flow_run_id)
-        finally:
-            con.close()
+        access = WriteAccess(
+            db_path, config={"memory_limit": memory_limit} if memory_limit else None
+        )
+        spool = Spool(default_spool_dir(Path(db_path)))
+        directory = Path(archive_dir) if archive_dir else default_archive_dir(Path(db_path))
+        client = make_client(config, transport=transport)
+        async with client, Fetcher(config, client=client) as fetcher:
+            # Fails soon if another crawl holds the file; a reader's query gets time to end.
+            with access.hold(wait_s=OPEN_WAIT_S) as con:
+                archive_ = Archive(directory, con, config)
+                try:
+                    session = cls(
+                        config, access, archive_, fetcher, spool, full=full, flow_run_id=flow_run_id
+                    )
+                except BaseException:
+                    archive_.close()
+                    raise
+            with archive_:
+                yield session
 
     # --- discover -------------------------------------------------------------------------------
     async def discover(self) -> int:
@@ -147,15 +202,17 @@ class CrawlSession:
         Returns the number of new URLs."""
         if self.crawl.discovered:
             return 0
-        added = self.frontier.add(seeds(self.config)).new
+        with self.warehouse():
+            added = self.frontier.add(seeds(self.config)).new
         if self.config.use_sitemaps:
             added += await self._read_sitemaps()
-        if self._wants_listings():
-            added += self.frontier.add(keyword_listings(self.config)).new
-        side = self.fetcher.take_side_results()
-        self.budget.count(side)
-        self.archive.append(side, crawl_id=self.crawl.crawl_id)
-        self.crawl = self.frontier.mark_discovered(self.crawl)
+        with self.warehouse():
+            if self._wants_listings():
+                added += self.frontier.add(keyword_listings(self.config)).new
+            side = self.fetcher.take_side_results()
+            self.budget.count(side)
+            self.archive.append(side, crawl_id=self.crawl.crawl_id)
+            self.crawl = self.frontier.mark_discovered(self.crawl)
         return added
 
     def _wants_listings(self) -> bool:
@@ -165,19 +222,28 @@ class CrawlSession:
             return self.config.seed_listings
         return self.config.use_sitemaps and not self.sitemaps_served
 
+    def _previous_sitemaps(self, urls: Sequence[str]) -> dict[str, ArchivedResponse]:
+        with self.warehouse():
+            return self.archive.read_many(urls)
+
+    def _discovery_finished(self, crawl_id: str | None) -> bool:
+        with self.warehouse():
+            return self.frontier.discovery_finished(crawl_id)
+
     async def _read_sitemaps(self) -> int:
         """Sitemap by sitemap into the frontier (a large site's URLs are never all held at once),
         each archived; returns the new URLs. A sitemap that cannot be read is logged and skipped."""
         steps = sitemap_steps(
             self.fetcher,
             self.config,
-            previous=self.archive.read_many,
-            settled=lambda prior: self.frontier.discovery_finished(prior.crawl_id),
+            previous=self._previous_sitemaps,
+            settled=lambda prior: self._discovery_finished(prior.crawl_id),
         )
         # A generator: closed (its client streams too) when the budget stops reading early.
         async with aclosing(cast(AsyncGenerator[Discovery], steps)):
             added, unarchived = await self._read_steps(steps)
-        self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
+        with self.warehouse():
+            self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
         return added
 
     async def _read_steps(self, steps: AsyncIterator[Discovery]) -> tuple[int, list[FetchResult]]:
@@ -190,9 +256,10 @@ class CrawlSession:
             # unchanged site's 304s) are archived together and add nothing to the frontier.
             unarchived.extend(step.responses)
             if step.found or step.rejected:
-                self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
+                with self.warehouse():
+                    self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
+                    added += self.frontier.add(step).new
                 unarchived = []
-                added += self.frontier.add(step).new
             if any(f.kind == "study" for f in step.found) or (
                 step.sitemaps and all(r.not_modified for r in step.responses)
             ):
@@ -208,23 +275,108 @@ class CrawlSession:
 
     # --- a batch: due -> fetch -> archive -> parse -> load -> record ----------------------------
     async def run_batch(self, limit: int | None = None) -> BatchReport | None:
-        """Claim, fetch, archive, parse, load and record one batch of at most `limit` pages (a
-        batch's worth by default); None when nothing is due.
+        """Fetch, archive, parse, spool, then load and record one batch of at most `limit` pages
+        (a batch's worth by default); None when nothing is due.
 
-        On any failure the batch's claims are given back, so its URLs are due again.
+        The batch is loaded now if the warehouse is free; else its report says how many pages
+        wait (`pending`) and a later batch, or `finish`, loads it. On a failure before the batch
+        is spooled its claims are given back, so its URLs are due again.
         """
-        targets = self.due(limit)
+        affordable = self.budget.pages_affordable(
+            limit or self.config.batch_size, datetime.now(UTC)
+        )
+        targets = self._take(affordable) if affordable else []
         if not targets:
             return None
         try:
             results = await self._fetch_unless_stopped(targets)
             side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
-            self.budget.count(side)
-            self.archive.append([*side, *results], crawl_id=self.crawl.crawl_id)
-            return self.merge(results, parse_results(results))
+            self.budget.count([*side, *results])
+            entries = self.archive.writer.write([*side, *results], crawl_id=self.crawl.crawl_id)
+            items = [parse_result(result) for result in results]
+            spooled = self.spool.write(entries, results, items)
         except BaseException:
             self.release(targets)
             raise
+        number = len(self.batches) + 1
+        self.batches.append(_waiting(number, results))
+        self._batch_of_spool[spooled.number] = number
+        self._catch_up()
+        return self.batches[number - 1]
+
+    def _take(self, count: int) -> list[FetchTarget]:
+        """The next `count` claimed targets; claims more when the warehouse can be had, and waits
+        for it only when nothing claimed is left."""
+        if len(self._queue) < count:
+            if self._queue:
+                self._catch_up(claim_at_least=count)
+            else:
+                with self.warehouse():
+                    self._load_spooled()
+                    self._reclaim(count)
+        return [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+
+    def _catch_up(self, *, claim_at_least: int = 0) -> bool:
+        """Load the spool and renew the claims if the warehouse is free within a moment; False
+        when a reader holds it (the spool waits for the next try)."""
+        try:
+            with self.warehouse(wait_s=CATCH_UP_WAIT_S):
+                self._load_spooled()
+                self._reclaim(claim_at_least)
+        except db.WarehouseLocked:
+            log.info("warehouse in use by a reader: %d batches wait", len(self.spool.pending()))
+            return False
+        return True
+
+    def _claim_ahead(self) -> int:
+        """Targets kept claimed: `CLAIM_AHEAD_S` of fetching at the configured rate."""
+        batches = math.ceil(self.config.rate * CLAIM_AHEAD_S / self.config.batch_size)
+        return self.config.batch_size * max(1, min(batches, CLAIM_AHEAD_MAX_BATCHES))
+
+    def _reclaim(self, at_least: int = 0) -> None:
+        """Give back the claimed targets and claim the next ones again: what is due now, in the
+        frontier's order (pages found since come in at their place), with fresh claim times."""
+        if self._queue:
+            self.frontier.release(self.crawl, [target.url for target in self._queue])
+        self._queue = deque(self.frontier.due(self.crawl, max(at_least, self._claim_ahead())))
+
+    def _load_spooled(self) -> None:
+        """Load every spooled batch, oldest first (inside a hold)."""
+        for spooled in self.spool.pending():
+            number = self._batch_of_spool.pop(spooled.number, None)
+            report = self._load_one(spooled, number)
+            if number is None:
+                log.warning(
+                    "loaded %d pages a previous run fetched and could not load", report.fetched
+                )
+            else:
+                self.batches[number - 1] = report
+
+    def _load_one(self, spooled: SpooledBatch, number: int | None) -> BatchReport:
+        try:
+            entries, results, items = spooled.read()
+        except StagingError as exc:
+            log.warning("spooled batch set aside, its pages will be fetched again: %s", exc)
+            spooled.set_aside()
+            return _waiting(number or 0, [])
+        archive.index(self.con, entries)
+        fresh = self._not_recorded(results)
+        kept = {result.final_url for result in fresh}
+        report = self._apply(
+            fresh, [item for item in items if item.fetched_url in kept], number or 0
+        )
+        spooled.remove()
+        return report
+
+    def _not_recorded(self, results: Sequence[FetchResult]) -> list[FetchResult]:
+        """The visits the frontier has not recorded yet: a crash between recording a spooled
+        batch and removing its file must not count its visits twice."""
+        rows = self.con.execute(
+            "SELECT url, fetched_at FROM pages WHERE list_contains(?, url)",
+            [[result.url for result in results]],
+        ).fetchall()
+        recorded = {(url, fetched_at) for url, fetched_at in rows}
+        return [r for r in results if (r.url, r.fetched_at) not in recorded]
 
     async def _fetch_unless_stopped(self, targets: Sequence[FetchTarget]) -> list[FetchResult]:
         """The batch's fetches, except those not yet started when a stop was asked for: those
@@ -245,22 +397,35 @@ class CrawlSession:
         affordable = self.budget.pages_affordable(
             limit or self.config.batch_size, datetime.now(UTC), fetchers=fetchers
         )
-        return self.frontier.due(self.crawl, affordable) if affordable else []
+        if not affordable:
+            return []
+        with self.warehouse():
+            return self.frontier.due(self.crawl, affordable)
 
     def release(self, targets: Sequence[FetchTarget]) -> None:
         """Give claimed URLs back unvisited: they are due again."""
-        self.frontier.release(self.crawl, [target.url for target in targets])
+        with self.warehouse():
+            self.frontier.release(self.crawl, [target.url for target in targets])
 
     def merge(self, results: Sequence[FetchResult], items: Sequence[LoadItem]) -> BatchReport:
         """Load and record fetched pages that are already archived (and indexed): `items` are
         the parsed ones, parsed here or by a shard worker (`scraper.shards`)."""
         self.budget.count(results)
+        with self.warehouse():
+            report = self._apply(results, items, len(self.batches) + 1)
+        self.batches.append(report)
+        return report
+
+    def _apply(
+        self, results: Sequence[FetchResult], items: Sequence[LoadItem], number: int
+    ) -> BatchReport:
+        """Load and record a batch (inside a hold); its report."""
         protected, stats = self._load(results, items)
         outcomes = self.frontier.record(
             self.crawl, results, signatures=self._signatures(results, items)
         )
-        report = BatchReport(
-            number=len(self.batches) + 1,
+        return BatchReport(
+            number=number,
             outcomes=Counter(outcomes),
             not_modified=sum(r.not_modified for r in results),
             requests=sum(r.attempts for r in results),
@@ -273,8 +438,6 @@ class CrawlSession:
             load=stats,
             protected=protected,
         )
-        self.batches.append(report)
-        return report
 
     def _signatures(
         self, results: Sequence[FetchResult], items: Sequence[LoadItem]
@@ -309,12 +472,32 @@ class CrawlSession:
     # --- the run's end --------------------------------------------------------------------------
     def progress(self) -> float:
         """Share of this crawl's pages done, 0..100."""
-        stats = self.frontier.stats(self.crawl)
+        try:
+            with self.warehouse(wait_s=CATCH_UP_WAIT_S):
+                stats = self.frontier.stats(self.crawl)
+        except db.WarehouseLocked:
+            return self._progress  # a reader holds the file: the last figure stands
         total = stats.visited + stats.remaining
-        return 100.0 * stats.visited / total if total else 100.0
+        self._progress = 100.0 * stats.visited / total if total else 100.0
+        return self._progress
 
     def finish(self, *, error: str | None = None) -> RunReport:
-        """Close the run: the crawl state, the `crawl_runs` row and this run's field coverage."""
+        """Close the run: the crawl state, the `crawl_runs` row and this run's field coverage.
+        Waits for the warehouse if a reader holds it: the spool is loaded first."""
+        with self.warehouse():
+            try:
+                self._load_spooled()
+            except Exception as exc:
+                if error is None:
+                    raise
+                # The run failed already: close it with that reason; the next run loads the spool.
+                log.warning("spooled batches left for the next run: %s", db.first_line(exc))
+            if self._queue:
+                self.frontier.release(self.crawl, [target.url for target in self._queue])
+                self._queue.clear()
+            return self._finish(error)
+
+    def _finish(self, error: str | None) -> RunReport:
         leftover = self.frontier.leftover(self.crawl)
         complete = leftover.pages_due == 0
         if complete:
@@ -399,3 +582,19 @@ class CrawlSession:
             pages_left_due=leftover.pages_due,
             stalest_due_s=leftover.stalest_s,
         )
+
+
+def _waiting(number: int, results: Sequence[FetchResult]) -> BatchReport:
+    """The report of a batch fetched and spooled, not loaded yet: its outcomes come with the
+    load, which replaces it."""
+    return BatchReport(
+        number=number,
+        outcomes=Counter(),
+        not_modified=sum(r.not_modified for r in results),
+        requests=sum(r.attempts for r in results),
+        wire_bytes=sum(r.bytes for r in results),
+        failures=(),
+        load=load.LoadStats(),
+        protected=(),
+        pending=len(results),
+    )

@@ -37,7 +37,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -51,7 +51,9 @@ from scraper.parse import parse_result
 from scraper.records import ListingPage, LoadItem, StudyPage
 from scraper.report import BatchReport
 from scraper.responses import FetchResult, FetchTarget
-from scraper.session import CrawlSession
+
+if TYPE_CHECKING:  # the session spools its own batches in this module's staging format
+    from scraper.session import CrawlSession
 
 
 class ShardError(Exception):
@@ -275,13 +277,14 @@ def _result_of(row: dict[str, Any]) -> FetchResult:
 def merge_shard(session: CrawlSession, manifest: ShardManifest) -> BatchReport:
     """Index the shard's WARC records, then load, link and record it like a local batch."""
     directory = session.archive.directory
-    for name in manifest.warc_files:
-        report = warc.scan(directory / name)
-        archive.index(session.con, report.entries)
-        session.budget.count_archived(report.entries)
     staged = Path(manifest.parquet)
     results, items = read_staged(staged)
-    batch = session.merge(results, items)
+    with session.warehouse():
+        for name in manifest.warc_files:
+            report = warc.scan(directory / name)
+            archive.index(session.con, report.entries)
+            session.budget.count_archived(report.entries)
+        batch = session.merge(results, items)
     staged.unlink(missing_ok=True)
     return batch
 

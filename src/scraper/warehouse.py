@@ -34,7 +34,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from scraper import db
+from scraper import access, db
 
 OutputFormat = Literal["table", "csv", "json", "markdown"]
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("table", "csv", "json", "markdown")
@@ -142,13 +142,12 @@ def check_read_only(query: str) -> str:
 
 
 def open_read_only(db_path: str | Path) -> duckdb.DuckDBPyConnection:
-    """The warehouse opened read-only, with files, URLs and extensions out of reach."""
+    """The warehouse opened read-only, with files, URLs and extensions out of reach; waits a few
+    seconds for a crawl's write to end (`scraper.access.open_reader`)."""
     # Given at open time (not `SET`) so they bind this instance only; once the configuration is
     # locked, a query cannot loosen them again.
-    return db.connect(
-        db_path,
-        read_only=True,
-        config={"enable_external_access": False, "lock_configuration": True},
+    return access.open_reader(
+        db_path, config={"enable_external_access": False, "lock_configuration": True}
     )
 
 
@@ -380,7 +379,7 @@ def export(db_path: str | Path, out_dir: str | Path) -> list[ExportedRelation]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    con = db.connect(db_path, read_only=True)
+    con = access.open_reader(db_path)
     try:
         present = {
             row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()

@@ -107,7 +107,13 @@ async def crawl_batch(
         batch = await session.run_batch(limit)
     except UNWRITABLE as exc:
         return Unwritable(unwritable_message(exc))
-    if batch is not None:
+    if batch is not None and batch.pending:
+        get_run_logger().info(
+            "batch %d: %d pages fetched, to be loaded when a reader lets go of the warehouse",
+            number,
+            batch.pending,
+        )
+    elif batch is not None:
         get_run_logger().info(
             "batch %d: %d pages %s, %d failed",
             number,
