@@ -93,7 +93,8 @@ def test_a_site_without_a_sitemap_is_crawled_from_its_listings(tmp_path: Path) -
 async def _discovered(config: CrawlConfig, db_path: Path) -> dict[str, str]:
     async with CrawlSession.open(config, db_path) as session:
         await session.discover()
-        rows = session.con.execute("SELECT url, page_kind FROM pages").fetchall()
+        with session.warehouse() as con:
+            rows = con.execute("SELECT url, page_kind FROM pages").fetchall()
     return dict(rows)
 
 
