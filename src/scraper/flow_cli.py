@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -19,7 +18,6 @@ from urllib.parse import urlsplit
 import duckdb
 import httpx
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from scraper import db, warehouse
 from scraper.children import start_ephemeral_server
@@ -208,8 +206,11 @@ def reparse_command(
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
 
     archive = str(archive_dir) if archive_dir else None
+    from scraper import progress  # noqa: PLC0415  # the HTTP stack's records: on use
+
     start_ephemeral_server()
-    state: Any = run_reparse(db=str(db_path), archive_dir=archive, parse_workers=workers)
+    with progress.terminal_display("reparse") as display, progress.show_to(display):
+        state: Any = run_reparse(db=str(db_path), archive_dir=archive, parse_workers=workers)
     if not state.is_completed():
         fail(db.first_line(Exception(state.message or "the reparse failed")), EXIT_FAILED)
     typer.echo(state.message)
@@ -302,16 +303,13 @@ def _replace_demo_warehouse(db_path: Path) -> None:
 
 
 def _run_crawl(**parameters: Any) -> str | None:
-    """Run the crawl flow with a terminal progress bar; None when it completed, else why not."""
-    from scraper import report  # noqa: PLC0415  # imports the loader: DuckDB and Arrow
+    """Run the crawl flow, its progress shown; None when it completed, else why not."""
+    from scraper import progress  # noqa: PLC0415  # the HTTP stack's records: on use
     from scraper.flows import run_crawl  # noqa: PLC0415  # Prefect loads only for flow commands
 
-    columns = (TextColumn("crawl"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
-        task_id = bar.add_task("crawl", total=100.0)
-        start_ephemeral_server()
-        with report.progress_to(lambda percent, _batch: bar.update(task_id, completed=percent)):
-            state: Any = run_crawl(**parameters)
+    start_ephemeral_server()
+    with progress.terminal_display("crawl") as display, progress.show_to(display):
+        state: Any = run_crawl(**parameters)
     if state.is_completed():
         typer.echo(state.message, err=True)
         return None

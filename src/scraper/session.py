@@ -43,6 +43,7 @@ from scraper.drift import DriftGuard
 from scraper.fetcher import Fetcher
 from scraper.frontier import Crawl, Frontier
 from scraper.parse import PARSER_VERSION, parse_results
+from scraper.progress import RunProgress
 from scraper.records import LoadItem
 from scraper.report import BatchReport, RunReport
 from scraper.responses import FetchResult, FetchTarget
@@ -88,6 +89,7 @@ class CrawlSession:
         self.batches: list[BatchReport] = []
         self.discovery_bytes = 0
         self.discovery_errors: list[str] = []  # sitemaps that could not be read
+        self.tracker = RunProgress()  # what people watching see, page by page
 
     @classmethod
     @asynccontextmanager
@@ -153,6 +155,7 @@ class CrawlSession:
                 log.warning("sitemap unreadable: %s", error)
                 self.discovery_errors.append(str(error))
             self.discovery_bytes += sum(result.bytes for result in step.responses)
+            self.tracker.add_bytes(sum(result.bytes for result in step.responses))
         self.archive.append(unarchived, crawl_id=self.crawl.crawl_id)
         return added
 
@@ -167,7 +170,7 @@ class CrawlSession:
         if not targets:
             return None
         try:
-            results = await self.fetcher.fetch_batch(targets)
+            results = await self.fetcher.fetch_batch(targets, on_result=self.tracker.fetched)
             side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
             self.archive.append([*side, *results], crawl_id=self.crawl.crawl_id)
             return self.merge(results, parse_results(results))
@@ -205,6 +208,7 @@ class CrawlSession:
             protected=protected,
         )
         self.batches.append(report)
+        self.tracker.settled(results)
         return report
 
     def _signatures(
@@ -240,6 +244,7 @@ class CrawlSession:
     def progress(self) -> float:
         """Share of this crawl's pages done, 0..100."""
         stats = self.frontier.stats(self.crawl)
+        self.tracker.set_remaining(stats.remaining, stats.visited)
         total = stats.visited + stats.remaining
         return 100.0 * stats.visited / total if total else 100.0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
@@ -28,7 +29,7 @@ from prefect.client.schemas.objects import State
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
-from scraper import report
+from scraper import progress, report
 from scraper.config import CrawlConfig, default_user_agent
 from scraper.report import BatchReport, RunReport
 from scraper.session import CrawlSession
@@ -137,25 +138,44 @@ async def run_steps(
     end. An error closes the run as failed, with the reason, before it propagates."""
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
-        if discover_urls:
-            await discover(session)
-        fetched, number = 0, 0
-        while max_pages is None or fetched < max_pages:
-            number += 1
-            left = None if max_pages is None else max_pages - fetched
-            batches = await step(session, number, left)
-            if not batches:
-                break
-            for batch in batches:
-                fetched += batch.fetched
-                percent = session.progress()
-                await aupdate_progress_artifact(progress_id, percent)
-                report.progress(percent, batch)
+        session.tracker.budget = max_pages
+        async with progress.ticking(
+            session.tracker.snapshot, _reporter(progress_id, tracker=session.tracker)
+        ):
+            if discover_urls:
+                await discover(session)
+            session.progress()  # the due count, for the ETA
+            fetched, number = 0, 0
+            while max_pages is None or fetched < max_pages:
+                number += 1
+                left = None if max_pages is None else max_pages - fetched
+                batches = await step(session, number, left)
+                if not batches:
+                    break
+                for batch in batches:
+                    fetched += batch.fetched
+                    percent = session.progress()
+                    await aupdate_progress_artifact(progress_id, percent)
+                    report.progress(percent, batch)
         await aupdate_progress_artifact(progress_id, session.progress())
     except Exception as exc:
         await finish_run(session, f"{type(exc).__name__}: {exc}")
         raise
     return await finish_run(session, None)
+
+
+def _reporter(
+    progress_id: Any, tracker: progress.RunProgress
+) -> Callable[[progress.ProgressSnapshot], Awaitable[None]]:
+    """The flow's report during a batch: the progress artifact and a stats line in its log."""
+
+    async def reported(snapshot: progress.ProgressSnapshot) -> None:
+        percent = tracker.crawl_percent()
+        if percent is not None:
+            await aupdate_progress_artifact(progress_id, percent)
+        get_run_logger().info("progress: %s", progress.progress_line(snapshot))
+
+    return reported
 
 
 async def published(result: RunReport) -> State:
