@@ -1,4 +1,4 @@
-"""The warehouse's commands: `scraper sql`, `scraper search`, `scraper export`.
+"""The warehouse's commands: `scraper sql`, `search`, `export`, `status` and `shell`.
 
 `register(app)` adds them to the main typer app. Like every command they end in one line on
 stderr and a non-zero exit instead of a traceback: 2 for a query or option we refuse, 1 when the
@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
     app.command("sql")(sql_command)
     app.command("search")(search_command)
     app.command("export")(export_command)
+    app.command("status")(status_command)
+    app.command("shell")(shell_command)
 
 
 def sql_command(
@@ -109,6 +111,58 @@ def export_command(
         fail(str(exc), _exit_code(exc))
     for relation in written:
         typer.echo(f"{relation.path}  {relation.rows} rows")
+
+
+def status_command(
+    db_path: DbOption,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait while a crawl writes a batch.")
+    ] = 5.0,
+) -> None:
+    """Show the running or last run (progress, rate, failures) and the frontier; works while a
+    crawl runs."""
+    from scraper import status  # noqa: PLC0415  # one command's module: loaded on use
+
+    try:
+        con = status.open_briefly(db_path, wait_s=wait)
+    except db.WarehouseLocked as exc:
+        lease = status.lease_line(db_path)
+        fail(
+            f"{exc}; still locked after {wait:g} s" + (f" ({lease})" if lease else ""),
+            EXIT_FAILED,
+        )
+    except db.WarehouseError as exc:
+        fail(str(exc), EXIT_FAILED)
+    try:
+        typer.echo(status.format_status(status.read_status(con)))
+    finally:
+        con.close()
+
+
+def shell_command(db_path: DbOption) -> None:
+    """An interactive, read-only SQL shell on the warehouse, with the DuckDB this package pins
+    (a duckdb CLI of another version may not read its storage). End a statement with ';'; quit
+    with .quit or Ctrl-D."""
+    if not db_path.exists():
+        fail(f"no warehouse at {db_path}", EXIT_FAILED)
+    interactive = sys.stdin.isatty()
+    pending: list[str] = []
+    while True:
+        try:
+            line = input(("scraper> " if not pending else "    ...> ") if interactive else "")
+        except EOFError:
+            break
+        if not pending and line.strip() in (".quit", ".exit"):
+            break
+        pending.append(line)
+        if not line.rstrip().endswith(";"):
+            continue
+        statement, pending = "\n".join(pending), []
+        # Opened per statement, never held: a crawl can take the warehouse between them.
+        try:
+            typer.echo(warehouse.run_sql(db_path, statement, "table", width=_width()))
+        except db.WarehouseError as exc:
+            typer.echo(f"error: {exc}", err=True)
 
 
 def _query_text(query: str | None, file: Path | None) -> str:
