@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -25,11 +26,27 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: on/off flags read `--full / --no-full`, not a `<bool>` type column,
+    # and no help text is taken for rich markup (`[default: ...]` was eaten as a tag)
+    rich_markup_mode=None,
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"scraper {metadata.version('scraper')}")
+        raise typer.Exit
+
+
 @app.callback()
-def root() -> None:
+def root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Crawl study pages into a DuckDB warehouse, and query it."""
 
 

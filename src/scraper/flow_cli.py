@@ -105,7 +105,8 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     full: Annotated[bool, typer.Option(help="Revisit every known page, due or not.")] = False,
     discover: Annotated[bool, typer.Option(help="Read robots.txt sitemaps first.")] = True,
     archive_dir: Annotated[
-        Path | None, typer.Option(help="WARC directory [default: <db>-warc beside the db].")
+        Path | None,
+        typer.Option(help="WARC directory.", show_default="<db>-warc beside the db"),
     ] = None,
     contact_url: Annotated[
         str | None,
@@ -173,9 +174,8 @@ def demo_command(
         )
     if failure is not None:
         fail(failure, EXIT_FAILED)
-    query = (db.sql_dir() / "queries" / DEMO_QUERY_FILE).read_text(encoding="utf-8")
     typer.echo(f"\n-- warehouse/queries/{DEMO_QUERY_FILE}")
-    typer.echo(warehouse.run_sql(db_path, query, "table"))
+    typer.echo(demo_table(db_path))
     typer.echo(
         f"\nThe warehouse is {db_path.resolve()}. Query it with:\n"
         f'  uv run scraper sql "SELECT title, venue FROM studies LIMIT 5" --db {db_path}\n'
@@ -183,9 +183,19 @@ def demo_command(
     )
 
 
+def demo_table(db_path: Path) -> str:
+    """The demo's closing query as a table as wide as COLUMNS or the terminal (160 without)."""
+    query = (db.sql_dir() / "queries" / DEMO_QUERY_FILE).read_text(encoding="utf-8")
+    width = shutil.get_terminal_size((warehouse.DEFAULT_TABLE_WIDTH, 24)).columns
+    return warehouse.run_sql(db_path, query, "table", width=width)
+
+
 def reparse_command(
     db_path: DbOption = Path("warehouse.duckdb"),
-    archive_dir: Annotated[Path | None, typer.Option(help="WARC directory.")] = None,
+    archive_dir: Annotated[
+        Path | None,
+        typer.Option(help="WARC directory.", show_default="<db>-warc beside the db"),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
