@@ -275,7 +275,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="never apt-get install nginx")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--startup", action="store_true", help="only where a crawl's start-up seconds go"
+    )
     args = parser.parse_args(argv)
+    if args.startup:
+        from bench import startup  # noqa: PLC0415  # a bench of its own
+
+        return startup.main()
     sizes = QUICK if args.quick else FULL
     settings = Settings(
         pages=args.pages or sizes["pages"],

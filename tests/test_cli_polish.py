@@ -63,3 +63,27 @@ def test_shell_without_a_warehouse_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["shell", "--db", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 1
     assert "no warehouse at" in result.output
+
+
+def test_a_warehouse_is_migrated_once_per_process_and_again_when_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper import db  # noqa: PLC0415
+
+    calls: list[int] = []
+    real = db.migrate
+
+    def counted(con: object, directory: Path | None = None) -> list[int]:
+        calls.append(1)
+        return real(con, directory)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "migrate", counted)
+    path = tmp_path / "w.duckdb"
+    for _ in range(3):  # the CLI's check, then the run's opens
+        db.connect(path).close()
+    assert len(calls) == 1
+    path.unlink()  # a new file under the same name is migrated, whatever its inode
+    con = db.connect(path)
+    assert db.schema_version(con) > 0
+    con.close()
+    assert len(calls) == 2

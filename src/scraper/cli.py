@@ -17,8 +17,6 @@ from typer.exceptions import TyperException
 
 from scraper import flow_cli, replica_cli, warehouse_cli
 from scraper.cli_errors import EXIT_INTERRUPTED, EXIT_TERMINATED, fail
-from scraper.config import CrawlConfig
-from scraper.parse import parse_study
 
 app = typer.Typer(
     name="scraper",
@@ -59,6 +57,8 @@ def parse_command(
     ] = None,
 ) -> None:
     """Parse saved pages and print one JSON object per page (JSON Lines), in order."""
+    from scraper.parse import parse_study  # noqa: PLC0415  # the parser: on use, not for `--help`
+
     for path in files:
         page = parse_study(_read_page(path), url)
         sys.stdout.write(json.dumps(page.to_json(), ensure_ascii=False) + "\n")
@@ -67,6 +67,8 @@ def parse_command(
 def _read_page(path: Path) -> bytes:
     """The saved page's bytes, read no further than the largest body a crawl accepts (a device
     or a runaway file would otherwise be read without end)."""
+    from scraper.config import CrawlConfig  # noqa: PLC0415  # URL rules (w3lib): on use
+
     limit = CrawlConfig().max_body_bytes
     try:
         with path.open("rb") as file:

@@ -2,7 +2,8 @@
 
 `register(app)` adds them to the main typer app. Like every command they end in one line on
 stderr and a non-zero exit instead of a traceback: 2 for a query or option we refuse, 1 when the
-warehouse itself cannot be used (missing, locked by a crawl, corrupt).
+warehouse itself cannot be used (missing, locked by a crawl, corrupt). DuckDB is imported inside
+the commands, so that `scraper --help` and the flow commands do not wait for it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Annotated
 
 import typer
 
-from scraper import db, warehouse
 from scraper.cli_errors import EXIT_BAD_INPUT, EXIT_FAILED, fail
 
 
@@ -63,6 +63,8 @@ def sql_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Run one read-only SQL query against the warehouse (writes are refused)."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     text = _query_text(query, file)
     try:
         output = warehouse.run_sql(db_path, text, fmt.value, width=_width())
@@ -78,6 +80,8 @@ def search_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Find studies by words, best first (BM25: title above TLDR above summary)."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     text = " ".join(words)
     try:
         con = warehouse.open_read_only(db_path)
@@ -105,6 +109,8 @@ def export_command(
     ],
 ) -> None:
     """Write one Parquet file per public relation of the warehouse."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     try:
         written = warehouse.export(db_path, out)
     except (db.WarehouseError, OSError) as exc:
@@ -121,7 +127,7 @@ def status_command(
 ) -> None:
     """Show the running or last run (progress, rate, failures) and the frontier; works while a
     crawl runs."""
-    from scraper import status  # noqa: PLC0415  # one command's module: loaded on use
+    from scraper import db, status  # noqa: PLC0415  # DuckDB: on use, not for `--help`
 
     try:
         con = status.open_briefly(db_path, wait_s=wait)
@@ -143,6 +149,8 @@ def shell_command(db_path: DbOption) -> None:
     """An interactive, read-only SQL shell on the warehouse, with the DuckDB this package pins
     (a duckdb CLI of another version may not read its storage). End a statement with ';'; quit
     with .quit or Ctrl-D."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     if not db_path.exists():
         fail(f"no warehouse at {db_path}", EXIT_FAILED)
     interactive = sys.stdin.isatty()
@@ -186,6 +194,8 @@ def _query_text(query: str | None, file: Path | None) -> str:
 
 def _width() -> int:
     """The terminal's width when printing to one, else a width that keeps rows readable."""
+    from scraper import warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     if sys.stdout.isatty():
         return shutil.get_terminal_size().columns
     return warehouse.DEFAULT_TABLE_WIDTH
@@ -193,4 +203,6 @@ def _width() -> int:
 
 def _exit_code(exc: Exception) -> int:
     """A query we refuse is bad input; any other error means the warehouse cannot be used."""
+    from scraper import warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     return EXIT_BAD_INPUT if isinstance(exc, warehouse.QueryError) else EXIT_FAILED
