@@ -124,3 +124,47 @@ def test_a_failing_report_does_not_end_the_step() -> None:
         return "done"
 
     assert asyncio.run(step()) == "done"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
+def test_crawl_flow_reports_progress_while_it_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client  # noqa: PLC0415  # Prefect: on use
+    from prefect.client.schemas.filters import (  # noqa: PLC0415
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    from replica import Replica, ReplicaServer  # noqa: PLC0415
+    from scraper import flows  # noqa: PLC0415
+
+    monkeypatch.setattr(progress, "TICK_S", 0.05)
+    monkeypatch.setattr(progress, "FLOW_REPORT_INTERVAL_S", 0.3)
+    stream = io.StringIO()
+    # one batch of ~20 pages at 15/s: a bit over a second, many ticks, a few reports
+    with (
+        ReplicaServer(Replica(pages=20, seed=5)) as server,
+        progress.show_to(LogLines(stream, interval=0.2)),
+    ):
+        state = flows.run_crawl(
+            base_url=server.base_url, db=str(tmp_path / "w.duckdb"), rate=15.0, batch_size=100
+        )
+    assert state.is_completed(), state.message
+    lines = stream.getvalue().splitlines()
+    assert 2 <= len(lines) <= 40  # log lines came while it ran, and not one per reading
+    assert all(line.startswith("crawl: ") and " pages · " in line for line in lines)
+
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None
+
+    async def logged() -> list[str]:
+        flow_run = LogFilterFlowRunId(any_=[run_id])
+        async with get_client() as client:
+            return [log.message for log in await client.read_logs(LogFilter(flow_run_id=flow_run))]
+
+    messages = asyncio.run(logged())
+    assert any(message.startswith("progress: ") for message in messages)

@@ -269,12 +269,14 @@ async def ticking(
     progress: Callable[[], ProgressSnapshot],
     report: Callable[[ProgressSnapshot], Awaitable[None]],
     *,
-    tick: float = TICK_S,
-    report_every: float = FLOW_REPORT_INTERVAL_S,
+    tick: float | None = None,
+    report_every: float | None = None,
 ) -> AsyncIterator[None]:
-    """While the block runs: every `tick` seconds the installed display gets a reading, and
-    every `report_every` seconds `report` too (the flow's artifact and log line), so they move
-    during a long batch and not only between batches."""
+    """While the block runs: every `tick` seconds (`TICK_S`) the installed display gets a
+    reading, and every `report_every` seconds (`FLOW_REPORT_INTERVAL_S`) `report` too (the
+    flow's artifact and log line), so they move during a long batch, not only between batches."""
+    tick = TICK_S if tick is None else tick  # read now: a test may shorten them
+    report_every = FLOW_REPORT_INTERVAL_S if report_every is None else report_every
 
     async def loop() -> None:
         last = time.monotonic()
