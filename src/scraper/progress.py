@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -111,6 +112,7 @@ class RunProgress:
 
     Pages fetched in this process are counted by `fetched` as each arrives; a batch's results
     are then `settled`, which counts those fetched elsewhere (a shard on a Dask worker) once.
+    A lock: Prefect may run a batch task in another thread than the flow that reads it.
     """
 
     def __init__(self, *, budget: int | None = None, clock: Callable[[], float] = time.monotonic):
@@ -124,18 +126,21 @@ class RunProgress:
         self._remaining_at = 0  # `_done` when `_remaining` was read
         self._visited = 0  # the crawl's visits (over all its runs) when `_remaining` was read
         self._live: set[str] = set()  # target URLs of this batch already counted
+        self._lock = threading.Lock()
 
     def fetched(self, result: FetchResult) -> None:
         """One page came back (or gave up)."""
-        self._count(result)
-        self._live.add(result.url)
+        with self._lock:
+            self._count(result)
+            self._live.add(result.url)
 
     def settled(self, results: Iterable[FetchResult]) -> None:
         """A batch was loaded: count the pages `fetched` did not see, and start the next."""
-        for result in results:
-            if result.url not in self._live:
-                self._count(result)
-        self._live.clear()
+        with self._lock:
+            for result in results:
+                if result.url not in self._live:
+                    self._count(result)
+            self._live.clear()
 
     def set_remaining(self, remaining: int, visited: int = 0) -> None:
         """The pages still due in the run's crawl and those it visited, over all its runs (read
@@ -161,6 +166,10 @@ class RunProgress:
         self._bytes += count
 
     def snapshot(self) -> ProgressSnapshot:
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> ProgressSnapshot:
         due = None
         if self._remaining is not None:
             # pages done since the frontier was read came out of its remaining count
@@ -264,6 +273,50 @@ def show(snapshot: ProgressSnapshot) -> None:
         display.show(snapshot)
 
 
+class Ticker:
+    """Every `tick` seconds (`TICK_S`) the installed display gets a reading, and every
+    `report_every` seconds (`FLOW_REPORT_INTERVAL_S`) `report` too (the flow's artifact and log
+    line), so that they move during a long batch, not only between batches. `start` it on the
+    flow's event loop; `stop` it when the run's steps end."""
+
+    def __init__(
+        self,
+        progress: Callable[[], ProgressSnapshot],
+        report: Callable[[ProgressSnapshot], Awaitable[None]],
+        *,
+        tick: float | None = None,
+        report_every: float | None = None,
+    ) -> None:
+        self._progress = progress
+        self._report = report
+        self._tick = TICK_S if tick is None else tick  # read now: a test may shorten them
+        self._report_every = FLOW_REPORT_INTERVAL_S if report_every is None else report_every
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> Ticker:
+        self._task = asyncio.create_task(self._loop())
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _loop(self) -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(self._tick)
+            snapshot = self._progress()
+            show(snapshot)
+            if time.monotonic() - last >= self._report_every:
+                last = time.monotonic()
+                try:
+                    await self._report(snapshot)
+                except Exception as exc:  # a report that fails must not end the crawl
+                    log.warning("progress report failed: %s", exc)
+
+
 @asynccontextmanager
 async def ticking(
     progress: Callable[[], ProgressSnapshot],
@@ -272,28 +325,9 @@ async def ticking(
     tick: float | None = None,
     report_every: float | None = None,
 ) -> AsyncIterator[None]:
-    """While the block runs: every `tick` seconds (`TICK_S`) the installed display gets a
-    reading, and every `report_every` seconds (`FLOW_REPORT_INTERVAL_S`) `report` too (the
-    flow's artifact and log line), so they move during a long batch, not only between batches."""
-    tick = TICK_S if tick is None else tick  # read now: a test may shorten them
-    report_every = FLOW_REPORT_INTERVAL_S if report_every is None else report_every
-
-    async def loop() -> None:
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(tick)
-            snapshot = progress()
-            show(snapshot)
-            if time.monotonic() - last >= report_every:
-                last = time.monotonic()
-                try:
-                    await report(snapshot)
-                except Exception as exc:  # a report that fails must not end the crawl
-                    log.warning("progress report failed: %s", exc)
-
-    task = asyncio.create_task(loop())
+    """A `Ticker` running while the block runs."""
+    ticker = Ticker(progress, report, tick=tick, report_every=report_every).start()
     try:
         yield
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await ticker.stop()

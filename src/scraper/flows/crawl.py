@@ -136,31 +136,34 @@ async def run_steps(
 ) -> RunReport:
     """Discovery, then steps until nothing is due or `max_pages` were fetched, then the run's
     end. An error closes the run as failed, with the reason, before it propagates."""
+    ticker: progress.Ticker | None = None
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
         session.tracker.budget = max_pages
-        async with progress.ticking(
-            session.tracker.snapshot, _reporter(progress_id, tracker=session.tracker)
-        ):
-            if discover_urls:
-                await discover(session)
-            session.progress()  # the due count, for the ETA
-            fetched, number = 0, 0
-            while max_pages is None or fetched < max_pages:
-                number += 1
-                left = None if max_pages is None else max_pages - fetched
-                batches = await step(session, number, left)
-                if not batches:
-                    break
-                for batch in batches:
-                    fetched += batch.fetched
-                    percent = session.progress()
-                    await aupdate_progress_artifact(progress_id, percent)
-                    report.progress(percent, batch)
+        ticker = progress.Ticker(session.tracker.snapshot, _reporter(progress_id, session.tracker))
+        ticker.start()
+        if discover_urls:
+            await discover(session)
+        session.progress()  # the due count, for the ETA
+        fetched, number = 0, 0
+        while max_pages is None or fetched < max_pages:
+            number += 1
+            left = None if max_pages is None else max_pages - fetched
+            batches = await step(session, number, left)
+            if not batches:
+                break
+            for batch in batches:
+                fetched += batch.fetched
+                percent = session.progress()
+                await aupdate_progress_artifact(progress_id, percent)
+                report.progress(percent, batch)
         await aupdate_progress_artifact(progress_id, session.progress())
     except Exception as exc:
         await finish_run(session, f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        if ticker is not None:
+            await ticker.stop()
     return await finish_run(session, None)
 
 
