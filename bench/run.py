@@ -281,12 +281,19 @@ def main(argv: list[str] | None = None) -> int:
         help="only the readers bench (bench/readers.py): --pages studies (default 100), --rate",
     )
     parser.add_argument("--rate", type=float, default=2.0, help="the readers bench's crawl rate")
+    parser.add_argument(
+        "--startup", action="store_true", help="only where a crawl's start-up seconds go"
+    )
     args = parser.parse_args(argv)
     if args.readers:
         from bench import readers  # noqa: PLC0415  # the readers bench alone needs no Prefect
 
         print(readers.run(args.pages or 100, args.rate))
         return 0
+    if args.startup:
+        from bench import startup  # noqa: PLC0415  # a bench of its own
+
+        return startup.main()
     sizes = QUICK if args.quick else FULL
     settings = Settings(
         pages=args.pages or sizes["pages"],

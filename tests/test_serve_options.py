@@ -1,14 +1,10 @@
 """`scraper serve` options and what reaches the Prefect UI: the crawl's options passed to the
-deployments, a one-line warning without a Prefect server, the terminal quieted but not the API,
-and a stats line logged as a run goes."""
+deployments, a one-line warning without a Prefect server, the terminal quieted but not the API.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import logging
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -78,28 +74,3 @@ def test_quiet_terminal_keeps_info_going_to_the_prefect_api(clean_env: pytest.Mo
     assert config["handlers"]["console"]["level"] == "WARNING"  # the terminal: quiet
     assert config["handlers"]["api"]["level"] == 0  # the server: everything
     assert config["loggers"]["prefect"]["level"] == "INFO"
-
-
-def test_a_running_crawl_logs_a_stats_line_with_pages_rate_and_failures(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    # the module, not the flow the package names `crawl`; Prefect: a slow import, only here
-    crawl: Any = importlib.import_module("scraper.flows.crawl")
-
-    logger = logging.getLogger("test-stats")
-    monkeypatch.setattr(crawl, "get_run_logger", lambda: logger)
-    batch = SimpleNamespace(fetched=30, failures=(("u", "timeout"),))
-    session: Any = SimpleNamespace(batches=[batch, batch])
-
-    async def a_while() -> None:
-        stats = asyncio.create_task(crawl._log_stats(session, every=0.01))
-        await asyncio.sleep(0.1)
-        stats.cancel()
-
-    with caplog.at_level(logging.INFO, logger="test-stats"):
-        asyncio.run(a_while())
-    lines = [r.getMessage() for r in caplog.records if r.name == "test-stats"]
-    assert lines
-    assert lines[0].startswith("stats: 60 pages in ")
-    assert "pages/min" in lines[0]
-    assert lines[0].endswith("2 failed")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -16,8 +17,6 @@ from typer.exceptions import TyperException
 
 from scraper import flow_cli, replica_cli, warehouse_cli
 from scraper.cli_errors import EXIT_INTERRUPTED, EXIT_TERMINATED, fail
-from scraper.config import CrawlConfig
-from scraper.parse import parse_page
 
 app = typer.Typer(
     name="scraper",
@@ -25,11 +24,27 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: on/off flags read `--full / --no-full`, not a `<bool>` type column,
+    # and no help text is taken for rich markup (`[default: ...]` was eaten as a tag)
+    rich_markup_mode=None,
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"scraper {metadata.version('scraper')}")
+        raise typer.Exit
+
+
 @app.callback()
-def root() -> None:
+def root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
     """Crawl study pages into a DuckDB warehouse, and query it."""
 
 
@@ -44,6 +59,8 @@ def parse_command(
     ] = None,
 ) -> None:
     """Parse saved pages and print one JSON object per page (JSON Lines), in order."""
+    from scraper.parse import parse_page  # noqa: PLC0415  # the parser: on use, not for `--help`
+
     for path in files:
         page = parse_page(_read_page(path), url)
         sys.stdout.write(json.dumps(page.to_json(), ensure_ascii=False) + "\n")
@@ -52,6 +69,8 @@ def parse_command(
 def _read_page(path: Path) -> bytes:
     """The saved page's bytes, read no further than the largest body a crawl accepts (a device
     or a runaway file would otherwise be read without end)."""
+    from scraper.config import CrawlConfig  # noqa: PLC0415  # URL rules (w3lib): on use
+
     limit = CrawlConfig().max_body_bytes
     try:
         with path.open("rb") as file:

@@ -129,9 +129,10 @@ def connect(
     # refuse the next `register` on this connection.
     with contextlib.suppress(duckdb.Error):
         con.execute("SELECT 1").fetchall()
-    if not read_only and not reopen:
+    if not read_only and not reopen and not _known_current(con, path):
         try:
             migrate(con)
+            _remember_current(path)
         except duckdb.Error as exc:
             # Close it: a connection left open keeps the file's database alive in this process,
             # and every later open with other settings would then fail as "already open".
@@ -197,6 +198,34 @@ def _check_ours(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
             f"{path} is a DuckDB database but not a warehouse (it has tables and no"
             " schema_migrations); refusing to write to it"
         )
+
+
+# Files this process already brought up to date (migrations and views): a run opens its warehouse
+# more than once (the CLI's check, then the crawl), and re-applying every view costs a catalog
+# write each time. Keyed by the file's identity, so a file replaced under the same name (a test, a
+# demo starting afresh) is migrated again.
+_migrated: set[tuple[str, int, int]] = set()
+
+
+def _file_key(path: str | Path) -> tuple[str, int, int]:
+    stat = Path(path).stat()
+    return (str(Path(path).resolve()), stat.st_dev, stat.st_ino)
+
+
+def _remember_current(path: str | Path) -> None:
+    with contextlib.suppress(OSError):  # ":memory:" is no file: it is migrated on every open
+        _migrated.add(_file_key(path))
+
+
+def _known_current(con: duckdb.DuckDBPyConnection, path: str | Path) -> bool:
+    """This process migrated this very file, and its schema is still the newest we know."""
+    try:
+        if _file_key(path) not in _migrated:
+            return False
+        newest = max((version for version, _ in _migrations(sql_dir() / "migrations")), default=0)
+        return schema_version(con) == newest
+    except (OSError, duckdb.Error):  # ":memory:", or no schema_migrations table: migrate
+        return False
 
 
 def migrate(con: duckdb.DuckDBPyConnection, directory: Path | None = None) -> list[int]:

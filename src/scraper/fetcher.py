@@ -116,14 +116,18 @@ class Fetcher:
         *,
         expect: Expect = "html",
         max_bytes: int | None = None,
+        on_result: Callable[[FetchResult], None] | None = None,
     ) -> list[FetchResult]:
         """Fetch all targets concurrently (within each host's limits); results in input order.
-        `max_bytes` as in `fetch`."""
-        return await in_order(
-            targets,
-            lambda target: self.fetch(target, expect=expect, max_bytes=max_bytes),
-            self.runners,
-        )
+        `max_bytes` as in `fetch`; `on_result` sees each result as it arrives (progress)."""
+
+        async def one(target: FetchTarget | str) -> FetchResult:
+            result = await self.fetch(target, expect=expect, max_bytes=max_bytes)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        return await in_order(targets, one, self.runners)
 
     @property
     def runners(self) -> int:

@@ -12,17 +12,15 @@ import math
 import os
 import shutil
 import signal
-import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import duckdb
-import httpx
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from scraper import db, warehouse
 from scraper.budget import parse_duration
 from scraper.children import start_ephemeral_server
 from scraper.cli_errors import (
@@ -117,7 +115,8 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     full: Annotated[bool, typer.Option(help="Revisit every known page, due or not.")] = False,
     discover: Annotated[bool, typer.Option(help="Read robots.txt sitemaps first.")] = True,
     archive_dir: Annotated[
-        Path | None, typer.Option(help="WARC directory [default: <db>-warc beside the db].")
+        Path | None,
+        typer.Option(help="WARC directory.", show_default="<db>-warc beside the db"),
     ] = None,
     contact_url: Annotated[
         str | None,
@@ -162,9 +161,10 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     _check_not_held(db_path)
     _check_writable(db_path)
     _check_archive_dir(archive_dir, db_path)
-    _check_reachable(config)
+    reachable = _check_reachable_soon(config)
     prefect_settings(verbose=verbose)
     result = _run_crawl(
+        ready=reachable,
         base_url=base_url,
         db=str(db_path),
         archive_dir=str(archive_dir) if archive_dir else None,
@@ -224,9 +224,8 @@ def demo_command(
         )
     if failure is not None:
         fail(failure, EXIT_FAILED)
-    query = (db.sql_dir() / "queries" / DEMO_QUERY_FILE).read_text(encoding="utf-8")
     typer.echo(f"\n-- warehouse/queries/{DEMO_QUERY_FILE}")
-    typer.echo(warehouse.run_sql(db_path, query, "table"))
+    typer.echo(demo_table(db_path))
     typer.echo(
         f"\nThe warehouse is {db_path.resolve()}. Query it with:\n"
         f'  uv run scraper sql "SELECT title, venue FROM studies LIMIT 5" --db {db_path}\n'
@@ -234,9 +233,21 @@ def demo_command(
     )
 
 
+def demo_table(db_path: Path) -> str:
+    """The demo's closing query as a table as wide as COLUMNS or the terminal (160 without)."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
+    query = (db.sql_dir() / "queries" / DEMO_QUERY_FILE).read_text(encoding="utf-8")
+    width = shutil.get_terminal_size((warehouse.DEFAULT_TABLE_WIDTH, 24)).columns
+    return warehouse.run_sql(db_path, query, "table", width=width)
+
+
 def reparse_command(
     db_path: DbOption = Path("warehouse.duckdb"),
-    archive_dir: Annotated[Path | None, typer.Option(help="WARC directory.")] = None,
+    archive_dir: Annotated[
+        Path | None,
+        typer.Option(help="WARC directory.", show_default="<db>-warc beside the db"),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -255,11 +266,15 @@ def reparse_command(
     _check_not_held(db_path)
     _check_writable(db_path)
     prefect_settings(verbose=verbose)
+    from scraper import db  # noqa: PLC0415  # DuckDB: on use, not for `--help`
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
 
     archive = str(archive_dir) if archive_dir else None
+    from scraper import progress  # noqa: PLC0415  # the HTTP stack's records: on use
+
     start_ephemeral_server()
-    state: Any = run_reparse(db=str(db_path), archive_dir=archive, parse_workers=workers)
+    with progress.terminal_display("reparse") as display, progress.show_to(display):
+        state: Any = run_reparse(db=str(db_path), archive_dir=archive, parse_workers=workers)
     if state.is_cancelled():
         _exit_cancelled(state)
     if not state.is_completed():
@@ -362,6 +377,10 @@ def _check_not_held(db_path: Path) -> None:
 
 def _check_writable(db_path: Path) -> None:
     """Fail early, in one line, on a warehouse we could not write at the end of a long crawl."""
+    import duckdb  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
+    from scraper import db  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     if db_path.parent and not db_path.parent.exists():
         fail(f"directory {db_path.parent} does not exist")
     try:
@@ -378,17 +397,42 @@ def _check_archive_dir(archive_dir: Path | None, db_path: Path) -> None:
     _check_directory(archive_dir or default_archive_dir(db_path), "--archive-dir", create=True)
 
 
-def _check_reachable(config: CrawlConfig) -> None:
-    """One request for robots.txt (which the crawl reads first anyway): is anyone there?"""
-    url = config.base_url.rstrip("/") + "/robots.txt"
-    try:
-        httpx.get(url, headers={"User-Agent": config.user_agent}, timeout=15.0)
-    except httpx.HTTPError as exc:
-        fail(f"cannot reach {config.base_url}: {exc or type(exc).__name__}", EXIT_FAILED)
+def _check_reachable_soon(config: CrawlConfig) -> Callable[[], None]:
+    """One request for robots.txt (which the crawl reads first anyway): is anyone there? It
+    runs in a thread while Prefect is imported, off the path to the first request; the returned call
+    waits for it and fails in one line if nobody answered. A daemon thread: Ctrl-C does not
+    wait for its timeout."""
+    answer: Future[str | None] = Future()
+
+    def probe() -> None:
+        import httpx  # noqa: PLC0415  # the HTTP stack: on use, not for `--help`
+
+        url = config.base_url.rstrip("/") + "/robots.txt"
+        try:
+            httpx.get(url, headers={"User-Agent": config.user_agent}, timeout=15.0)
+        except httpx.HTTPError as exc:
+            answer.set_result(f"cannot reach {config.base_url}: {exc or type(exc).__name__}")
+        except BaseException as exc:  # anything else: the caller sees it, not the thread
+            answer.set_exception(exc)
+        else:
+            answer.set_result(None)
+
+    threading.Thread(target=probe, name="reachable", daemon=True).start()
+
+    def reachable() -> None:
+        failure = answer.result()
+        if failure is not None:
+            fail(failure, EXIT_FAILED)
+
+    return reachable
 
 
 def _replace_demo_warehouse(db_path: Path) -> None:
     """The demo starts afresh, but never over a warehouse that holds a real crawl."""
+    import duckdb  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
+    from scraper import db  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     if not db_path.exists():
         return
     try:
@@ -408,17 +452,18 @@ def _replace_demo_warehouse(db_path: Path) -> None:
     shutil.rmtree(default_archive_dir(db_path), ignore_errors=True)
 
 
-def _run_crawl(**parameters: Any) -> str | None:
-    """Run the crawl flow with a terminal progress bar; None when it completed, else why not."""
-    from scraper import report  # noqa: PLC0415  # imports the loader: DuckDB and Arrow
+def _run_crawl(*, ready: Callable[[], None] | None = None, **parameters: Any) -> str | None:
+    """Run the crawl flow, its progress shown; None when it completed, else why not. `ready`
+    is called once Prefect is imported, before its server starts (the reachability probe's
+    answer)."""
+    from scraper import db, progress  # noqa: PLC0415  # DuckDB, the HTTP stack: on use
     from scraper.flows import run_crawl  # noqa: PLC0415  # Prefect loads only for flow commands
 
-    columns = (TextColumn("crawl"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
-        task_id = bar.add_task("crawl", total=100.0)
-        start_ephemeral_server()
-        with report.progress_to(lambda percent, _batch: bar.update(task_id, completed=percent)):
-            state: Any = run_crawl(**parameters)
+    if ready is not None:  # after the imports it overlapped, before a server is started for nothing
+        ready()
+    start_ephemeral_server()
+    with progress.terminal_display("crawl") as display, progress.show_to(display):
+        state: Any = run_crawl(**parameters)
     if state.is_completed():
         typer.echo(state.message, err=True)
         return None

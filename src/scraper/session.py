@@ -55,6 +55,7 @@ from scraper.fetcher import Fetcher, in_order
 from scraper.frontier import Crawl, Frontier, Leftover
 from scraper.listing_load import load_listings
 from scraper.parse import PARSER_VERSION, parse_result
+from scraper.progress import RunProgress
 from scraper.records import LoadItem
 from scraper.report import BatchReport, RunReport, drift_message
 from scraper.responses import FetchResult, FetchTarget
@@ -135,6 +136,7 @@ class CrawlSession:
         self.batches: list[BatchReport] = []
         self.discovery_bytes = 0
         self.discovery_errors: list[str] = []  # sitemaps that could not be read
+        self.tracker = RunProgress()  # what people watching see, page by page
         self.sitemaps_served = False  # a sitemap named a study, or answered 304 (it did before)
         self.budget = Budget(config)  # requests spent, and what ends the run early
         self._queue: deque[FetchTarget] = deque()  # claimed, not fetched yet
@@ -268,6 +270,7 @@ class CrawlSession:
                 log.warning("sitemap unreadable: %s", error)
                 self.discovery_errors.append(str(error))
             self.discovery_bytes += sum(result.bytes for result in step.responses)
+            self.tracker.add_bytes(sum(result.bytes for result in step.responses))
             self.budget.count(step.responses)
             if not self.budget.allows_discovery_step():
                 break
@@ -290,6 +293,7 @@ class CrawlSession:
             return None
         try:
             results = await self._fetch_unless_stopped(targets)
+            self.tracker.settled(results)
             side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
             self.budget.count([*side, *results])
             entries = self.archive.writer.write([*side, *results], crawl_id=self.crawl.crawl_id)
@@ -383,7 +387,11 @@ class CrawlSession:
         are given back to the frontier unvisited, and the requests in flight finish."""
 
         async def fetch(target: FetchTarget) -> FetchResult | None:
-            return None if _stop.is_set() else await self.fetcher.fetch(target)
+            if _stop.is_set():
+                return None
+            result = await self.fetcher.fetch(target)
+            self.tracker.fetched(result)
+            return result
 
         fetched = await in_order(targets, fetch, self.fetcher.runners)
         skipped = [t for t, result in zip(targets, fetched, strict=True) if result is None]
@@ -414,6 +422,7 @@ class CrawlSession:
         with self.warehouse():
             report = self._apply(results, items, len(self.batches) + 1)
         self.batches.append(report)
+        self.tracker.settled(results)
         return report
 
     def _apply(
@@ -477,6 +486,7 @@ class CrawlSession:
                 stats = self.frontier.stats(self.crawl)
         except db.WarehouseLocked:
             return self._progress  # a reader holds the file: the last figure stands
+        self.tracker.set_remaining(stats.remaining, stats.visited)
         total = stats.visited + stats.remaining
         self._progress = 100.0 * stats.visited / total if total else 100.0
         return self._progress

@@ -1,8 +1,9 @@
-"""The warehouse's commands: `scraper sql`, `scraper search`, `scraper export`.
+"""The warehouse's commands: `scraper sql`, `search`, `export`, `status` and `shell`.
 
 `register(app)` adds them to the main typer app. Like every command they end in one line on
 stderr and a non-zero exit instead of a traceback: 2 for a query or option we refuse, 1 when the
-warehouse itself cannot be used (missing, locked by a crawl, corrupt).
+warehouse itself cannot be used (missing, locked by a crawl, corrupt). DuckDB is imported inside
+the commands, so that `scraper --help` and the flow commands do not wait for it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Annotated
 
 import typer
 
-from scraper import db, warehouse
 from scraper.cli_errors import EXIT_BAD_INPUT, EXIT_FAILED, fail
 
 
@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
     app.command("sql")(sql_command)
     app.command("search")(search_command)
     app.command("export")(export_command)
+    app.command("status")(status_command)
+    app.command("shell")(shell_command)
 
 
 def sql_command(
@@ -61,6 +63,8 @@ def sql_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Run one read-only SQL query against the warehouse (writes are refused)."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     text = _query_text(query, file)
     try:
         output = warehouse.run_sql(db_path, text, fmt.value, width=_width())
@@ -76,6 +80,8 @@ def search_command(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Find studies by words, best first (BM25: title above TLDR above summary)."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     text = " ".join(words)
     try:
         con = warehouse.open_read_only(db_path)
@@ -103,12 +109,68 @@ def export_command(
     ],
 ) -> None:
     """Write one Parquet file per public relation of the warehouse."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     try:
         written = warehouse.export(db_path, out)
     except (db.WarehouseError, OSError) as exc:
         fail(str(exc), _exit_code(exc))
     for relation in written:
         typer.echo(f"{relation.path}  {relation.rows} rows")
+
+
+def status_command(
+    db_path: DbOption,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait while a crawl writes a batch.")
+    ] = 5.0,
+) -> None:
+    """Show the running or last run (progress, rate, failures) and the frontier; works while a
+    crawl runs."""
+    from scraper import db, status  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
+    try:
+        con = status.open_briefly(db_path, wait_s=wait)
+    except db.WarehouseLocked as exc:
+        lease = status.lease_line(db_path)
+        fail(
+            f"{exc}; still locked after {wait:g} s" + (f" ({lease})" if lease else ""),
+            EXIT_FAILED,
+        )
+    except db.WarehouseError as exc:
+        fail(str(exc), EXIT_FAILED)
+    try:
+        typer.echo(status.format_status(status.read_status(con)))
+    finally:
+        con.close()
+
+
+def shell_command(db_path: DbOption) -> None:
+    """An interactive, read-only SQL shell on the warehouse, with the DuckDB this package pins
+    (a duckdb CLI of another version may not read its storage). End a statement with ';'; quit
+    with .quit or Ctrl-D."""
+    from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
+    if not db_path.exists():
+        fail(f"no warehouse at {db_path}", EXIT_FAILED)
+    interactive = sys.stdin.isatty()
+    pending: list[str] = []
+    while True:
+        try:
+            line = input(("scraper> " if not pending else "    ...> ") if interactive else "")
+        except EOFError:
+            break
+        if not pending and line.strip() in (".quit", ".exit"):
+            break
+        pending.append(line)
+        if not line.rstrip().endswith(";"):
+            continue
+        statement, pending = "\n".join(pending), []
+        # Opened per statement, never held: a crawl can take the warehouse between them.
+        try:
+            typer.echo(warehouse.run_sql(db_path, statement, "table", width=_width()))
+        except db.WarehouseError as exc:
+            typer.echo(f"error: {exc}", err=True)
 
 
 def _query_text(query: str | None, file: Path | None) -> str:
@@ -132,6 +194,8 @@ def _query_text(query: str | None, file: Path | None) -> str:
 
 def _width() -> int:
     """The terminal's width when printing to one, else a width that keeps rows readable."""
+    from scraper import warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     if sys.stdout.isatty():
         return shutil.get_terminal_size().columns
     return warehouse.DEFAULT_TABLE_WIDTH
@@ -139,4 +203,6 @@ def _width() -> int:
 
 def _exit_code(exc: Exception) -> int:
     """A query we refuse is bad input; any other error means the warehouse cannot be used."""
+    from scraper import warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     return EXIT_BAD_INPUT if isinstance(exc, warehouse.QueryError) else EXIT_FAILED

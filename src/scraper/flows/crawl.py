@@ -13,12 +13,10 @@ shards on a Dask cluster; `run_steps` and `published` are shared by both.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +36,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 
 from scraper import db as warehouse_db
-from scraper import lease, report
+from scraper import lease, progress, report
 from scraper import session as sessions
 from scraper.budget import parse_duration
 from scraper.config import CrawlConfig, PriorityPolicy, default_user_agent
@@ -325,12 +323,16 @@ async def run_steps(
 ) -> RunReport:
     """Discovery, then steps until nothing is due, `max_pages` were fetched or a stop was asked
     for, then the run's end. An error closes the run as failed, with the reason, before it
-    propagates. A stats line is logged every `STATS_EVERY_S` meanwhile."""
-    stats = asyncio.create_task(_log_stats(session))
+    propagates. The progress artifact and a progress line in the run's log move meanwhile."""
+    ticker: progress.Ticker | None = None
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
+        session.tracker.budget = max_pages
+        ticker = progress.Ticker(session.tracker.snapshot, _reporter(progress_id, session.tracker))
+        ticker.start()
         if discover_urls and isinstance(found := await discover(session), Unwritable):
             raise RunAborted(found.message)
+        session.progress()  # the due count, for the ETA
         fetched, number = 0, 0
         while (max_pages is None or fetched < max_pages) and not sessions.stop_requested():
             number += 1
@@ -350,32 +352,23 @@ async def run_steps(
         await finish_run(session, f"{type(exc).__name__}: {exc}")
         raise
     finally:
-        stats.cancel()
-        with suppress(asyncio.CancelledError):
-            await stats
+        if ticker is not None:
+            await ticker.stop()
     return await finish_run(session, None)
 
 
-STATS_EVERY_S = 60.0  # as Scrapy's LogStats: people watching a long run see it move
+def _reporter(
+    progress_id: Any, tracker: progress.RunProgress
+) -> Callable[[progress.ProgressSnapshot], Awaitable[None]]:
+    """The flow's report during a batch: the progress artifact and a stats line in its log."""
 
+    async def reported(snapshot: progress.ProgressSnapshot) -> None:
+        percent = tracker.crawl_percent()
+        if percent is not None:
+            await aupdate_progress_artifact(progress_id, percent)
+        get_run_logger().info("progress: %s", progress.progress_line(snapshot))
 
-async def _log_stats(session: CrawlSession, every: float = STATS_EVERY_S) -> None:
-    """Log the run's pages, rate and failures every `every` seconds (INFO: it reaches the
-    Prefect UI; the terminal shows only warnings unless --verbose)."""
-    logger = get_run_logger()
-    started = time.monotonic()
-    while True:
-        await asyncio.sleep(every)
-        pages = sum(batch.fetched for batch in session.batches)
-        failed = sum(len(batch.failures) for batch in session.batches)
-        minutes = (time.monotonic() - started) / 60
-        logger.info(
-            "stats: %d pages in %.1f min (%.1f pages/min), %d failed",
-            pages,
-            minutes,
-            pages / minutes if minutes else 0.0,
-            failed,
-        )
+    return reported
 
 
 async def published(result: RunReport) -> State:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import acreate_markdown_artifact
+from prefect.artifacts import (
+    acreate_markdown_artifact,
+    acreate_progress_artifact,
+    aupdate_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
@@ -23,7 +27,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed
 from prefect.utilities.annotations import quote
 
-from scraper import lease, load
+from scraper import lease, load, progress
 from scraper import reparse as library
 from scraper.reparse import ParsedBatch, ReparseRun
 from scraper.warc import ArchiveEntry
@@ -62,12 +66,21 @@ async def reparse(
         return Cancelled(name="Skipped", message=str(busy))
     with held, ReparseRun.open(db, archive_dir=archive_dir, flow_run_id=flow_run.id) as run:
         held.update(run_id=run.run_id)
-        ahead = 2 * max(1, parse_workers)
-        async for number, batch in _parsed(run, batch_size, ahead):
-            # quote: Prefect would otherwise walk every record looking for futures (a second
-            # per 1,000 pages); the task receives the batch itself.
-            quoted: Any = quote(batch)
-            reparse_batch(run, quoted, number)
+        chunks = list(run.chunks(batch_size))  # the entries are read at once anyway
+        tracker = progress.RunProgress()
+        tracker.set_remaining(sum(len(chunk) for chunk in chunks))
+        progress_id = await acreate_progress_artifact(0.0, description="Archived pages reparsed")
+        reporter = _reporter(progress_id, tracker)
+        async with progress.ticking(tracker.snapshot, reporter):
+            ahead = 2 * max(1, parse_workers)
+            async for number, batch in _parsed(run, chunks, ahead):
+                # quote: Prefect would otherwise walk every record looking for futures (a
+                # second per 1,000 pages); the task receives the batch itself.
+                quoted: Any = quote(batch)
+                reparse_batch(run, quoted, number)
+                unreadable = len(batch.unreadable)
+                tracker.add_pages(len(batch.items) + unreadable, {"unreadable": unreadable})
+        await reporter(tracker.snapshot())
         result = run.finish()
     await acreate_markdown_artifact(f"# Reparse\n\n{result.message}", key="reparse-summary")
     return Completed(
@@ -76,14 +89,28 @@ async def reparse(
     )
 
 
+def _reporter(
+    progress_id: Any, tracker: progress.RunProgress
+) -> Callable[[progress.ProgressSnapshot], Awaitable[None]]:
+    """The progress artifact and a stats line in the flow's log, also between batches."""
+
+    async def reported(snapshot: progress.ProgressSnapshot) -> None:
+        percent = tracker.crawl_percent()
+        if percent is not None:
+            await aupdate_progress_artifact(progress_id, percent)
+        get_run_logger().info("progress: %s", progress.progress_line(snapshot))
+
+    return reported
+
+
 async def _parsed(
-    run: ReparseRun, batch_size: int, ahead: int
+    run: ReparseRun, chunks: list[list[ArchiveEntry]], ahead: int
 ) -> AsyncIterator[tuple[int, ParsedBatch]]:
     """(number, parsed batch) in archive order, with up to `ahead` batches submitted at once. On
     an error the few batches still being parsed are left to finish and dropped."""
     pending: deque[tuple[int, PrefectFuture[ParsedBatch]]] = deque()
     directory = str(run.directory)
-    for number, entries in enumerate(run.chunks(batch_size), start=1):
+    for number, entries in enumerate(chunks, start=1):
         # Not `quote`d: prefect-dask hands a quoted list to the task as a tuple of tuples.
         pending.append((number, parse_archived.submit(directory, entries, number)))
         if len(pending) >= ahead:
