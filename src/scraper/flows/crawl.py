@@ -327,7 +327,9 @@ async def run_steps(
     ticker: progress.Ticker | None = None
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
-        session.tracker.budget = max_pages
+        # The ETA runs to what ends the run first: --max-pages, else the request budget (a page
+        # is about a request when nothing fails).
+        session.tracker.budget = max_pages if max_pages is not None else session.config.max_requests
         ticker = progress.Ticker(session.tracker.snapshot, _reporter(progress_id, session.tracker))
         ticker.start()
         if discover_urls and isinstance(found := await discover(session), Unwritable):
