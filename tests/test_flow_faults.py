@@ -1,5 +1,5 @@
 """Faults inside flow runs end in one line, with no traceback in Prefect's logs: a full disk
-(ENOSPC injected at the archive's write, during discovery or during a batch)."""
+(ENOSPC injected at the WARC writer, during discovery or during a batch)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from replica import Replica, ReplicaServer
-from scraper.archive import Archive
 from scraper.responses import FetchResult
 from scraper.urls import study_id_from_url
+from scraper.warc import WarcWriter
 from tests.flow_testing import collect_prefect_sockets
 
 pytestmark = [
@@ -59,15 +59,15 @@ def test_a_full_disk_fails_the_run_in_one_line_without_a_logged_traceback(
 ) -> None:
     from scraper import flows  # noqa: PLC0415  # Prefect: slow import
 
-    real_append = Archive.append
+    real_write = WarcWriter.write
 
-    def full_disk(self: Archive, results: Sequence[FetchResult], **kwargs: Any) -> Any:
+    def full_disk(self: WarcWriter, results: Sequence[FetchResult], **kwargs: Any) -> Any:
         studies = any(study_id_from_url(r.url) is not None for r in results)
         if when == "discovery" or studies:
-            raise OSError(errno.ENOSPC, "No space left on device", str(self.directory))
-        return real_append(self, results, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path))
+        return real_write(self, results, **kwargs)
 
-    monkeypatch.setattr(Archive, "append", full_disk)
+    monkeypatch.setattr(WarcWriter, "write", full_disk)
     state = flows.run_crawl(base_url=replica_server.base_url, db=str(tmp_path / "w.duckdb"))
     assert state.is_failed()
     message = state.message or ""

@@ -56,7 +56,7 @@ def test_robots_txt_answering_5xx_fails_the_run_with_the_reason(tmp_path: Path) 
 
 def test_a_refused_sitemap_with_nothing_else_due_fails_the_run(tmp_path: Path) -> None:
     db_path = tmp_path / "w.duckdb"
-    result = _run(BrokenSite("/sitemap.xml", 403), db_path, seed_urls=())
+    result = _run(BrokenSite("/sitemap.xml", 403), db_path, seed_urls=(), seed_listings=False)
     summary = result.report.summary
     assert summary.pages_fetched == 0
     assert summary.status == "failed"
@@ -72,3 +72,16 @@ def test_a_run_with_nothing_due_still_completes(tmp_path: Path) -> None:
     again = _run(site, db_path)  # nothing due: every page was just fetched
     assert again.report.summary.pages_fetched == 0
     assert again.report.summary.status == "completed"
+
+
+def test_a_refused_sitemap_whose_listing_fallback_finds_nothing_fails_the_run(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "w.duckdb"
+    result = _run(BrokenSite("/sitemap.xml", 403), db_path, seed_urls=())
+    summary = result.report.summary
+    assert summary.pages_fetched > 0  # the keyword listings were tried: the mock site has none
+    assert summary.pages_new == summary.pages_changed == 0
+    assert summary.status == "failed"
+    assert summary.error is not None
+    assert "sitemap unreadable" in summary.error

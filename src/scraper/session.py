@@ -548,7 +548,11 @@ class CrawlSession:
         read a sitemap and nothing else was due. Such a run did not do its job; one that merely
         found nothing due did."""
         outcomes, reasons = self._tally()
-        answered = sum(n for outcome, n in outcomes.items() if outcome not in ("failed", "refused"))
+        # A page found gone is no answer either: a site whose sitemap is refused and whose
+        # keyword listings (the fallback) are all 404 gave the run nothing to read.
+        answered = sum(
+            n for outcome, n in outcomes.items() if outcome not in ("failed", "refused", "gone")
+        )
         if answered:
             return None
         if reasons:
