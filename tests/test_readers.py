@@ -244,3 +244,29 @@ def test_an_unreadable_spooled_batch_is_set_aside_and_its_pages_fetched_again(
     assert len(seen) >= PAGES
     assert spool.pending() == []
     assert list(spool.directory.glob("*.unreadable"))
+
+
+def test_an_unreadable_batch_of_this_run_is_fetched_again_in_this_run(
+    site: str, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "w.duckdb"
+    spool = Spool(default_spool_dir(db_path))
+
+    async def crawl_with_a_lost_batch() -> bool:
+        async with CrawlSession.open(config(site), db_path) as session:
+            await session.discover()
+            holder = child(HOLDER, db_path)
+            try:
+                await session.run_batch()  # spooled: the reader holds the file
+            finally:
+                let_go(holder)
+            (waiting,) = spool.pending()
+            waiting.visits.write_bytes(b"not parquet")
+            await batches_until_done(session)  # its URLs were given back: fetched again now
+            return session.finish().complete
+
+    assert asyncio.run(crawl_with_a_lost_batch())
+    seen = visits(db_path)
+    assert set(seen.values()) == {1}
+    assert len(seen) >= PAGES
+    assert len(list(spool.directory.glob("*.unreadable"))) == 2  # visits and index, kept apart

@@ -23,6 +23,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,11 +84,9 @@ class Lease:
         """Take the lease now or raise `WarehouseBusy` naming the holder; never waits."""
         path = Path(db_path)
         file = lease_path(path).open("ab")  # never truncated or removed: the lock is on its inode
-        try:
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _locked(file, fcntl.LOCK_EX, tries=PROBE_TRIES):
             file.close()
-            raise WarehouseBusy(path, _read_holder(path)) from None
+            raise WarehouseBusy(path, _read_holder(path))
         holder = Holder(
             pid=os.getpid(),
             started_at=datetime.now(UTC).isoformat(),
@@ -128,16 +127,36 @@ class Lease:
 
 
 def holder(db_path: str | Path) -> Holder | None:
-    """The run holding the warehouse's lease, or None when nobody does (a probe: takes the lock
-    for an instant when it is free)."""
+    """The run holding the warehouse's lease, or None when nobody does. A probe takes a shared
+    lock for an instant and writes nothing, so a run acquiring the lease at that moment (it
+    tries a few times) is not turned away by it."""
     path = lease_path(db_path)
     if not path.exists():
         return None
-    try:
-        with Lease.acquire(db_path):
+    with path.open("ab") as file:
+        if _locked(file, fcntl.LOCK_SH, tries=1):
+            fcntl.flock(file.fileno(), fcntl.LOCK_UN)
             return None
-    except WarehouseBusy as busy:
-        return busy.holder or Holder(pid=0, started_at="?")
+    return _read_holder(Path(db_path)) or Holder(pid=0, started_at="?")
+
+
+# How many times, `PROBE_PAUSE_S` apart, acquiring tries before the lease counts as held: a
+# `holder` probe (status, the CLI's check) holds it for an instant.
+PROBE_TRIES = 10
+PROBE_PAUSE_S = 0.05
+
+
+def _locked(file: IO[bytes], mode: int, *, tries: int) -> bool:
+    """Take a `mode` flock on `file` without blocking, trying `tries` times."""
+    for attempt in range(tries):
+        try:
+            fcntl.flock(file.fileno(), mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if attempt + 1 < tries:
+                time.sleep(PROBE_PAUSE_S)
+            continue
+        return True
+    return False
 
 
 def _read_holder(db_path: Path) -> Holder | None:

@@ -28,6 +28,7 @@ sharply keeps its last good value in the warehouse, and the run ends failed, nam
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import math
@@ -44,7 +45,7 @@ import duckdb
 import httpx
 
 from scraper import archive, db, drift, load, runs
-from scraper.access import WriteAccess
+from scraper.access import PATIENT_LOG_S, WriteAccess
 from scraper.archive import Archive
 from scraper.budget import Budget
 from scraper.client import make_client
@@ -91,8 +92,9 @@ CATCH_UP_WAIT_S = 0.25
 # warehouse this long before fetching waits for it. The claims are renewed at every load.
 CLAIM_AHEAD_S = 3600.0
 CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) crawl
-# How long opening a crawl waits for readers before it takes the file to be another crawl's.
-OPEN_WAIT_S = 3.0
+# How long opening a crawl waits for readers. The run's lease (`scraper.lease`) already keeps
+# other crawls out, so what holds the file here is a reader: an export or a notebook's query.
+OPEN_WAIT_S = 60.0
 
 
 def default_archive_dir(db_path: Path) -> Path:
@@ -141,6 +143,7 @@ class CrawlSession:
         self.budget = Budget(config)  # requests spent, and what ends the run early
         self._queue: deque[FetchTarget] = deque()  # claimed, not fetched yet
         self._batch_of_spool: dict[int, int] = {}  # spooled batch -> its number in this run
+        self._urls_of_spool: dict[int, list[str]] = {}  # spooled batch -> its claimed URLs
         self._progress = 0.0
         self._load_spooled()  # what a killed run fetched and could not load
 
@@ -285,10 +288,11 @@ class CrawlSession:
         wait (`pending`) and a later batch, or `finish`, loads it. On a failure before the batch
         is spooled its claims are given back, so its URLs are due again.
         """
-        affordable = self.budget.pages_affordable(
-            limit or self.config.batch_size, datetime.now(UTC)
-        )
-        targets = self._take(affordable) if affordable else []
+        # Never more than a batch at once, whatever is left of --max-pages: a batch is what is
+        # spooled and loaded together, so a crash or a reader never holds back more than one.
+        size = min(limit, self.config.batch_size) if limit else self.config.batch_size
+        affordable = self.budget.pages_affordable(size, datetime.now(UTC))
+        targets = await self._take(affordable) if affordable else []
         if not targets:
             return None
         try:
@@ -305,19 +309,23 @@ class CrawlSession:
         number = len(self.batches) + 1
         self.batches.append(_waiting(number, results))
         self._batch_of_spool[spooled.number] = number
+        self._urls_of_spool[spooled.number] = [target.url for target in targets]
         self._catch_up()
         return self.batches[number - 1]
 
-    def _take(self, count: int) -> list[FetchTarget]:
+    async def _take(self, count: int) -> list[FetchTarget]:
         """The next `count` claimed targets; claims more when the warehouse can be had, and waits
-        for it only when nothing claimed is left."""
+        for it only when nothing claimed is left -- on the event loop (progress keeps moving)
+        and giving up when a stop is asked for."""
         if len(self._queue) < count:
-            if self._queue:
-                self._catch_up(claim_at_least=count)
-            else:
-                with self.warehouse():
-                    self._load_spooled()
-                    self._reclaim(count)
+            waited_since = time.monotonic()
+            while not self._catch_up(claim_at_least=count) and not self._queue:
+                if _stop.is_set():
+                    return []
+                if time.monotonic() - waited_since >= PATIENT_LOG_S:
+                    log.warning("nothing claimed left: waiting for a reader to let go")
+                    waited_since = time.monotonic()
+                await asyncio.sleep(CATCH_UP_WAIT_S)
         return [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
 
     def _catch_up(self, *, claim_at_least: int = 0) -> bool:
@@ -348,7 +356,8 @@ class CrawlSession:
         """Load every spooled batch, oldest first (inside a hold)."""
         for spooled in self.spool.pending():
             number = self._batch_of_spool.pop(spooled.number, None)
-            report = self._load_one(spooled, number)
+            urls = self._urls_of_spool.pop(spooled.number, [])
+            report = self._load_one(spooled, number, urls)
             if number is None:
                 log.warning(
                     "loaded %d pages a previous run fetched and could not load", report.fetched
@@ -356,12 +365,16 @@ class CrawlSession:
             else:
                 self.batches[number - 1] = report
 
-    def _load_one(self, spooled: SpooledBatch, number: int | None) -> BatchReport:
+    def _load_one(
+        self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]
+    ) -> BatchReport:
         try:
             entries, results, items = spooled.read()
         except StagingError as exc:
             log.warning("spooled batch set aside, its pages will be fetched again: %s", exc)
             spooled.set_aside()
+            if urls:  # claimed by this run: due again now, not after the claim times out
+                self.frontier.release(self.crawl, urls)
             return _waiting(number or 0, [])
         archive.index(self.con, entries)
         fresh = self._not_recorded(results)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,10 @@ class SpooledBatch:
     def set_aside(self) -> None:
         """Keep an unreadable batch out of the way (renamed `*.unreadable`), so it cannot stop
         every later load; its pages were never recorded, so they are fetched again."""
+        stamp = time.time_ns()  # batch numbers are reused once a batch is gone: never overwrite
         for path in (self.visits, self.index):
             if path.exists():
-                path.replace(path.with_name(path.name + ".unreadable"))
+                path.replace(path.with_name(f"{path.name}.{stamp}.unreadable"))
 
     def remove(self) -> None:
         """Gone once loaded: the visits file first, so a crash in between leaves no batch."""

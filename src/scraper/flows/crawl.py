@@ -13,6 +13,7 @@ shards on a Dask cluster; `run_steps` and `published` are shared by both.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -291,9 +292,10 @@ def stopping_on_signals() -> Iterator[None]:
             handler = previous[signum]
             if callable(handler):
                 handler(signum, frame)
-            else:
-                signal.default_int_handler(signum, frame)
-            return
+            elif handler == signal.SIG_DFL:  # the default: end the process by that signal
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            return  # SIG_IGN: it was ignored before, so it is now
         _stop_signal.append(signum)
         sessions.request_stop()
 
