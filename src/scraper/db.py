@@ -149,8 +149,11 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
     if str(path) == ":memory:" or not target.is_file():
         return
     try:
+        # Used blocks, not total ones: DuckDB truncates free blocks at the end of the file at a
+        # checkpoint while its header still counts them, so a sound file can be shorter than
+        # `total_blocks`. Every used block is in the file, each at its own offset.
         row = con.execute(
-            "SELECT total_blocks, block_size FROM pragma_database_size()"
+            "SELECT used_blocks, block_size FROM pragma_database_size()"
             " WHERE database_name = current_database()"
         ).fetchone()
     except duckdb.Error as exc:
@@ -162,7 +165,7 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
     if size < expected:
         raise WarehouseCorrupt(
             f"cannot open warehouse {path}: the file is cut short"
-            f" ({size} bytes of the {expected} its header counts)"
+            f" ({size} bytes, and the blocks in use need {expected})"
         )
 
 

@@ -28,7 +28,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -78,10 +77,10 @@ class CrawlSession:
         self.frontier = Frontier(con, config)
         self.crawl: Crawl = self.frontier.begin_crawl(full=full)  # resumes an interrupted crawl
         self.started = time.monotonic()
-        runs.close_interrupted_runs(con, datetime.now(UTC))  # runs of a process that was killed
+        runs.close_interrupted_runs(con, self.config.clock())  # runs of a process that was killed
         self.run_id = runs.start_run(
             con,
-            started_at=datetime.now(UTC),
+            started_at=self.config.clock(),
             base_url=config.base_url,
             parser_version=PARSER_VERSION,
             flow_run_id=flow_run_id,
@@ -211,7 +210,7 @@ class CrawlSession:
         """Claim the next due URLs (a batch's worth by default, fewer when the budget is nearly
         spent; none once it is) for this crawl, to be fetched by `fetchers` fetchers."""
         affordable = self.budget.pages_affordable(
-            limit or self.config.batch_size, datetime.now(UTC), fetchers=fetchers
+            limit or self.config.batch_size, self.config.clock(), fetchers=fetchers
         )
         return self.frontier.due(self.crawl, affordable) if affordable else []
 
@@ -258,7 +257,7 @@ class CrawlSession:
         pages, and the links the parsed pages lead to. Returns the fields the drift guard
         protected and the load's counts."""
         protected = self.drift.observe([item.page for item in items])
-        now = datetime.now(UTC)
+        now = self.config.clock()
         stats = load.load_pages(
             self.con, items, observed_at=now, run_id=self.run_id, protect_fields=protected
         )
@@ -344,7 +343,7 @@ class CrawlSession:
     def _summary(self, error: str | None, leftover: Leftover) -> runs.RunSummary:
         outcomes, reasons = self._tally()
         return runs.RunSummary(
-            finished_at=datetime.now(UTC),
+            finished_at=self.config.clock(),
             status="failed" if error else "completed",
             pages_fetched=sum(batch.fetched for batch in self.batches),
             pages_new=outcomes["new"],

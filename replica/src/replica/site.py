@@ -561,6 +561,12 @@ class Replica:
                 moved=moved,
             )
 
+    def stop_changes(self) -> None:
+        """Live profile: from now on days pass without changes (a noisy but unchanged site)."""
+        if not isinstance(self._world, LiveWorld):
+            raise ReplicaError("stop_changes needs the live profile")
+        self._world.changing = False
+
     def _refresh(self, *, initial: bool) -> list[str]:
         """Rebuild every view; pages whose view is unchanged keep their object (and bytes)."""
         kept: set[str] = set()
