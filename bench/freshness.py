@@ -115,6 +115,7 @@ class Settings:
     seed: int = 7
     quiet_studies: int = 1000  # the quiet site's size
     quiet_days: int | None = None  # its days; None: `days`
+    lastmods: bool = True  # the sitemaps give each study's <lastmod> (true to its last change)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -325,12 +326,14 @@ def run(settings: Settings, workdir: Path, *, log: Callable[[str], None] = print
     started = time.monotonic()
     rows: list[DayRow] = []
     with LiveSite(studies=settings.studies, seed=settings.seed, validators="none") as site:
+        site.replica.lastmods = settings.lastmods
         log(f"replica: {settings.studies} studies on {site.base_url}")
         rows += simulate(
             site, settings, workdir / "changing", POLICIES, days=settings.days, log=log
         )
     with LiveSite(studies=settings.quiet_studies, seed=settings.seed + 1) as quiet_site:
         quiet_site.replica.stop_changes()
+        quiet_site.replica.lastmods = settings.lastmods
         quiet_days = settings.quiet_days or settings.days
         quiet = simulate(
             quiet_site,
@@ -419,6 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--ratio", type=float, default=LIVE_RATIO, help="requests per study a day")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-lastmod", action="store_true", help="sitemaps without <lastmod>: no change hints"
+    )
     parser.add_argument("--quick", action="store_true", help="300 studies, 4 days")
     parser.add_argument("--chart", type=Path, help="write the freshness chart (PNG) here")
     parser.add_argument("--markdown", type=Path, help="write the report (markdown) here")
@@ -432,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio=args.ratio,
         seed=args.seed,
         quiet_studies=max(10, studies // 5),
+        lastmods=not args.no_lastmod,
     )
     from bench import freshness_report  # noqa: PLC0415 -- it imports this module
 

@@ -70,7 +70,9 @@ def markdown(outcome: Outcome) -> str:
     s = outcome.settings
     lines = [
         f"{s.studies} studies (seed {s.seed}), {s.days} simulated days, a budget of {s.ratio:g}"
-        f" requests per live study a day; quiet site: {s.quiet_studies} studies."
+        f" requests per live study a day, sitemap <lastmod>"
+        f" {'given (true to each change)' if s.lastmods else 'not given'};"
+        f" quiet site: {s.quiet_studies} studies."
         f" Wall time {outcome.seconds / 60:.1f} min.",
         "",
         "| target | met | figures |",
@@ -119,7 +121,11 @@ def chart(outcome: Outcome, path: Path) -> None:
     for name, rows in by_policy(outcome.rows).items():
         axes.plot([r.day for r in rows], [r.freshness for r in rows], marker="o", label=name)
     s = outcome.settings
-    axes.set_title(f"Freshness per day: {s.studies} studies, budget {s.ratio:g} requests/study/day")
+    hints = "with" if s.lastmods else "without"
+    axes.set_title(
+        f"Freshness per day: {s.studies} studies, {s.ratio:g} requests/study/day,"
+        f" sitemaps {hints} lastmod"
+    )
     axes.set_xlabel("simulated day")
     axes.set_ylabel("share of live studies stored as the site shows them")
     axes.set_ylim(0, 1.02)

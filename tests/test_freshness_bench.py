@@ -3,6 +3,8 @@ the report's shape and its invariants, never its timings."""
 
 from __future__ import annotations
 
+import gzip
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import duckdb
 import pytest
 
 from bench import freshness, freshness_report
+from replica import Replica
 from replica.livesite import LiveSite
 from scraper.config import CrawlConfig
 
@@ -118,3 +121,24 @@ def test_a_warehouse_duckdb_shortened_by_its_free_tail_opens(tmp_path: Path) -> 
             freshness.crawl_day(config, db_path)
             site.advance(1)
         freshness.crawl_day(config, db_path)  # refused as "cut short" by a total-blocks check
+
+
+def _urlsets(replica: Replica) -> str:
+    index = replica.render("/sitemap.xml")[2].decode()
+    children = re.findall(r"/sitemaps/[^<]+", index)
+    bodies = ((child, replica.render(child)[2]) for child in children)
+    return "".join(
+        (gzip.decompress(body) if child.endswith(".gz") else body).decode()
+        for child, body in bodies
+    )
+
+
+def test_the_replica_can_serve_sitemaps_without_lastmod() -> None:
+    """Without them the crawler learns of a change only by visiting: the bench's honest case."""
+    replica = Replica(20, 5, profile="live", validators="none")
+    assert "<lastmod>" in _urlsets(replica)
+    replica = Replica(20, 5, profile="live", validators="none")
+    replica.lastmods = False
+    urlsets = _urlsets(replica)
+    assert "/research/" in urlsets
+    assert "<lastmod>" not in urlsets
