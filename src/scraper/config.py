@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 from urllib.parse import urlsplit
 
@@ -42,6 +43,11 @@ SEED_KEYWORDS = (
 # "due-order" takes the longest-overdue first, whatever they are (the plain policy, for comparison).
 PriorityPolicy = Literal["change-rate", "due-order"]
 PRIORITY_POLICIES: tuple[PriorityPolicy, ...] = get_args(PriorityPolicy)
+
+
+def wall_clock() -> datetime:
+    """The crawl's default clock: now, in UTC."""
+    return datetime.now(UTC)
 
 
 def default_user_agent(contact_url: str = CONTACT_URL) -> str:
@@ -132,6 +138,12 @@ class CrawlConfig:
     # limit. At the default rate a day holds 86,400 requests; the daily deployment sets its own.
     max_requests: int | None = None
     deadline: datetime | None = None  # no batch is claimed after this instant (aware); None: none
+
+    # --- clock ----------------------------------------------------------------------------------
+    # What "now" is for the crawl: visit times, due dates, age estimates, run rows. A simulation of
+    # days on a replica (bench/freshness.py) passes the replica's clock, so that intervals and
+    # ages follow its simulated time; durations and politeness keep the monotonic clock.
+    clock: Callable[[], datetime] = field(default=wall_clock, repr=False, compare=False)
 
     # --- archive --------------------------------------------------------------------------------
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at about this size

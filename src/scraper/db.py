@@ -177,7 +177,7 @@ def _check_complete(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
     if size < expected:
         raise WarehouseCorrupt(
             f"cannot open warehouse {path}: the file is cut short"
-            f" ({size} bytes of the {expected} its header counts)"
+            f" ({size} bytes, and the blocks in use need {expected})"
         )
 
 

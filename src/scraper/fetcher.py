@@ -269,12 +269,12 @@ class Fetcher:
     ) -> RawResponse:
         async with self.client.stream("GET", url, headers=headers) as response:
             try:
-                raw = _raw(url, response, body=None)
+                raw = _raw(url, response, body=None, received_at=self.config.clock())
                 _check_declared(raw, expect, cap)
                 body, truncated = await _read_capped(response, cap)
             finally:
                 wire.append(response.num_bytes_downloaded)
-        raw = _raw(url, response, body=body, truncated=truncated)
+        raw = _raw(url, response, body=body, truncated=truncated, received_at=self.config.clock())
         if truncated:
             raise TooLarge("too-large", response=raw)
         if expect == "html" and _is_success(raw) and raw.media_type in FALLBACK_TYPES:
@@ -409,7 +409,7 @@ class Fetcher:
             bytes=wire_bytes,
             elapsed=elapsed,
             attempts=attempts,
-            fetched_at=response.received_at if response else datetime.now(UTC),
+            fetched_at=response.received_at if response else self.config.clock(),
             content_type=response.media_type if response else None,
             retry_after_s=exc.retry_after if isinstance(exc, RetryAfterTooLong) else None,
             response=response,
@@ -472,7 +472,12 @@ def _origin(url: str) -> str:
 
 
 def _raw(
-    url: str, response: httpx.Response, *, body: bytes | None, truncated: bool = False
+    url: str,
+    response: httpx.Response,
+    *,
+    body: bytes | None,
+    received_at: datetime,
+    truncated: bool = False,
 ) -> RawResponse:
     return RawResponse(
         url=url,
@@ -483,6 +488,7 @@ def _raw(
         http_version=response.http_version,
         request_headers=tuple(response.request.headers.multi_items()),
         wire_bytes=response.num_bytes_downloaded,
+        received_at=received_at,
     )
 
 

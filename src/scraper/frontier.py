@@ -29,7 +29,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -129,7 +129,7 @@ class Frontier:
         Claims left by a process that died are released either way: DuckDB has one writer, so no
         other live process can hold them. `full` and `crawl_id` apply to a new crawl only.
         """
-        now = now or _now()
+        now = now or self.config.clock()
         with transaction(self.con):
             self.con.execute(
                 "UPDATE pages SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by IS NOT NULL"
@@ -167,7 +167,7 @@ class Frontier:
         """Discovery of this crawl ran to the end: a resume need not run it again."""
         self.con.execute(
             "UPDATE frontier_crawls SET discovered_at = ? WHERE crawl_id = ?",
-            [now or _now(), crawl.crawl_id],
+            [now or self.config.clock(), crawl.crawl_id],
         )
         return Crawl(
             crawl_id=crawl.crawl_id,
@@ -189,7 +189,7 @@ class Frontier:
     def finish_crawl(self, crawl: Crawl, *, now: datetime | None = None) -> CrawlStats:
         """Close the crawl (pages still due stay due for the next one) and return its numbers."""
         with transaction(self.con):
-            self._close(crawl.crawl_id, now or _now())
+            self._close(crawl.crawl_id, now or self.config.clock())
             self.con.execute(
                 "UPDATE pages SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?",
                 [crawl.crawl_id],
@@ -212,7 +212,7 @@ class Frontier:
 
     def add(self, discovery: Discovery, *, now: datetime | None = None) -> AddSummary:
         """Record what discovery found (new URLs due now) and what it refused."""
-        now = now or _now()
+        now = now or self.config.clock()
         found = newest_lastmods(discovery.found)
         with transaction(self.con):
             new, aliases = self._insert_new(found, now)
@@ -342,7 +342,7 @@ class Frontier:
     ) -> list[FetchTarget]:
         """Claim up to `limit` (default: batch size) URLs due in `crawl`, in the order of the
         configured priority policy (`_ORDER`)."""
-        now = now or _now()
+        now = now or self.config.clock()
         limit = limit or self.config.batch_size
         stale = now - self.config.claim_timeout
         order, order_parameters = due_order(self.config, now)
@@ -387,7 +387,7 @@ class Frontier:
         `signatures`: URL -> signature of the record a page was read into on this visit (study
         pages): their outcome is judged by it rather than by the body's bytes.
         """
-        now = now or _now()
+        now = now or self.config.clock()
         signatures = signatures or {}
         latest = {result.url: result for result in results}  # one visit per URL and batch
         with transaction(self.con):
@@ -511,7 +511,7 @@ class Frontier:
     # --- reading ----------------------------------------------------------------------------------
 
     def stats(self, crawl: Crawl, *, now: datetime | None = None) -> CrawlStats:
-        now = now or _now()
+        now = now or self.config.clock()
         row = self.con.execute(
             "SELECT count(*) FILTER (WHERE alias_of IS NULL),"
             " count(*) FILTER (WHERE last_crawl_id = ?),"
@@ -543,7 +543,7 @@ class Frontier:
 
     def leftover(self, crawl: Crawl, *, now: datetime | None = None) -> Leftover:
         """The pages still due in `crawl` and how stale the stalest of them is."""
-        now = now or _now()
+        now = now or self.config.clock()
         # fetchall, not fetchone: a result left unfinished blocks registering Arrow tables next
         rows = self.con.execute(
             "SELECT count(*), max(epoch(?::TIMESTAMPTZ)"
@@ -627,10 +627,6 @@ _OBSERVED_HISTORY = (
     " judged_at = CASE WHEN v.outcome IN ('new', 'changed', 'unchanged') THEN v.fetched_at"
     "   ELSE pages.judged_at END"
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _new_crawl_id(now: datetime) -> str:

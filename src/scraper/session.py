@@ -37,7 +37,6 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -125,10 +124,10 @@ class CrawlSession:
         con = self.con
         self.crawl: Crawl = self.frontier.begin_crawl(full=full)  # resumes an interrupted crawl
         self.started = time.monotonic()
-        runs.close_interrupted_runs(con, datetime.now(UTC))  # runs of a process that was killed
+        runs.close_interrupted_runs(con, self.config.clock())  # runs of a process that was killed
         self.run_id = runs.start_run(
             con,
-            started_at=datetime.now(UTC),
+            started_at=self.config.clock(),
             base_url=config.base_url,
             parser_version=PARSER_VERSION,
             flow_run_id=flow_run_id,
@@ -291,7 +290,7 @@ class CrawlSession:
         # Never more than a batch at once, whatever is left of --max-pages: a batch is what is
         # spooled and loaded together, so a crash or a reader never holds back more than one.
         size = min(limit, self.config.batch_size) if limit else self.config.batch_size
-        affordable = self.budget.pages_affordable(size, datetime.now(UTC))
+        affordable = self.budget.pages_affordable(size, self.config.clock())
         targets = await self._take(affordable) if affordable else []
         if not targets:
             return None
@@ -416,7 +415,7 @@ class CrawlSession:
         """Claim the next due URLs (a batch's worth by default, fewer when the budget is nearly
         spent; none once it is) for this crawl, to be fetched by `fetchers` fetchers."""
         affordable = self.budget.pages_affordable(
-            limit or self.config.batch_size, datetime.now(UTC), fetchers=fetchers
+            limit or self.config.batch_size, self.config.clock(), fetchers=fetchers
         )
         if not affordable:
             return []
@@ -475,7 +474,7 @@ class CrawlSession:
         pages, and the links the parsed pages lead to. Returns the fields the drift guard
         protected and the load's counts."""
         protected = self.drift.observe([item.page for item in items])
-        now = datetime.now(UTC)
+        now = self.config.clock()
         stats = load.load_pages(
             self.con, items, observed_at=now, run_id=self.run_id, protect_fields=protected
         )
@@ -587,7 +586,7 @@ class CrawlSession:
     def _summary(self, error: str | None, leftover: Leftover) -> runs.RunSummary:
         outcomes, reasons = self._tally()
         return runs.RunSummary(
-            finished_at=datetime.now(UTC),
+            finished_at=self.config.clock(),
             status="failed" if error else "stopped" if _stop.is_set() else "completed",
             pages_fetched=sum(batch.fetched for batch in self.batches),
             pages_new=outcomes["new"],

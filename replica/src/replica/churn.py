@@ -56,6 +56,8 @@ class LiveWorld(World):
             -1 - zlib.crc32(study.study_id.encode()) % INITIAL_AGE_DAYS for study in self.studies
         ]
         self.touched: set[int] = set(range(len(self.studies)))
+        # Off: days pass (ages tick, the noise goes on) and nothing a reader sees changes.
+        self.changing = True
 
     def take_touched(self) -> set[int]:
         """The studies whose page changed since the last call (all of them the first time)."""
@@ -68,6 +70,8 @@ class LiveWorld(World):
         removed: list[int] = []
         for _ in range(days):
             self.day += 1
+            if not self.changing:
+                continue
             rng = random.Random(f"{self.seed}/live/{self.day}")
             self._churn(rng)
             added += self._publish(rng)

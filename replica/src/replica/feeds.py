@@ -41,9 +41,12 @@ def robots(
     return "\n".join(lines).encode()
 
 
-def urlset(base_url: str, entries: Iterable[tuple[str, date]]) -> bytes:
+def urlset(base_url: str, entries: Iterable[tuple[str, date | None]]) -> bytes:
+    """A sitemap of `entries` (path, lastmod; None: the entry gives none)."""
     rows = "".join(
-        f"<url><loc>{escape(base_url + path)}</loc><lastmod>{day.isoformat()}</lastmod></url>\n"
+        f"<url><loc>{escape(base_url + path)}</loc>"
+        + (f"<lastmod>{day.isoformat()}</lastmod>" if day else "")
+        + "</url>\n"
         for path, day in entries
     )
     return (

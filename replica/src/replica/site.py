@@ -150,6 +150,9 @@ class Replica:
                 f"sitemap must be one of {', '.join(SITEMAP_MODES)}, got {sitemap!r}"
             )
         self.sitemap: SitemapMode = sitemap
+        # Whether sitemap entries give a <lastmod>: off, a crawler learns of changes only by
+        # visiting (the live site need not give them, nor give them right).
+        self.lastmods = True
         self._base_url = _valid_base(base_url)
         self._lock = threading.RLock()
         self._world = LiveWorld(pages, seed) if profile == "live" else World(pages, seed)
@@ -514,7 +517,9 @@ class Replica:
         if rows is None:
             return None
         last = max((d for _, d in rows), default=0)
-        data = feeds.urlset(self._base_url, [(p, _date(d)) for p, d in rows])
+        data = feeds.urlset(
+            self._base_url, [(p, _date(d) if self.lastmods else None) for p, d in rows]
+        )
         if path.endswith(".gz"):
             return _Body(feeds.gzipped(data), "application/gzip", last)
         return _Body(data, XML_TYPE, last)
@@ -560,6 +565,12 @@ class Replica:
                 removed=tuple(sorted(before - after - set(moved))),
                 moved=moved,
             )
+
+    def stop_changes(self) -> None:
+        """Live profile: from now on days pass without changes (a noisy but unchanged site)."""
+        if not isinstance(self._world, LiveWorld):
+            raise ReplicaError("stop_changes needs the live profile")
+        self._world.changing = False
 
     def _refresh(self, *, initial: bool) -> list[str]:
         """Rebuild every view; pages whose view is unchanged keep their object (and bytes)."""

@@ -1,0 +1,135 @@
+"""The freshness benchmark's output: a markdown report with its verdicts, and the chart (PNG)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from bench.freshness import DayRow, Outcome
+
+# The issue's targets.
+ORACLE_SHARE = 0.9  # the crawler's freshness, at least this share of the oracle's
+NEW_WITHIN_DAYS = 1.0  # every new study in the warehouse within a simulated day
+
+
+def by_policy(rows: Sequence[DayRow]) -> dict[str, list[DayRow]]:
+    grouped: dict[str, list[DayRow]] = {}
+    for row in rows:
+        grouped.setdefault(row.policy, []).append(row)
+    return grouped
+
+
+def mean_freshness(rows: Sequence[DayRow]) -> float:
+    """Over the days after the first crawl (day 0 is the same for every policy)."""
+    later = [row.freshness for row in rows if row.day > 0]
+    return sum(later) / len(later) if later else 1.0
+
+
+def verdicts(outcome: Outcome) -> list[tuple[str, bool, str]]:
+    """(target, met, the figures) for each of the issue's targets."""
+    policies = by_policy(outcome.rows)
+    crawler, fixed, oracle = (
+        mean_freshness(policies[name]) for name in ("crawler", "fixed", "oracle")
+    )
+    over = [row for row in outcome.rows + outcome.quiet if row.requests > row.budget]
+    waits = {name: max(r.new_wait_max_days for r in rows) for name, rows in policies.items()}
+    quiet = list(outcome.quiet)
+    grows = len(quiet) >= 2 and quiet[-1].mean_interval_days > quiet[1].mean_interval_days
+    return [
+        (
+            f"crawler freshness >= {ORACLE_SHARE:.0%} of the oracle's",
+            crawler >= ORACLE_SHARE * oracle,
+            f"{crawler:.3f} vs {oracle:.3f} ({crawler / oracle:.1%})" if oracle else "n/a",
+        ),
+        (
+            "crawler freshness well above the fixed policy's",
+            crawler > fixed + 0.05,
+            f"{crawler:.3f} vs {fixed:.3f}",
+        ),
+        ("never over budget", not over, f"{len(over)} runs over"),
+        (
+            f"every new study in the warehouse within {NEW_WITHIN_DAYS:g} simulated day",
+            waits["crawler"] <= NEW_WITHIN_DAYS
+            and not any(r.new_pending for r in policies["crawler"]),
+            ", ".join(f"{name}: {wait:.1f} d at most" for name, wait in waits.items()),
+        ),
+        (
+            "quiet site: the revisit interval grows",
+            grows,
+            f"{quiet[1].mean_interval_days:.2f} d on day 1 -> "
+            f"{quiet[-1].mean_interval_days:.2f} d on day {quiet[-1].day}"
+            if len(quiet) >= 2
+            else "n/a",
+        ),
+    ]
+
+
+def markdown(outcome: Outcome) -> str:
+    s = outcome.settings
+    lines = [
+        f"{s.studies} studies (seed {s.seed}), {s.days} simulated days, a budget of {s.ratio:g}"
+        f" requests per live study a day, sitemap <lastmod>"
+        f" {'given (true to each change)' if s.lastmods else 'not given'};"
+        f" quiet site: {s.quiet_studies} studies."
+        f" Wall time {outcome.seconds / 60:.1f} min.",
+        "",
+        "| target | met | figures |",
+        "|---|---|---|",
+        *(f"| {t} | {'yes' if ok else '**no**'} | {f} |" for t, ok, f in verdicts(outcome)),
+        "",
+        "Mean freshness over days 1..: "
+        + ", ".join(
+            f"{name} {mean_freshness(rows):.3f}" for name, rows in by_policy(outcome.rows).items()
+        )
+        + "; requests spent: "
+        + ", ".join(
+            f"{name} {sum(r.requests for r in rows):,}"
+            for name, rows in by_policy(outcome.rows).items()
+        )
+        + ".",
+        "",
+        *_table(outcome.rows),
+        "",
+        "Quiet site (change process off; noise and ticking ages on), the crawler's policy:",
+        "",
+        *_table(outcome.quiet),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: Sequence[DayRow]) -> list[str]:
+    head = [
+        "| day | policy | requests / budget | fetched | new or changed | freshness"
+        " | stalest page (d) | new studies pending | longest new wait (d) | mean interval (d) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    return head + [
+        f"| {r.day} | {r.policy} | {r.requests:,} / {r.budget:,} | {r.pages_fetched:,}"
+        f" | {r.changed:,} | {r.freshness:.3f} | {r.stalest_days:.1f} | {r.new_pending}"
+        f" | {r.new_wait_max_days:.1f} | {r.mean_interval_days:.2f} |"
+        for r in rows
+    ]
+
+
+def chart(outcome: Outcome, path: Path) -> None:
+    """Freshness per day per policy (PNG)."""
+    # A Figure of its own, not pyplot's: no display, no global state; it saves through Agg.
+    figure = Figure(figsize=(8, 4.5), dpi=100)
+    axes = figure.subplots()
+    for name, rows in by_policy(outcome.rows).items():
+        axes.plot([r.day for r in rows], [r.freshness for r in rows], marker="o", label=name)
+    s = outcome.settings
+    hints = "with" if s.lastmods else "without"
+    axes.set_title(
+        f"Freshness per day: {s.studies} studies, {s.ratio:g} requests/study/day,"
+        f" sitemaps {hints} lastmod"
+    )
+    axes.set_xlabel("simulated day")
+    axes.set_ylabel("share of live studies stored as the site shows them")
+    axes.set_ylim(0, 1.02)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)

@@ -1,0 +1,144 @@
+"""The crawl on an injected clock, and a tiny run of the freshness benchmark (bench/freshness.py):
+the report's shape and its invariants, never its timings."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bench import freshness, freshness_report
+from replica import Replica
+from replica.livesite import LiveSite
+from scraper.config import CrawlConfig
+
+
+def test_a_crawl_takes_its_times_from_the_configured_clock(tmp_path: Path) -> None:
+    db_path = tmp_path / "clock.duckdb"
+    with LiveSite(studies=12, seed=3) as site:
+        config = CrawlConfig(
+            base_url=site.base_url, rate=10_000.0, concurrency=4, clock=lambda: site.now
+        )
+        freshness.crawl_day(config, db_path)
+        site.advance(3)
+        freshness.crawl_day(config, db_path)
+        now = site.now
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        visits = con.execute(
+            "SELECT DISTINCT fetched_at, next_visit_at FROM pages WHERE page_kind = 'study'"
+        ).fetchall()
+        runs = con.execute("SELECT started_at, finished_at FROM crawl_runs ORDER BY 1").fetchall()
+        seen = con.execute("SELECT DISTINCT last_seen_at FROM studies").fetchall()
+    finally:
+        con.close()
+    # Every study page was due again three simulated days later and visited at the replica's
+    # time, its next visit counted from it; the runs and the warehouse's rows carry it too.
+    assert len(visits) == 1
+    fetched_at, next_visit_at = visits[0]
+    assert fetched_at == now
+    assert next_visit_at > now
+    assert next_visit_at - now <= timedelta(days=30)
+    assert runs[-1] == (now, now)
+    assert runs[0][0] == now - timedelta(days=3)
+    assert seen == [(now,)]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> freshness.Outcome:
+    # The quiet site is tiny, so it can run the day its intervals first grow past a day's
+    # revisit (day 3: a day, then 1.5 days, then 2.25).
+    settings = freshness.Settings(studies=40, days=3, quiet_studies=12, quiet_days=4)
+    return freshness.run(settings, tmp_path_factory.mktemp("freshness"), log=lambda _line: None)
+
+
+def test_the_benchmark_reports_every_policy_every_day_within_its_budget(
+    tiny_run: freshness.Outcome,
+) -> None:
+    days = tiny_run.settings.days
+    policies = freshness_report.by_policy(tiny_run.rows)
+    assert sorted(policies) == ["crawler", "fixed", "oracle"]
+    for rows in policies.values():
+        assert [row.day for row in rows] == list(range(days))
+    assert [row.day for row in tiny_run.quiet] == list(range(4))
+    for row in tiny_run.rows + tiny_run.quiet:
+        assert 0 < row.requests <= row.budget
+        assert 0 <= row.fresh <= row.live
+        assert row.stalest_days >= 0
+    # Day 0 is the first crawl, shared: everything is new and stored as the site shows it.
+    assert {row.freshness for row in tiny_run.rows if row.day == 0} == {1.0}
+    # The oracle visits what changed, within a budget that holds it all: always fresh, no new
+    # study waiting.
+    assert all(row.freshness == 1.0 and row.new_pending == 0 for row in policies["oracle"])
+    crawler, oracle = policies["crawler"], policies["oracle"]
+    assert sum(r.requests for r in crawler[1:]) < sum(r.requests for r in policies["fixed"][1:])
+    assert sum(r.pages_fetched for r in oracle[1:]) < sum(r.pages_fetched for r in crawler[1:])
+
+
+def test_on_a_quiet_noisy_site_nothing_changes_and_intervals_grow(
+    tiny_run: freshness.Outcome,
+) -> None:
+    quiet = tiny_run.quiet
+    assert all(row.freshness == 1.0 for row in quiet)
+    # Pages differ in bytes on every request, yet no revisit is judged a change.
+    assert all(row.changed == 0 for row in quiet[1:])
+    assert quiet[-1].mean_interval_days > quiet[1].mean_interval_days
+
+
+def test_the_report_has_its_verdicts_tables_and_chart(
+    tiny_run: freshness.Outcome, tmp_path: Path
+) -> None:
+    text = freshness_report.markdown(tiny_run)
+    verdicts = freshness_report.verdicts(tiny_run)
+    assert len(verdicts) == 5
+    assert all(target in text for target, _met, _figures in verdicts)
+    assert ("never over budget", True, "0 runs over") in verdicts
+    assert text.count("| day | policy |") == 2
+    path = tmp_path / "freshness.png"
+    freshness_report.chart(tiny_run, path)
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_warehouse_duckdb_shortened_by_its_free_tail_opens(tmp_path: Path) -> None:
+    """DuckDB truncates free blocks at the end of the file at a checkpoint while its header still
+    counts them: such a sound file is no file cut short. Daily runs on a quiet site that each
+    fetch a page or two bring it about by the fourth run (budget 41: one page a run)."""
+    db_path = tmp_path / "daily.duckdb"
+    with LiveSite(studies=24, seed=8) as site:
+        site.replica.stop_changes()
+        config = CrawlConfig(
+            base_url=site.base_url,
+            rate=10_000.0,
+            concurrency=4,
+            clock=lambda: site.now,
+            max_requests=41,
+        )
+        for _day in range(4):
+            freshness.crawl_day(config, db_path)
+            site.advance(1)
+        freshness.crawl_day(config, db_path)  # refused as "cut short" by a total-blocks check
+
+
+def _urlsets(replica: Replica) -> str:
+    index = replica.render("/sitemap.xml")[2].decode()
+    children = re.findall(r"/sitemaps/[^<]+", index)
+    bodies = ((child, replica.render(child)[2]) for child in children)
+    return "".join(
+        (gzip.decompress(body) if child.endswith(".gz") else body).decode()
+        for child, body in bodies
+    )
+
+
+def test_the_replica_can_serve_sitemaps_without_lastmod() -> None:
+    """Without them the crawler learns of a change only by visiting: the bench's honest case."""
+    replica = Replica(20, 5, profile="live", validators="none")
+    assert "<lastmod>" in _urlsets(replica)
+    replica = Replica(20, 5, profile="live", validators="none")
+    replica.lastmods = False
+    urlsets = _urlsets(replica)
+    assert "/research/" in urlsets
+    assert "<lastmod>" not in urlsets
