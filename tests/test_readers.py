@@ -255,6 +255,7 @@ def test_an_unreadable_batch_of_this_run_is_fetched_again_in_this_run(
     async def crawl_with_a_lost_batch() -> bool:
         async with CrawlSession.open(config(site), db_path) as session:
             await session.discover()
+            await session.run_batch()  # claims the next targets ahead
             holder = child(HOLDER, db_path)
             try:
                 await session.run_batch()  # spooled: the reader holds the file

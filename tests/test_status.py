@@ -75,3 +75,14 @@ def test_status_of_a_held_warehouse_is_one_line_naming_the_lease(held_warehouse:
     # no lease held: the same line without it, still no traceback
     result = scraper("status", "--db", str(held_warehouse), "--wait", "0")
     assert "in use by another process" in one_line_error(result)
+
+
+def test_status_names_the_crawl_holding_the_lease_with_its_own_page_count(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    run(MockSite(studies=3), path)
+    assert "now: held by" not in status(path)  # no crawl running: nothing more to say
+    with Lease.acquire(path) as held:
+        held.update(run_id=8, pages=23)  # what the running crawl's ticker last wrote
+        shown = status(path).splitlines()
+    assert shown[-1].startswith("now: held by crawl run 8 (pid ")
+    assert shown[-1].endswith("23 pages fetched so far)")

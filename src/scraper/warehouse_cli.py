@@ -140,9 +140,11 @@ def status_command(
     except db.WarehouseError as exc:
         fail(str(exc), EXIT_FAILED)
     try:
-        typer.echo(status.format_status(status.read_status(con)))
+        shown = status.format_status(status.read_status(con))
     finally:
         con.close()
+    holder = status.lease_line(db_path)  # a running crawl's own count, ahead of its loads
+    typer.echo(shown + (f"\nnow: {holder}" if holder else ""))
 
 
 def shell_command(db_path: DbOption) -> None:

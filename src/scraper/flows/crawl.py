@@ -329,10 +329,10 @@ async def run_steps(
     ticker: progress.Ticker | None = None
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
-        # The ETA runs to what ends the run first: --max-pages, else the request budget (a page
-        # is about a request when nothing fails).
-        session.tracker.budget = max_pages if max_pages is not None else session.config.max_requests
-        ticker = progress.Ticker(session.tracker.snapshot, _reporter(progress_id, session.tracker))
+        session.tracker.budget = max_pages  # pages; a request budget is no page count
+        ticker = progress.Ticker(
+            session.tracker.snapshot, _reporter(progress_id, session.tracker, held)
+        )
         ticker.start()
         if discover_urls and isinstance(found := await discover(session), Unwritable):
             raise RunAborted(found.message)
@@ -362,15 +362,19 @@ async def run_steps(
 
 
 def _reporter(
-    progress_id: Any, tracker: progress.RunProgress
+    progress_id: Any, tracker: progress.RunProgress, held: lease.Lease | None = None
 ) -> Callable[[progress.ProgressSnapshot], Awaitable[None]]:
-    """The flow's report during a batch: the progress artifact and a stats line in its log."""
+    """The flow's report during a batch: the progress artifact, a stats line in its log, and
+    the pages done in the run's lease, which `scraper status` shows while the batch goes (the
+    warehouse learns of them only when the batch is loaded)."""
 
     async def reported(snapshot: progress.ProgressSnapshot) -> None:
         percent = tracker.crawl_percent()
         if percent is not None:
             await aupdate_progress_artifact(progress_id, percent)
         get_run_logger().info("progress: %s", progress.progress_line(snapshot))
+        if held is not None:
+            held.update(pages=snapshot.done)
 
     return reported
 
