@@ -76,7 +76,9 @@ def test_the_benchmark_reports_every_policy_every_day_within_its_budget(
     assert all(row.freshness == 1.0 and row.new_pending == 0 for row in policies["oracle"])
     crawler, oracle = policies["crawler"], policies["oracle"]
     assert sum(r.requests for r in crawler[1:]) < sum(r.requests for r in policies["fixed"][1:])
-    assert sum(r.pages_fetched for r in oracle[1:]) < sum(r.pages_fetched for r in crawler[1:])
+    # The bound: never more visits than the crawler (which, spending its budget ahead on pages
+    # likely changed, may visit exactly what changed).
+    assert sum(r.pages_fetched for r in oracle[1:]) <= sum(r.pages_fetched for r in crawler[1:])
 
 
 def test_on_a_quiet_noisy_site_nothing_changes_and_intervals_grow(

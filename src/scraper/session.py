@@ -349,7 +349,14 @@ class CrawlSession:
         frontier's order (pages found since come in at their place), with fresh claim times."""
         if self._queue:
             self.frontier.release(self.crawl, [target.url for target in self._queue])
-        self._queue = deque(self.frontier.due(self.crawl, max(at_least, self._claim_ahead())))
+        wanted = max(at_least, self._claim_ahead())
+        self._queue = deque(self.frontier.due(self.crawl, wanted))
+        # A run with a budget and nothing due left spends the rest on pages likeliest changed
+        # since their last visit; without one it ends when nothing is due.
+        budgeted = self.config.max_requests is not None or self.config.deadline is not None
+        if budgeted and len(self._queue) < wanted:
+            short = wanted - len(self._queue)
+            self._queue.extend(self.frontier.likely_changed(self.crawl, short))
 
     def _load_spooled(self) -> None:
         """Load every spooled batch, oldest first (inside a hold)."""

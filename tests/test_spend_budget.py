@@ -1,0 +1,117 @@
+"""A run with a request budget and nothing due spends what is left on the pages likeliest to have
+changed since their last visit (above `SPEND_AHEAD_FLOOR`); without a budget it fetches nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from replica import Replica, ReplicaServer
+from scraper.config import CrawlConfig
+from scraper.frontier import SPEND_AHEAD_FLOOR
+from tests.crawling import crawl
+
+pytestmark = pytest.mark.slow
+
+PAGES = 12
+# Ten visits a day apart each; the changes seen set the estimated rate, and so P(changed) a day
+# after the last visit: 9 of 10 -> ~0.9, 0 of 10 -> 0 (under the floor).
+CHANGES = [9, 7, 5, 3, 0]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ReplicaServer]:
+    with ReplicaServer(Replica(pages=PAGES, seed=11)) as running:
+        yield running
+
+
+def config(server: ReplicaServer, **changes: object) -> CrawlConfig:
+    settings: dict[str, object] = {
+        "base_url": server.base_url, "rate": 200.0, "concurrency": 1, "batch_size": 50,
+        "max_attempts": 1, "max_redirects": 1,
+    }  # fmt: skip
+    settings.update(changes)
+    return CrawlConfig().with_options(**settings)
+
+
+@pytest.fixture(scope="module")
+def crawled_once(server: ReplicaServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse whose pages were all read, none due again yet, with a made-up history: the
+    first studies changed often, one never, the rest never changed in a short history."""
+    db_path = tmp_path_factory.mktemp("spend") / "w.duckdb"
+    assert crawl(config(server), db_path).complete
+    con = duckdb.connect(str(db_path))
+    try:
+        rows = con.execute(
+            "SELECT url FROM pages WHERE judged_at IS NOT NULL AND alias_of IS NULL ORDER BY url"
+        ).fetchall()
+        urls = [row[0] for row in rows]
+        assert len(urls) >= len(CHANGES) + 1
+        con.execute(
+            "UPDATE pages SET observed_visits = 10, observed_changes = 0,"
+            " observed_seconds = 10 * 86400, judged_at = now() - INTERVAL 1 DAY,"
+            " next_visit_at = now() + INTERVAL 5 DAY"
+        )
+        for url, changes in zip(urls, CHANGES, strict=False):
+            con.execute("UPDATE pages SET observed_changes = ? WHERE url = ?", [changes, url])
+    finally:
+        con.close()
+    return db_path
+
+
+def copy_of(db_path: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "w.duckdb"
+    target.write_bytes(db_path.read_bytes())
+    return target
+
+
+def page_paths(server: ReplicaServer) -> list[str]:
+    return [e.path for e in server.request_log if e.path.startswith("/research/")]
+
+
+def likeliest(db_path: Path) -> list[str]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT url FROM pages WHERE alias_of IS NULL AND judged_at IS NOT NULL"
+            " AND observed_changes > 0 ORDER BY observed_changes DESC, url"
+        ).fetchall()
+    finally:
+        con.close()
+    return [row[0].removeprefix(row[0].split("/research/")[0]) for row in rows]
+
+
+def test_a_budgeted_run_with_nothing_due_revisits_the_likeliest_changed_first(
+    server: ReplicaServer, crawled_once: Path, tmp_path: Path
+) -> None:
+    db_path = copy_of(crawled_once, tmp_path)
+    expected = likeliest(db_path)
+    server.clear_log()
+    done = crawl(config(server, max_requests=40, batch_size=2), db_path)
+    made = len(server.request_log)
+    assert made <= 40
+    assert done.report.summary.requests_counted == made
+    assert page_paths(server) == expected  # likeliest first, each once, none under the floor
+
+
+def test_a_page_under_the_floor_is_never_claimed_ahead(
+    server: ReplicaServer, crawled_once: Path, tmp_path: Path
+) -> None:
+    db_path = copy_of(crawled_once, tmp_path)
+    server.clear_log()
+    crawl(config(server, max_requests=500), db_path)  # a budget far above what is worth it
+    assert len(page_paths(server)) == len(CHANGES) - 1  # P = 0 for the rest: under the floor
+    assert SPEND_AHEAD_FLOOR > 0
+
+
+def test_without_a_budget_a_run_with_nothing_due_fetches_nothing(
+    server: ReplicaServer, crawled_once: Path, tmp_path: Path
+) -> None:
+    db_path = copy_of(crawled_once, tmp_path)
+    server.clear_log()
+    done = crawl(config(server), db_path)
+    assert page_paths(server) == []
+    assert done.complete
