@@ -24,7 +24,7 @@ check:
 	$(UV) run ruff format --check .
 	$(UV) run ruff check .
 	$(UV) run mypy
-	$(UV) run pytest
+	$(UV) run pytest -n 2 --dist loadfile
 
 format: setup
 	$(UV) run ruff format .
