@@ -8,18 +8,13 @@ holds (`scraper.lease`: its run id, start and progress) says what is running, if
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from scraper import db, lease
-
-LOCK_WAIT_S = 5.0  # how long a status waits for a crawl's batch write to finish
-_RETRY_S = 0.2
+from scraper import lease
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,24 +145,6 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
 
 def _when(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def open_briefly(
-    db_path: Path,
-    *,
-    wait_s: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-only, retrying for `wait_s` (default `LOCK_WAIT_S`) while a
-    writer holds it; raises `db.WarehouseLocked` when it stays held."""
-    deadline = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s)
-    while True:
-        try:
-            return db.connect(db_path, read_only=True)
-        except db.WarehouseLocked:
-            if time.monotonic() >= deadline:
-                raise
-            sleep(_RETRY_S)
 
 
 def lease_line(db_path: Path) -> str | None:

@@ -127,10 +127,10 @@ def status_command(
 ) -> None:
     """Show the running or last run (progress, rate, failures) and the frontier; works while a
     crawl runs."""
-    from scraper import db, status  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+    from scraper import access, db, status  # noqa: PLC0415  # DuckDB: on use, not for `--help`
 
     try:
-        con = status.open_briefly(db_path, wait_s=wait)
+        con = access.open_reader(db_path, wait_s=wait)  # readers' one retry while a crawl writes
     except db.WarehouseLocked as exc:
         lease = status.lease_line(db_path)
         fail(
