@@ -4,30 +4,36 @@
     uv run python -m bench freshness --studies 10000 --days 21 --ratio 1.7
     uv run python -m bench freshness --quick               300 studies, 4 days: a minute or two
 
-One `replica.LiveSite` (noisy pages, no validators, the live change process) is served on
-loopback; each simulated day every policy runs one crawl of its own warehouse through
-`scraper.session.CrawlSession` (the session the crawl flow drives, batch by batch, without
-Prefect: its tasks would only add their overhead to minutes of simulated days), on the
-replica's clock (`CrawlConfig.clock`), with a budget of `ratio` requests per live study, then the
-warehouse is compared with the replica's truth and the site advances a day. Policies:
+Time passes as on the live site. Each policy has its own `replica.LiveSite` (noisy pages, no
+validators, the live change process; the same seed, so the same history) on loopback. Each
+simulated day is a few runs at even intervals (`runs_per_day`), as the hourly deployment
+(`scraper.flows.deployments`) makes them: each through `scraper.session.CrawlSession` (the
+session the crawl flow drives, batch by batch, without Prefect: its tasks would only add their
+overhead), with its share of a daily budget of `ratio` requests per live study and a deadline at
+the next run's start. Every request takes the same share of simulated time (`LiveSite.pace`), so
+the day's budget would fill the day, as 86,400 requests at the polite 1 a second do, and the site
+changes while the crawl goes on: a page fetched in the morning may have changed by the evening.
+The crawl reads the replica's clock (`CrawlConfig.clock`). At the end of the day each warehouse
+is compared with its site's truth. Policies:
 
 - `crawler`: the crawler's own (`priority="change-rate"`, adaptive intervals);
 - `fixed`: revisit everything daily, cut at the budget (`priority="due-order"`, intervals of
   exactly one day);
 - `oracle`: the bound. Before each run it reads the truth and makes due only the studies whose
-  stored values differ from it (and those removed since), then crawls in due order; new studies
-  come from the sitemaps as for the others.
+  stored values differ from it (and those removed since): it hears of every change by the next
+  run. New studies come from the sitemaps as for the others.
 
-Day 0 (the first crawl: every page new, the same for every policy within the budget) is crawled
-once and its warehouse copied to every policy. A second, quiet site (the change process off,
-noise and ticking ages still on) is crawled daily by the crawler's policy alone: its mean revisit
-interval should grow from day 1 to the last day, never shrink.
+A second, quiet site (the change process off, noise and ticking ages still on) is crawled daily
+by the crawler's policy alone: its mean revisit interval should grow, never shrink.
 
-Measures, per day and policy, at the end of the day's run (the replica changes only when a day
-passes, so the end of a run is the end of its day): requests counted by the run's budget,
+The policies run in parallel processes (`--workers`; each serves its own replica), since a day of
+a few thousand studies is a few minutes of parsing 50-300 KB pages.
+
+Measures, per day and policy, at the end of the day: requests counted by the run's budget,
 freshness (live studies whose stored record equals the truth; see `comparable`), the stalest
 page (the longest time since a live study's page was last fetched), new studies not yet in the
-warehouse and the longest wait of those that arrived, and the mean revisit interval.
+warehouse and the longest wait of those that arrived (from appearing on the site to their first
+fetch), and the mean revisit interval.
 """
 
 from __future__ import annotations
@@ -35,11 +41,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import shutil
+import multiprocessing
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,7 +58,7 @@ import duckdb
 from replica.livesite import LiveSite
 from scraper.config import CrawlConfig
 from scraper.records import StudyPage
-from scraper.session import CrawlSession, default_archive_dir
+from scraper.session import CrawlSession
 from scraper.stored import read_studies
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,6 +69,14 @@ LIVE_RATIO = 1.7
 # answers. Still several requests in flight, as the real crawl has.
 BENCH_RATE = 100_000.0
 BENCH_CONCURRENCY = 8
+# Runs a simulated day, as the hourly deployment (`scraper.flows.deployments`) makes them: each
+# with its share of the day's budget, ending by the next one's start.
+RUNS_PER_DAY = 24
+# Each run reads robots.txt and the sitemaps again and keeps back a worst case of requests
+# (`scraper.budget`); the live site's hourly runs have 3,600 requests each, and a bench site is
+# smaller, so it gets fewer, larger runs of at least this many requests, which also keeps a
+# simulated day to seconds (5,000 studies: 5 runs a day).
+RUN_BUDGET_FLOOR = 1_500
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +114,7 @@ class DayRow:
         float  # longest time since a live study's page was fetched (never: since it appeared)
     )
     new_pending: int  # studies appeared so far that are not in the warehouse yet
-    new_wait_max_days: float  # longest wait of a new study until it was in the warehouse
+    new_wait_max_days: float  # longest wait of a new study for its first fetch (pending: so far)
     mean_interval_days: float  # mean revisit interval of the fetched study pages
     ended_by: str
 
@@ -116,6 +132,7 @@ class Settings:
     quiet_studies: int = 1000  # the quiet site's size
     quiet_days: int | None = None  # its days; None: `days`
     lastmods: bool = True  # the sitemaps give each study's <lastmod> (true to its last change)
+    workers: int = 0  # processes, one policy each; 0: as many as there are cores; 1: in this one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,9 +153,20 @@ class Crawled:
     changed: int
     ended_by: str
 
+    def __add__(self, other: Crawled) -> Crawled:
+        return Crawled(
+            self.requests + other.requests,
+            self.fetched + other.fetched,
+            self.changed + other.changed,
+            other.ended_by,
+        )
+
+
+NOTHING = Crawled(0, 0, 0, "done")
+
 
 def crawl_day(config: CrawlConfig, db_path: Path) -> Crawled:
-    """One daily run: discover, batches until the budget or the due pages end, the run's end."""
+    """One run: discover, batches until the budget, the deadline or the due pages end, the end."""
     return asyncio.run(_crawl_day(config, db_path))
 
 
@@ -156,8 +184,15 @@ async def _crawl_day(config: CrawlConfig, db_path: Path) -> Crawled:
     )
 
 
-def day_config(site: LiveSite, policy: Policy, budget: int) -> CrawlConfig:
-    clock: Callable[[], datetime] = lambda: site.now  # noqa: E731 -- the replica's day
+def day_config(
+    site: LiveSite, policy: Policy, budget: int, deadline: datetime | None = None
+) -> CrawlConfig:
+    clock: Callable[[], datetime] = lambda: site.now  # noqa: E731 -- the replica's time
+
+    async def sleep(seconds: float) -> None:  # waiting passes the replica's time
+        site.pass_time(max(1, round(seconds)))
+        await asyncio.sleep(0)
+
     return CrawlConfig(
         base_url=site.base_url,
         rate=BENCH_RATE,
@@ -165,15 +200,43 @@ def day_config(site: LiveSite, policy: Policy, budget: int) -> CrawlConfig:
         backoff_initial_s=0.01,
         backoff_jitter_s=0.0,
         max_requests=budget,
+        deadline=deadline,
         clock=clock,
+        sleep=sleep,
         **policy.changes,
     )
 
 
-def copy_warehouse(source: Path, target: Path) -> None:
-    """A policy's start from the shared day 0: the database and its archive."""
-    shutil.copyfile(source, target)
-    shutil.copytree(default_archive_dir(source), default_archive_dir(target))
+def runs_per_day(budget: int) -> int:
+    """As many runs as give each at least `RUN_BUDGET_FLOOR` requests, at most `RUNS_PER_DAY`."""
+    return max(1, min(RUNS_PER_DAY, budget // RUN_BUDGET_FLOOR))
+
+
+def run_day(site: LiveSite, policy: Policy, budget: int, db_path: Path) -> Crawled:
+    """A policy's day from its start: runs at even intervals (`runs_per_day`), each with its
+    share of the day's budget and stopping at the next one's start; requests paced so the day's
+    budget would fill the day."""
+    start = site.now
+    # The oracle's runs cost it little (it fetches only what changed), so it hears of changes
+    # hourly, unless the day's budget is too small for that many runs to fetch anything.
+    hourly = min(RUNS_PER_DAY, max(1, budget // MIN_BUDGET))
+    runs = hourly if policy.oracle else runs_per_day(budget)
+    share = budget // runs
+    crawled = NOTHING
+    site.pace(DAY.total_seconds() / budget)
+    try:
+        for slice_ in range(1, runs + 1):
+            end = start + slice_ * DAY / runs
+            left = budget - crawled.requests
+            if policy.oracle:
+                point_oracle(db_path, site.now, by_study(site.truth()), site.removed())
+                share = left  # each of its runs may spend what the day has left
+            if site.now < end and share >= MIN_BUDGET:
+                crawled += crawl_day(day_config(site, policy, share, end), db_path)
+            site.pass_time(max(0, round((end - site.now).total_seconds())))
+    finally:
+        site.pace(None)
+    return crawled
 
 
 # --- the truth against the warehouse --------------------------------------------------------------
@@ -215,6 +278,8 @@ def point_oracle(
 ) -> int:
     """Make due exactly the known study pages that changed or went since their last visit; every
     other fetched page waits past the run. Returns how many were made due."""
+    if not db_path.exists():  # before the first crawl
+        return 0
     con = duckdb.connect(str(db_path))
     try:
         stale = sorted(stale_studies(con, truth))
@@ -237,26 +302,29 @@ def point_oracle(
 
 @dataclass
 class Arrivals:
-    """When each study that appeared during the run was first seen in a policy's warehouse."""
+    """How long each study that appeared after day 0 began waited for its first fetch."""
 
     start: datetime
-    first_day: int  # the replica's day of the run's day 0
     waits: dict[str, float] = dataclasses.field(default_factory=dict)  # study id -> days
 
     def observe(
-        self, site: LiveSite, truth: dict[str, tuple[StudyPage, ...]], stored: set[str]
-    ) -> int:
-        """Record the arrivals of today; returns the new studies still missing."""
-        pending = 0
+        self,
+        site: LiveSite,
+        truth: dict[str, tuple[StudyPage, ...]],
+        first_seen: dict[str, datetime],
+    ) -> tuple[int, float]:
+        """Record the arrivals stored by now; returns the new studies still missing and the
+        longest wait so far, theirs (until now) included."""
+        pending: list[float] = []
         for sid, pages in truth.items():
             appeared = site.appeared_at(pages[0].url or "")
             if appeared is None or appeared <= self.start or sid in self.waits:
                 continue
-            if sid in stored:
-                self.waits[sid] = (site.now - appeared) / DAY
+            if sid in first_seen:
+                self.waits[sid] = (first_seen[sid] - appeared) / DAY
             else:
-                pending += 1
-        return pending
+                pending.append((site.now - appeared) / DAY)
+        return len(pending), max([*pending, *self.waits.values()], default=0.0)
 
 
 def measure(
@@ -264,6 +332,7 @@ def measure(
     db_path: Path,
     *,
     policy: Policy,
+    day: int,
     budget: int,
     crawled: Crawled,
     arrivals: Arrivals,
@@ -273,7 +342,7 @@ def measure(
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         stale = stale_studies(con, truth)
-        stored = {row[0] for row in con.execute("SELECT study_id FROM studies").fetchall()}
+        first_seen = dict(con.execute("SELECT study_id, first_seen_at FROM studies").fetchall())
         visits = dict(
             con.execute(
                 "SELECT study_id, max(fetched_at) FROM pages WHERE page_kind = 'study'"
@@ -290,10 +359,10 @@ def measure(
         (site.now - (visits.get(sid) or site.appeared_at(pages[0].url or "") or site.now)) / DAY
         for sid, pages in truth.items()
     ]
-    pending = arrivals.observe(site, truth, stored)
+    pending, longest_wait = arrivals.observe(site, truth, first_seen)
     return DayRow(
         policy=policy.name,
-        day=site.replica.day - arrivals.first_day,
+        day=day,
         budget=budget,
         requests=crawled.requests,
         pages_fetched=crawled.fetched,
@@ -302,7 +371,7 @@ def measure(
         fresh=len(truth) - len(stale),
         stalest_days=max(ages, default=0.0),
         new_pending=pending,
-        new_wait_max_days=max(arrivals.waits.values(), default=0.0),
+        new_wait_max_days=longest_wait,
         mean_interval_days=float(interval) / 86400,
         ended_by=crawled.ended_by,
     )
@@ -322,27 +391,30 @@ def daily_budget(site: LiveSite, ratio: float) -> int:
     return max(MIN_BUDGET, round(ratio * len(by_study(site.truth()))))
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One policy on its own site: the changing one, or the quiet one."""
+
+    policy: Policy
+    quiet: bool = False
+
+
 def run(settings: Settings, workdir: Path, *, log: Callable[[str], None] = print) -> Outcome:
     started = time.monotonic()
-    rows: list[DayRow] = []
-    with LiveSite(studies=settings.studies, seed=settings.seed, validators="none") as site:
-        site.replica.lastmods = settings.lastmods
-        log(f"replica: {settings.studies} studies on {site.base_url}")
-        rows += simulate(
-            site, settings, workdir / "changing", POLICIES, days=settings.days, log=log
-        )
-    with LiveSite(studies=settings.quiet_studies, seed=settings.seed + 1) as quiet_site:
-        quiet_site.replica.stop_changes()
-        quiet_site.replica.lastmods = settings.lastmods
-        quiet_days = settings.quiet_days or settings.days
-        quiet = simulate(
-            quiet_site,
-            settings,
-            workdir / "quiet",
-            POLICIES[:1],
-            days=quiet_days,
-            log=log,
-        )
+    jobs = [Job(policy) for policy in POLICIES] + [Job(POLICIES[0], quiet=True)]
+    workers = settings.workers or os.cpu_count() or 1
+    log(f"{settings.studies} studies, {settings.days} days, {len(jobs)} jobs on {workers} workers")
+    echo = log is print
+    if workers == 1:
+        done = [simulate(settings, job, workdir, echo=echo) for job in jobs]
+    else:
+        # Spawned, not forked: the parent may hold threads (a replica server, Prefect's).
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(simulate, settings, job, workdir, echo=echo) for job in jobs]
+            done = [future.result() for future in futures]
+    rows = [row for job, days in zip(jobs, done, strict=True) if not job.quiet for row in days]
+    quiet = [row for job, days in zip(jobs, done, strict=True) if job.quiet for row in days]
     return Outcome(
         settings=settings,
         rows=tuple(rows),
@@ -351,56 +423,34 @@ def run(settings: Settings, workdir: Path, *, log: Callable[[str], None] = print
     )
 
 
-def simulate(
-    site: LiveSite,
-    settings: Settings,
-    workdir: Path,
-    policies: Sequence[Policy],
-    *,
-    days: int,
-    log: Callable[[str], None],
-) -> list[DayRow]:
-    """`days` days of `policies` on `site`, each in its own warehouse."""
-    workdir.mkdir(parents=True)
-    paths = {p.name: workdir / p.name / "warehouse.duckdb" for p in policies}
-    for path in paths.values():
-        path.parent.mkdir()
-    arrivals = {p.name: Arrivals(site.now, site.replica.day) for p in policies}
+def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False) -> list[DayRow]:
+    """A policy's days on its own site, in its own warehouse."""
+    name = f"{job.policy.name}-quiet" if job.quiet else job.policy.name
+    path = workdir / name / "warehouse.duckdb"
+    path.parent.mkdir(parents=True)
+    studies = settings.quiet_studies if job.quiet else settings.studies
+    days = (settings.quiet_days or settings.days) if job.quiet else settings.days
     rows: list[DayRow] = []
-    first = policies[0]
-    budget = daily_budget(site, settings.ratio)
-    crawled = crawl_day(day_config(site, first, budget), paths[first.name])
-    for policy in policies:
-        if policy is not first:
-            copy_warehouse(paths[first.name], paths[policy.name])
-        row = measure(
-            site,
-            paths[policy.name],
-            policy=policy,
-            budget=budget,
-            crawled=crawled,
-            arrivals=arrivals[policy.name],
-        )
-        rows.append(row)
-        log(_line(row))
-    for _ in range(1, days):
-        site.advance(1)
-        budget = daily_budget(site, settings.ratio)
-        for policy in policies:
-            path = paths[policy.name]
-            if policy.oracle:
-                point_oracle(path, site.now, by_study(site.truth()), site.removed())
-            crawled = crawl_day(day_config(site, policy, budget), path)
+    with LiveSite(studies=studies, seed=settings.seed + job.quiet, validators="none") as site:
+        if job.quiet:
+            site.replica.stop_changes()
+        site.replica.lastmods = settings.lastmods
+        arrivals = Arrivals(site.now)
+        for day in range(days):
+            budget = daily_budget(site, settings.ratio)
+            crawled = run_day(site, job.policy, budget, path)
             row = measure(
                 site,
                 path,
-                policy=policy,
+                policy=job.policy,
+                day=day,
                 budget=budget,
                 crawled=crawled,
-                arrivals=arrivals[policy.name],
+                arrivals=arrivals,
             )
             rows.append(row)
-            log(_line(row))
+            if echo:
+                print(("quiet " if job.quiet else "") + _line(row), flush=True)
     return rows
 
 
@@ -426,6 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-lastmod", action="store_true", help="sitemaps without <lastmod>: no change hints"
     )
     parser.add_argument("--quick", action="store_true", help="300 studies, 4 days")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="processes (default: one per core; 1: none)"
+    )
     parser.add_argument("--chart", type=Path, help="write the freshness chart (PNG) here")
     parser.add_argument("--markdown", type=Path, help="write the report (markdown) here")
     args = parser.parse_args(argv)
@@ -439,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         quiet_studies=max(10, studies // 5),
         lastmods=not args.no_lastmod,
+        workers=args.workers,
     )
     from bench import freshness_report  # noqa: PLC0415 -- it imports this module
 

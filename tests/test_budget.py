@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from replica import Replica, ReplicaServer
-from scraper import flows
+from scraper import flows, session
 from scraper.budget import Budget, parse_duration, worst_case_per_page
 from scraper.cli import app
 from scraper.config import CrawlConfig
@@ -206,3 +206,60 @@ def test_shard_workers_requests_are_counted_from_their_archive() -> None:
     # Each shard worker reads robots.txt: a worst case is kept back per fetcher.
     budget.spent = 1000 - 5 * 18
     assert budget.pages_affordable(50, datetime.now(UTC), fetchers=2) == 3
+
+
+class FakeTime:
+    """A crawl clock that moves only when the crawl sleeps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self.slept_s = 0.0
+
+    def clock(self) -> datetime:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.slept_s += seconds
+
+
+def test_a_run_with_a_deadline_waits_for_pages_falling_due_before_it(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "w.duckdb"
+    time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
+    timed = {"clock": time_.clock, "sleep": time_.sleep}
+    first = crawl(config(server, **timed), db_path).report.summary
+    time_.now += timedelta(minutes=30)
+    # Nothing is due for most of a day: a run without a deadline ends at once...
+    assert crawl(config(server, **timed), db_path).report.summary.pages_fetched == 0
+    assert time_.slept_s == 0
+    # ...while one whose deadline lies past the pages' due times waits for them and visits
+    # each, as it falls due or once it is likely changed, before the deadline.
+    deadline = time_.now + timedelta(days=2)
+    waited = crawl(config(server, deadline=deadline, **timed), db_path).report.summary
+    assert waited.pages_fetched == first.pages_fetched
+    assert waited.ended_by == "done"
+    assert time_.slept_s > 0
+    assert time_.now < deadline
+
+
+def test_a_stop_ends_the_wait_for_pages_falling_due(server: ReplicaServer, tmp_path: Path) -> None:
+    db_path = tmp_path / "w.duckdb"
+    time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
+    crawl(config(server, clock=time_.clock, sleep=time_.sleep), db_path)
+
+    async def stop_while_waiting(seconds: float) -> None:
+        session.request_stop()
+        await time_.sleep(seconds)
+
+    try:
+        deadline = time_.now + timedelta(days=2)
+        done = crawl(
+            config(server, clock=time_.clock, sleep=stop_while_waiting, deadline=deadline),
+            db_path,
+        )
+    finally:
+        session.clear_stop()
+    assert done.report.summary.pages_fetched == 0
+    assert time_.slept_s <= 1.0

@@ -52,7 +52,7 @@ def test_a_crawl_takes_its_times_from_the_configured_clock(tmp_path: Path) -> No
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> freshness.Outcome:
     # The quiet site is tiny, so it can run the day its intervals first grow past a day's
     # revisit (day 3: a day, then 1.5 days, then 2.25).
-    settings = freshness.Settings(studies=40, days=3, quiet_studies=12, quiet_days=4)
+    settings = freshness.Settings(studies=40, days=3, quiet_studies=12, quiet_days=4, workers=1)
     return freshness.run(settings, tmp_path_factory.mktemp("freshness"), log=lambda _line: None)
 
 
@@ -69,16 +69,17 @@ def test_the_benchmark_reports_every_policy_every_day_within_its_budget(
         assert 0 < row.requests <= row.budget
         assert 0 <= row.fresh <= row.live
         assert row.stalest_days >= 0
-    # Day 0 is the first crawl, shared: everything is new and stored as the site shows it.
-    assert {row.freshness for row in tiny_run.rows if row.day == 0} == {1.0}
-    # The oracle visits what changed, within a budget that holds it all: always fresh, no new
-    # study waiting.
-    assert all(row.freshness == 1.0 and row.new_pending == 0 for row in policies["oracle"])
-    crawler, oracle = policies["crawler"], policies["oracle"]
-    assert sum(r.requests for r in crawler[1:]) < sum(r.requests for r in policies["fixed"][1:])
-    # The bound: never more visits than the crawler (which, spending its budget ahead on pages
-    # likely changed, may visit exactly what changed).
-    assert sum(r.pages_fetched for r in oracle[1:]) <= sum(r.pages_fetched for r in crawler[1:])
+    # Day 0 is the first crawl: every study fetched, most still as the site shows them at the
+    # day's end (the site changes during the day).
+    for row in (r for r in tiny_run.rows if r.day == 0):
+        assert row.pages_fetched >= tiny_run.settings.studies
+        assert row.freshness >= 0.8
+    crawler, fixed, oracle = (policies[name] for name in ("crawler", "fixed", "oracle"))
+    # On a site where most pages never change, the crawler's intervals grow past the fixed
+    # policy's day; the oracle fetches only what changed.
+    assert crawler[-1].mean_interval_days > fixed[-1].mean_interval_days == 1.0
+    assert sum(r.pages_fetched for r in oracle[1:]) < sum(r.pages_fetched for r in fixed[1:])
+    assert all(row.new_wait_max_days <= 1.0 for row in crawler)
 
 
 def test_on_a_quiet_noisy_site_nothing_changes_and_intervals_grow(

@@ -9,6 +9,7 @@ import dataclasses
 import gzip
 import re
 from collections import Counter
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from replica.cli import replica_app
 from replica.live import MAX_PAGE_BYTES, MIN_PAGE_BYTES
 from replica.livesite import LiveSite
 from replica.model import StudyView
+from replica.site import EPOCH
 from scraper.ages import consistent, estimate_age
 from scraper.parse import parse_study
 from scraper.records import StudyPage
@@ -203,6 +205,42 @@ def test_the_same_seed_gives_the_same_history_and_bytes() -> None:
     assert run((7,)) == once
     assert run((1,) * 7)[0] == once[0]  # a day at a time gives the same history
     assert run((7,), SEED + 1)[0] != once[0]
+
+
+def test_time_passes_within_a_day_and_any_stepping_gives_the_same_site() -> None:
+    """Changes happen at instants of the day, so a page fetched in the morning may differ by the
+    evening; a day in hours, or in uneven steps, leaves every page as a day at once does."""
+
+    def site_after(steps: tuple[int, ...]) -> tuple[Replica, dict[str, StudyPage | None]]:
+        replica = Replica(400, SEED, profile="live")
+        for seconds in steps:
+            replica.pass_time(seconds)
+        return replica, {p: replica.truth(p) for p in replica.study_paths()}
+
+    whole, by_day = site_after((2 * 86_400,))
+    assert whole.day == 2
+    assert whole.now == EPOCH + timedelta(days=2)
+    assert site_after((3600,) * 48)[1] == by_day
+    assert site_after((1, 7_000, 50_000, 59_000, 56_799, 3_600))[1] == by_day
+    # By noon some of the day's changes happened, by the evening more (ages tick only at the
+    # day's end).
+    start, noon, evening = (site_after(steps)[1] for steps in ((), (12 * 3600,), (23 * 3600,)))
+    assert 0 < sum(noon[p] != start[p] for p in start) < sum(evening[p] != start[p] for p in start)
+    with pytest.raises(ReplicaError, match="live profile"):
+        Replica(10, SEED).pass_time(60)
+
+
+def test_a_paced_site_moves_its_clock_with_every_request() -> None:
+    with LiveSite(studies=20, seed=SEED) as site:
+        site.pace(30.0)
+        start = site.now
+        path = site.replica.study_paths()[0]
+        for _ in range(4):
+            httpx.get(site.base_url + path)
+        assert site.now == start + timedelta(seconds=120)
+        site.pace(None)
+        httpx.get(site.base_url + path)
+        assert site.now == start + timedelta(seconds=120)
 
 
 def test_views_of_untouched_pages_keep_their_revision() -> None:

@@ -7,9 +7,10 @@ environment: the CLI and the flows build a `CrawlConfig` from their own options 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
@@ -144,6 +145,11 @@ class CrawlConfig:
     # days on a replica (bench/freshness.py) passes the replica's clock, so that intervals and
     # ages follow its simulated time; durations and politeness keep the monotonic clock.
     clock: Callable[[], datetime] = field(default=wall_clock, repr=False, compare=False)
+    # How the crawl waits `seconds` of that clock: a run with a deadline waits for pages falling
+    # due before it (`CrawlSession`); a simulation passes its own time instead of sleeping.
+    sleep: Callable[[float], Awaitable[None]] = field(
+        default=asyncio.sleep, repr=False, compare=False
+    )
 
     # --- archive --------------------------------------------------------------------------------
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at about this size

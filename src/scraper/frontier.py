@@ -393,6 +393,16 @@ class Frontier:
             for url, etag, modified, digest in rows
         ]
 
+    def next_due(self, crawl: Crawl, *, now: datetime | None = None) -> datetime | None:
+        """When the next page not claimable now falls due in `crawl` (None: none will)."""
+        now = now or self.config.clock()
+        row = self.con.execute(
+            "SELECT min(next_visit_at) FROM pages WHERE alias_of IS NULL"
+            " AND last_crawl_id IS DISTINCT FROM ? AND next_visit_at > ?",
+            [crawl.crawl_id, now],
+        ).fetchone()
+        return row[0] if row else None
+
     def release(self, crawl: Crawl, urls: Iterable[str]) -> None:
         """Give claimed URLs back unvisited (a batch that was abandoned)."""
         table = pa.table({"url": pa.array(list(urls), pa.string())})

@@ -37,6 +37,7 @@ import time
 from collections import Counter, deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
@@ -91,6 +92,8 @@ CATCH_UP_WAIT_S = 0.25
 # warehouse this long before fetching waits for it. The claims are renewed at every load.
 CLAIM_AHEAD_S = 3600.0
 CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) crawl
+# How often a run waiting for pages to fall due looks again at what has become likely changed.
+WAIT_RECHECK_S = 300.0
 # How long opening a crawl waits for readers. The run's lease (`scraper.lease`) already keeps
 # other crawls out, so what holds the file here is a reader: an export or a notebook's query.
 OPEN_WAIT_S = 60.0
@@ -290,8 +293,11 @@ class CrawlSession:
         # Never more than a batch at once, whatever is left of --max-pages: a batch is what is
         # spooled and loaded together, so a crash or a reader never holds back more than one.
         size = min(limit, self.config.batch_size) if limit else self.config.batch_size
-        affordable = self.budget.pages_affordable(size, self.config.clock())
-        targets = await self._take(affordable) if affordable else []
+        while True:
+            affordable = self.budget.pages_affordable(size, self.config.clock())
+            targets = await self._take(affordable) if affordable else []
+            if targets or not affordable or not await self._wait_for_due():
+                break
         if not targets:
             return None
         try:
@@ -326,6 +332,28 @@ class CrawlSession:
                     waited_since = time.monotonic()
                 await asyncio.sleep(CATCH_UP_WAIT_S)
         return [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+
+    async def _wait_for_due(self) -> bool:
+        """With nothing to claim, a run with a deadline waits for pages to fall due before it (a
+        page fetched at 09:40 with a day's interval is due at 09:40 tomorrow) rather than end
+        and leave them to the next run: a run that lasts its hour or its day visits each page
+        when it falls due. It looks again at least every `WAIT_RECHECK_S`, for pages that have
+        become likely changed meanwhile (`Frontier.likely_changed`). False when nothing falls
+        due before the deadline (the run ends), or when a stop was asked for."""
+        deadline = self.config.deadline
+        if deadline is None or _stop.is_set() or not self._catch_up():
+            return False
+        with self.warehouse():
+            next_due = self.frontier.next_due(self.crawl)
+        if next_due is None or next_due >= deadline:
+            return False
+        now = self.config.clock()
+        until = min(next_due, now + timedelta(seconds=WAIT_RECHECK_S))
+        log.info("nothing due before %s: waiting", f"{next_due:%Y-%m-%d %H:%M:%S}")
+        # In steps of at most a second of the crawl's clock, so a stop is heard at once.
+        while not _stop.is_set() and (left := (until - self.config.clock()).total_seconds()) > 0:
+            await self.config.sleep(min(left, 1.0))
+        return not _stop.is_set()
 
     def _catch_up(self, *, claim_at_least: int = 0) -> bool:
         """Load the spool and renew the claims if the warehouse is free within a moment; False

@@ -1,14 +1,20 @@
-"""The live profile's world: how a study page changes over simulated days, at its own rate.
+"""The live profile's world: how a study page changes over simulated time, at its own rate.
 
-`LiveWorld` is a `World` whose `advance` plays the live site's change process one simulated day
-at a time, each day from `random.Random(f"{seed}/live/{day}")`, so `advance(7)` and seven
-`advance(1)` give the same history, and the same seed the same site. What it does per day:
+`LiveWorld` is a `World` whose clock moves by the second (`advance_seconds`; `advance(days)` is
+whole days of it). Changes happen at instants within a day, as on the live site, where a crawl at
+1 request a second lasts most of the day and a page fetched in the morning may change by the
+evening. Each day's agenda -- what changes when -- is drawn when the day begins, from
+`random.Random(f"{seed}/live/{day}")`, and every event draws what it does from its own seed, so
+the world at an instant is the same however the clock got there: `advance(7)`, seven
+`advance(1)` and 604,800 `advance_seconds(1)` give the same history, and the same seed the same
+site. What a day holds:
 
 - every study has a change rate drawn once (`rates`): most have none (a study page is final once
-  published), a minority a heavy-tailed Pareto rate, so a few change every day or two;
-- a study whose day comes up shows one change a reader can see: a section's total grows, its
-  cited list gains an entry, a listed study's citation count grows, a listed post's upvotes move,
-  or (rarely) its summary or title is edited;
+  published), a minority a heavy-tailed Pareto rate, so a few change every day or two; a study's
+  changes come as a Poisson process at its rate (a fast one may change twice in a day);
+- a change is one thing a reader can see: a section's total grows, its cited list gains an entry,
+  a listed study's citation count grows, a listed post's upvotes move, or (rarely) its summary or
+  title is edited;
 - new studies appear (a share of the live ones), listed in the sitemaps and linked from two
   existing studies; a few studies are removed (404 or 410).
 
@@ -20,9 +26,11 @@ regenerated, not whenever a neighbour changes, so most pages stay unchanged for 
 
 from __future__ import annotations
 
-import math
 import random
 import zlib
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from replica import prose, vocab
 from replica.model import SectionSpec, Study
@@ -35,6 +43,7 @@ MAX_RATE = 1.5  # changes per day, at most
 NEW_STUDIES_PER_DAY = 0.003  # as a share of live studies
 REMOVALS_PER_DAY = 0.0005  # as a share of live studies
 INITIAL_AGE_DAYS = 700  # studies of the first day appeared up to this long before it
+DAY_S = 86_400
 _EVENTS = (
     ("total", 30),
     ("cited", 15),
@@ -45,6 +54,30 @@ _EVENTS = (
 )
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Event:
+    """One thing that happens at an instant of a day: its own seed draws what it does."""
+
+    second: int  # of the day
+    kind: Literal["change", "publish", "remove"]
+    study: int  # the changing study's index (-1 for the others)
+    seed: int
+
+
+_RARE_EVENTS: tuple[tuple[Literal["publish", "remove"], float], ...] = (
+    ("publish", NEW_STUDIES_PER_DAY),
+    ("remove", REMOVALS_PER_DAY),
+)
+
+
+class Watcher(Protocol):
+    """What follows the world's clock (`site.Replica`: its pages)."""
+
+    def event_happened(self, event: Event, studies: list[int]) -> None: ...
+
+    def day_began(self) -> None: ...
+
+
 class LiveWorld(World):
     """A world whose studies change at heterogeneous rates (see the module docstring)."""
 
@@ -52,12 +85,13 @@ class LiveWorld(World):
         super().__init__(pages, seed)
         rng = random.Random(f"{seed}/live")
         self.rates: list[float] = [_draw_rate(rng, study) for study in self.studies]
-        self.appeared: list[int] = [
+        self.appeared: list[float] = [  # days, fractional
             -1 - zlib.crc32(study.study_id.encode()) % INITIAL_AGE_DAYS for study in self.studies
         ]
         self.touched: set[int] = set(range(len(self.studies)))
         # Off: days pass (ages tick, the noise goes on) and nothing a reader sees changes.
         self.changing = True
+        self._agenda: deque[Event] = self._draw_agenda()
 
     def take_touched(self) -> set[int]:
         """The studies whose page changed since the last call (all of them the first time)."""
@@ -65,26 +99,70 @@ class LiveWorld(World):
         return touched
 
     def advance(self, days: int) -> Changes:
+        return self.advance_seconds(days * DAY_S)
+
+    def advance_seconds(self, seconds: int, watcher: Watcher | None = None) -> Changes:
+        """Let `seconds` pass, every event of the agenda up to the new instant happening in order
+        (a day's agenda is drawn as the day begins). `watcher` is told of each event once it has
+        happened and of each new day once it has begun, so that what it derives from the world
+        (the replica's rendered pages) is the same however the clock was stepped."""
         self.steps += 1
+        target = self.day * DAY_S + self.second + seconds
         added: list[int] = []
         removed: list[int] = []
-        for _ in range(days):
-            self.day += 1
-            if not self.changing:
-                continue
-            rng = random.Random(f"{self.seed}/live/{self.day}")
-            self._churn(rng)
-            added += self._publish(rng)
-            removed += self._remove(rng)
+        while True:
+            while self._agenda and self.day * DAY_S + self._agenda[0].second <= target:
+                event = self._agenda.popleft()
+                self.second = event.second
+                happened = self._happen(event)
+                if event.kind == "publish":
+                    added += happened
+                elif event.kind == "remove":
+                    removed += happened
+                if watcher is not None:
+                    watcher.event_happened(event, happened)
+            if (self.day + 1) * DAY_S > target:
+                break
+            self.day, self.second = self.day + 1, 0
+            self._agenda = self._draw_agenda()
+            if watcher is not None:
+                watcher.day_began()
+        self.second = target - self.day * DAY_S
         return Changes(tuple(added), tuple(removed), (), ())
 
     # --- one day ------------------------------------------------------------------------------
-    def _churn(self, rng: random.Random) -> None:
+    def _draw_agenda(self) -> deque[Event]:
+        """The current day's events in time order (none while changes are off)."""
+        if not self.changing:
+            return deque()
+        rng = random.Random(f"{self.seed}/live/{self.day}")
+        events: list[Event] = []
         for study in self.studies:
             rate = self.rates[study.index]
-            if rate and study.removed_status is None and rng.random() < 1 - math.exp(-rate):
-                self._change(rng, study, weighted(rng, _EVENTS))
-                self.touched.add(study.index)
+            at = rng.expovariate(rate) if rate and study.removed_status is None else 1.0
+            while at < 1.0:  # a Poisson process at the study's rate, over one day
+                events.append(Event(int(at * DAY_S), "change", study.index, rng.getrandbits(32)))
+                at += rng.expovariate(rate)
+        candidates = sum(not s.protected for s in self.live_studies())
+        for kind, share in _RARE_EVENTS:
+            for _ in range(_stochastic_round(rng, candidates * share)):
+                events.append(Event(rng.randrange(DAY_S), kind, -1, rng.getrandbits(32)))
+        return deque(sorted(events))
+
+    def _happen(self, event: Event) -> list[int]:
+        """Make `event` happen; returns the studies it published or removed."""
+        if not self.changing:
+            return []
+        rng = random.Random(event.seed)
+        if event.kind == "publish":
+            return self._publish(rng, self.day + event.second / DAY_S)
+        if event.kind == "remove":
+            return self._remove(rng)
+        study = self.studies[event.study]
+        if study.removed_status is None:
+            self._change(rng, study, weighted(rng, _EVENTS))
+            self.touched.add(study.index)
+        return []
 
     def _change(self, rng: random.Random, study: Study, event: str) -> None:
         cards = study.sections.get("community_posts")
@@ -115,32 +193,31 @@ class LiveWorld(World):
         if live and target != study.index and target not in spec.items:
             spec.items.append(target)
 
-    def _publish(self, rng: random.Random) -> list[int]:
+    def _publish(self, rng: random.Random, appeared: float) -> list[int]:
+        """A new study, linked from two existing ones; returns its index."""
         live = [s for s in self.live_studies() if not s.protected]
-        added: list[int] = []
-        for _ in range(_stochastic_round(rng, len(live) * NEW_STUDIES_PER_DAY)):
-            study = self._draft_study(rng, len(self.studies), len(self.studies))
-            self.studies.append(study)
-            self.rates.append(_draw_rate(rng, study))
-            self.appeared.append(self.day)
-            self.touched.add(study.index)
-            added.append(study.index)
-            for referrer in rng.sample(live, min(len(live), 2)):
-                spec = referrer.sections.get("related_research")
-                if spec is None:
-                    spec = SectionSpec(vocab.NEW_HEADINGS["related_research"][0], "num", [])
-                    referrer.sections["related_research"] = spec
-                spec.items.insert(0, study.index)
-                self.touched.add(referrer.index)
-        return added
+        study = self._draft_study(rng, len(self.studies), len(self.studies))
+        self.studies.append(study)
+        self.rates.append(_draw_rate(rng, study))
+        self.appeared.append(appeared)
+        self.touched.add(study.index)
+        for referrer in rng.sample(live, min(len(live), 2)):
+            spec = referrer.sections.get("related_research")
+            if spec is None:
+                spec = SectionSpec(vocab.NEW_HEADINGS["related_research"][0], "num", [])
+                referrer.sections["related_research"] = spec
+            spec.items.insert(0, study.index)
+            self.touched.add(referrer.index)
+        return [study.index]
 
     def _remove(self, rng: random.Random) -> list[int]:
+        """One study removed (404 or 410), never the last one; returns its index."""
         candidates = [s for s in self.live_studies() if not s.protected]
-        count = min(len(candidates) - 1, _stochastic_round(rng, len(candidates) * REMOVALS_PER_DAY))
-        removed = rng.sample(candidates, max(0, count))
-        for study in removed:
-            study.removed_status = 404 if rng.random() < 0.5 else 410
-        return [s.index for s in removed]
+        if len(candidates) < 2:
+            return []
+        study = rng.choice(candidates)
+        study.removed_status = 404 if rng.random() < 0.5 else 410
+        return [study.index]
 
 
 def _draw_rate(rng: random.Random, study: Study) -> float:

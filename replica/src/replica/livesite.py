@@ -5,6 +5,8 @@
     with LiveSite(studies=5000, seed=7, validators="none") as site:
         crawl(site.base_url)              # http://127.0.0.1:<port>
         site.advance(1)                   # one simulated day passes
+        site.pass_time(3600)              # an hour passes (changes happen at their instants)
+        site.pace(10.0)                   # from now on each request takes 10 simulated seconds
         site.now                          # the simulated instant (datetime, UTC)
         site.truth()                      # {study URL: StudyPage} a correct parser reads now
         site.removed()                    # study URLs that answer 404/410 now
@@ -61,6 +63,15 @@ class LiveSite:
 
     def advance(self, days: int = 1) -> Advanced:
         return self.replica.advance(days)
+
+    def pass_time(self, seconds: int) -> Advanced:
+        """Let `seconds` pass within or across days; changes happen at their instants."""
+        return self.replica.pass_time(seconds)
+
+    def pace(self, seconds_per_request: float | None) -> None:
+        """Make every request take this much simulated time (None: the clock stands still
+        between `advance` and `pass_time` calls), as a crawl at the polite rate spends the day."""
+        self.replica.pace_s = seconds_per_request
 
     def truth(self) -> dict[str, StudyPage]:
         records = (self.replica.truth(path) for path in self.replica.study_paths())

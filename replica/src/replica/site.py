@@ -32,12 +32,12 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
 
 from replica import faults, feeds, live, redesign, truth
-from replica.churn import LiveWorld
+from replica.churn import Event, LiveWorld
 from replica.faults import Fault, FaultPlan, FaultState, Served
 from replica.markup import MARKUPS, Context, render_view
-from replica.model import PageView, PlainView, StudyView
-from replica.views import error_view, page_views
-from replica.world import World
+from replica.model import PageView, PlainView, Study, StudyView
+from replica.views import error_view, page_views, study_view
+from replica.world import Changes, World
 from scraper.records import StudyPage
 
 DEFAULT_BASE_URL = "http://127.0.0.1"
@@ -157,6 +157,12 @@ class Replica:
         self._lock = threading.RLock()
         self._world = LiveWorld(pages, seed) if profile == "live" else World(pages, seed)
         self._requests = 0  # live profile: numbers each request's noise
+        # Live profile: simulated seconds each request takes (the live crawl's politeness makes
+        # a request a second), so the site changes while a crawl of it goes on. None: the clock
+        # moves only by `advance` and `pass_time`.
+        self.pace_s: float | None = None
+        self._paced = 0.0  # seconds paced and not passed yet (less than one)
+        self._rendered: list[str] = []  # paths rendered anew while time passes
         self._truths: dict[str, tuple[PageView, str, StudyPage]] = {}
         self._chunk = feeds.chunk_size(pages)
         self._pages: dict[str, _Page] = {}
@@ -189,8 +195,9 @@ class Replica:
 
     @property
     def now(self) -> datetime:
-        """The simulated instant: the start of the replica's current day (ages count from it)."""
-        return EPOCH + timedelta(days=self._world.day)
+        """The simulated instant: the replica's day (ages count from its start), and in the live
+        profile the seconds of it that passed (`pass_time`, `pace_s`)."""
+        return EPOCH + timedelta(days=self._world.day, seconds=self._world.second)
 
     def appeared_at(self, path: str) -> datetime | None:
         """When the study at `path` first appeared (live profile; None for other paths)."""
@@ -331,6 +338,8 @@ class Replica:
         """`respond`, plus what the server must do on the wire when the fault mode says so."""
         lowered = {k.lower(): v for k, v in headers.items()}
         with self._lock:
+            if self.pace_s:
+                self._pace(self.pace_s)
             injected = self._take_fault(path)
             if injected is not None:
                 return Served(*injected)
@@ -551,20 +560,89 @@ class Replica:
         """Let `days` pass: numbers move, lists grow and reshuffle, studies come and go."""
         if days < 1:
             raise ReplicaError(f"days must be at least 1, got {days}")
+        if isinstance(self._world, LiveWorld):
+            return self.pass_time(days * 86_400)
         with self._lock:
-            before = set(self.study_paths())
-            moved_before = self.redirects()
+            before = self._paths_now()
             changes = self._world.advance(days)
-            changed = self._refresh(initial=False)
-            after = set(self.study_paths())
-            moved = {k: v for k, v in self.redirects().items() if k not in moved_before}
-            return Advanced(
-                day=self._world.day,
-                changed=tuple(changed),
-                added=tuple(self._world.studies[i].path for i in changes.added),
-                removed=tuple(sorted(before - after - set(moved))),
-                moved=moved,
-            )
+            return self._advanced(before, changes, self._refresh(initial=False))
+
+    def pass_time(self, seconds: int) -> Advanced:
+        """Live profile: let `seconds` pass; the changes due by then happen (`churn.LiveWorld`),
+        each page rendered anew at the instant its study changed."""
+        world = self._world
+        if not isinstance(world, LiveWorld):
+            raise ReplicaError("pass_time needs the live profile")
+        if seconds < 0:
+            raise ReplicaError(f"seconds must not be negative, got {seconds}")
+        with self._lock:
+            before = self._paths_now()
+            self._rendered = []
+            changes = world.advance_seconds(seconds, watcher=self)
+            return self._advanced(before, changes, self._rendered)
+
+    def _pace(self, seconds: float) -> None:
+        """A request's share of simulated time (inside the lock)."""
+        self._paced += seconds
+        whole = int(self._paced)
+        if whole:
+            self._paced -= whole
+            self.pass_time(whole)
+
+    def _paths_now(self) -> tuple[set[str], dict[str, str]]:
+        return set(self.study_paths()), self.redirects()
+
+    def _advanced(
+        self, before: tuple[set[str], dict[str, str]], changes: Changes, changed: list[str]
+    ) -> Advanced:
+        paths_before, moved_before = before
+        moved = {k: v for k, v in self.redirects().items() if k not in moved_before}
+        return Advanced(
+            day=self._world.day,
+            changed=tuple(dict.fromkeys(changed)),
+            added=tuple(self._world.studies[i].path for i in changes.added),
+            removed=tuple(sorted(paths_before - set(self.study_paths()) - set(moved))),
+            moved=moved,
+        )
+
+    # --- the live world's watcher: pages follow its clock ----------------------------------------
+    def event_happened(self, event: Event, studies: list[int]) -> None:
+        """Render anew the study pages the event touched (a new study's too) at its instant;
+        listings and other plain pages wait for the day's refresh, as the live site's caches do."""
+        world = self._world
+        assert isinstance(world, LiveWorld)
+        for index in studies:
+            study = world.studies[index]
+            for path in (study.path, study.alias_path):
+                if path is None:
+                    continue
+                if study.removed_status is not None:
+                    self._pages.pop(path, None)
+                    self._gone[path] = study.removed_status
+                else:
+                    self._index_by_path[path] = index
+                self._rendered.append(path)
+        for index in sorted(world.take_touched()):
+            self._render_study(world, world.studies[index])
+        self._feeds.clear()  # sitemaps list what is live, with each page's last change
+
+    def day_began(self) -> None:
+        self._rendered += self._refresh(initial=False)
+
+    def _render_study(self, world: LiveWorld, study: Study) -> None:
+        if study.removed_status is not None:
+            return
+        for path, alias in ((study.path, False), (study.alias_path, True)):
+            if path is None:
+                continue
+            old = self._pages.get(path)
+            view = study_view(world, study, alias=alias)
+            if old is not None and view == old.view:
+                continue
+            markup = old.markup if old is not None else _markup_for(study.study_id)
+            self._pages[path] = _Page(view, world.day, markup)
+            self._bodies = {k: v for k, v in self._bodies.items() if k[0] != path}
+            self._rendered.append(path)
 
     def stop_changes(self) -> None:
         """Live profile: from now on days pass without changes (a noisy but unchanged site)."""

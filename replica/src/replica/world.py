@@ -105,6 +105,7 @@ class World:
     def __init__(self, pages: int, seed: int) -> None:
         self.seed = seed
         self.day = 0
+        self.second = 0  # of the day: only the live profile's clock moves within a day
         self.steps = 0
         self.initial_pages = pages
         self.studies: list[Study] = []
