@@ -234,22 +234,19 @@ def encode_result(result: FetchResult, crawl_id: str | None = None) -> list[Enco
     Pure: encoding is kept apart from appending (`WarcWriter.write_encoded`), so a writer only
     places bytes and indexes where they landed.
     """
-    buffer = io.BytesIO()
-    writer = WARCWriter(buffer, gzip=True, warc_version=WARC_VERSION)
+    writer = WARCWriter(io.BytesIO(), gzip=False, warc_version=WARC_VERSION)  # makes records
     exchanges = []
     for hop in (*result.redirects, result.response):
         if hop is None:
             continue
         final = hop is result.response
         record, kind, digest = _response_record(writer, result, hop, final, crawl_id)
-        start = buffer.tell()
-        writer.write_record(record)
-        response_length = buffer.tell() - start
-        writer.write_record(_request_record(writer, hop, record))
+        response = _gzip_member(record)
+        request = _gzip_member(_request_record(writer, hop, record))
         entry = ArchiveEntry(
             warc_file="",
             offset=0,
-            length=response_length,  # the first member: what the index points at
+            length=len(response),  # the first member: what the index points at
             url=result.url,
             target_uri=hop.url,
             record_type=kind,
@@ -259,8 +256,22 @@ def encode_result(result: FetchResult, crawl_id: str | None = None) -> list[Enco
             fetched_at=hop.received_at,
             crawl_id=crawl_id,
         )
-        exchanges.append(EncodedExchange(data=buffer.getvalue()[start:], unplaced=entry))
+        exchanges.append(EncodedExchange(data=response + request, unplaced=entry))
     return exchanges
+
+
+# warcio gzips each record at zlib's level 9: a 50-300 KB page then takes ~4 ms, over twice
+# level 6's time (gzip's own default), for files about 0.5% smaller. So records are written plain
+# and compressed here, each its own gzip member as warcio makes them.
+GZIP_LEVEL = 6
+
+
+def _gzip_member(record: Any) -> bytes:
+    """One WARC record as one gzip member."""
+    plain = io.BytesIO()
+    WARCWriter(plain, gzip=False, warc_version=WARC_VERSION).write_record(record)
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    return compressor.compress(plain.getvalue()) + compressor.flush()
 
 
 def _response_record(
