@@ -27,7 +27,7 @@ class BatchReport:
     number: int
     outcomes: Counter[Outcome]
     not_modified: int  # answered 304
-    requests: int
+    requests: int  # HTTP requests for its pages: retries and redirect hops included
     wire_bytes: int
     failures: tuple[tuple[str, str], ...]  # (url, reason) of pages that failed or were refused
     load: load.LoadStats

@@ -46,7 +46,7 @@ import httpx
 from scraper import archive, db, drift, load, runs
 from scraper.access import PATIENT_LOG_S, WriteAccess
 from scraper.archive import Archive
-from scraper.budget import Budget
+from scraper.budget import Budget, requests_of
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, keyword_listings, links_from_item, seeds, sitemap_steps
@@ -456,7 +456,7 @@ class CrawlSession:
             number=number,
             outcomes=Counter(outcomes),
             not_modified=sum(r.not_modified for r in results),
-            requests=sum(r.attempts for r in results),
+            requests=sum(requests_of(r) for r in results),
             wire_bytes=sum(r.bytes for r in results),
             failures=tuple(
                 (r.url, r.error or "unknown")
@@ -602,7 +602,9 @@ class CrawlSession:
             pages_not_modified=sum(batch.not_modified for batch in self.batches),
             pages_failed=outcomes["failed"] + outcomes["refused"],
             pages_removed=outcomes["gone"],
-            requests=sum(batch.requests for batch in self.batches),
+            # one meaning of "requests" everywhere (status, closing line, artifact): every HTTP
+            # request this run made, robots.txt, sitemaps, retries and redirect hops included
+            requests=self.budget.spent,
             bytes_received=self.discovery_bytes + sum(b.wire_bytes for b in self.batches),
             duration_s=time.monotonic() - self.started,
             failure_reasons=dict(reasons),
