@@ -265,6 +265,10 @@ def reparse_command(
         fail(f"no archive directory at {archive_dir}")
     _check_not_held(db_path)
     _check_writable(db_path)
+    from scraper.spool import unloaded_message  # noqa: PLC0415  # pyarrow: on use
+
+    if waiting := unloaded_message(db_path):
+        fail(waiting)
     prefect_settings(verbose=verbose)
     from scraper import db  # noqa: PLC0415  # DuckDB: on use, not for `--help`
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
