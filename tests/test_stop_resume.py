@@ -183,13 +183,14 @@ def test_the_cli_exits_as_the_signal_says_on_a_run_stopped_without_error(
     """A Stopped run ends Completed (no error), yet `scraper crawl` exits 143 after SIGTERM,
     not 0: the shell and a service manager see the run was cut short."""
     import typer  # noqa: PLC0415
-    from prefect.states import Completed  # noqa: PLC0415  # Prefect: slow import
+    from prefect.client.schemas.objects import State  # noqa: PLC0415  # Prefect: slow import
+    from prefect.states import Completed  # noqa: PLC0415
 
     from scraper import flow_cli, flows  # noqa: PLC0415
     from scraper.flows.crawl import STOPPED  # noqa: PLC0415
 
     crawl_flow = importlib.import_module("scraper.flows.crawl")  # `flows.crawl` is the flow
-    stopped = Completed(name=STOPPED, message="run 3 stopped: 5 pages fetched")
+    stopped: State[None] = Completed(name=STOPPED, message="run 3 stopped: 5 pages fetched")
     monkeypatch.setattr(flows, "run_crawl", lambda **_: stopped)
     monkeypatch.setattr(flow_cli, "start_ephemeral_server", lambda: None)
     monkeypatch.setattr(crawl_flow, "_stop_signal", [signal.SIGTERM])

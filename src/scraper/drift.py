@@ -5,10 +5,11 @@ never wrong values. A run measures each Contract 1 field's coverage (`field_cove
 of study pages on which it was found), compares it as the run goes with the mean of recent
 completed runs (`baseline_coverage`, `DriftGuard`), and a field that falls by more than
 `DEFAULT_MAX_COVERAGE_DROP` has drifted (`drifted_fields`) -- judged once `MIN_PAGES_FOR_DRIFT`
-study pages were read, on the upper confidence bound of the coverage (`coverage_upper_bound`). From then on the field is protected:
-the loader keeps its last good value instead of the empty new one (`merge_protected`), and the
-run ends failed, naming the fields, so that a fixed parser can `reparse` the archive. Each run's
-coverage is stored (`record_coverage`) to serve as a later run's baseline.
+study pages were read, on the upper confidence bound of the coverage (`coverage_upper_bound`).
+From then on the field is protected: the loader keeps its last good value instead of the empty
+new one (`merge_protected`), and the run ends failed, naming the fields, so that a fixed parser
+can `reparse` the archive. Each run's coverage is stored (`record_coverage`) to serve as a later
+run's baseline.
 """
 
 from __future__ import annotations
