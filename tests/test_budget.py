@@ -3,6 +3,7 @@ what it left due; `--budget` and `--until` refuse bad input in one line."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,6 +184,28 @@ def test_the_daily_deployment_fits_a_day_at_the_polite_rate(tmp_path: Path) -> N
         parameters = deployment.parameters
         assert parameters["budget"] == DAILY_BUDGET <= 86400 * polite.rate
         assert parse_duration(parameters["until"]) < timedelta(days=1)
+
+
+def test_no_two_scheduled_runs_start_within_a_runs_length_of_each_other() -> None:
+    """The daily run may claim pages for DAILY_UNTIL: a schedule firing sooner after another
+    would find the warehouse held and be Skipped (the weekly full pass, every week)."""
+    from cronsim import CronSim  # noqa: PLC0415  # Prefect's own cron library
+
+    from scraper.flows.deployments import DAILY_CRON, DAILY_UNTIL, WEEKLY_CRON  # noqa: PLC0415
+
+    month_start = datetime(2026, 3, 1, tzinfo=UTC)
+    month_end = month_start + timedelta(days=31)
+    starts: list[datetime] = []
+    for cron in (DAILY_CRON, WEEKLY_CRON):
+        for start in CronSim(cron, month_start):
+            if start >= month_end:
+                break
+            starts.append(start)
+    starts.sort()
+
+    assert len(starts) == 31  # one run a day, the weekly pass in place of Sunday's daily run
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
+    assert min(gaps) >= parse_duration(DAILY_UNTIL)
 
 
 def test_shard_workers_requests_are_counted_from_their_archive() -> None:

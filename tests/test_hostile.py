@@ -33,6 +33,7 @@ from scraper.discover import classify
 from scraper.parse import parse_study
 from scraper.reparse import UNREADABLE_RECORD, ReparseError, ReparseRun, parse_archived
 from scraper.session import CrawlSession, default_archive_dir
+from scraper.spool import default_spool_dir
 from tests.crawling import crawl
 
 FUZZ = settings(
@@ -735,6 +736,33 @@ def test_reparse_never_creates_a_missing_archive_dir(tmp_path: Path) -> None:
     assert run_rows(db_path) == before  # no run was started
 
 
+def test_reparse_refuses_while_a_crawl_left_batches_in_its_spool(tmp_path: Path) -> None:
+    """Batches a killed crawl fetched and did not load are not in the archive's index yet, and
+    the crawl that loads them later would lay the old parser's records over the reparse's: a
+    reparse refuses in one line, touching nothing, until a crawl has loaded them."""
+    db_path = crawled_site(tmp_path)
+    left = default_spool_dir(db_path)
+    left.mkdir(exist_ok=True)  # a crawl leaves it, empty
+    (left / "00000007.index.parquet").write_bytes(b"index")  # a batch exists by its visits file
+    (left / "00000007.parquet").write_bytes(b"visits")
+    before = run_rows(db_path)
+
+    with pytest.raises(ReparseError, match="run `scraper crawl` first"), ReparseRun.open(db_path):
+        pass
+    result = CliRunner().invoke(app, ["reparse", "--db", str(db_path)])
+
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"scraper: error: 1 fetched batches in {left} are not loaded yet (a crawl was cut short):"
+        " run `scraper crawl` first, which loads them before it fetches anything, then reparse"
+    ]
+    assert run_rows(db_path) == before  # no run was started
+    assert sorted(path.name for path in left.iterdir()) == [
+        "00000007.index.parquet",
+        "00000007.parquet",
+    ]
+
+
 @pytest.mark.usefixtures("prefect_harness")
 # Prefect's API client leaves one socket to its test server open when the flow's event loop
 # closes (as in test_flows); not one of ours.
@@ -778,3 +806,23 @@ def test_a_long_list_costs_work_in_proportion_to_its_length() -> None:
     # entry with every other made it sixteen, and 10,000 entries a minute inside the write window.
     small, large = calls_to_parse(300), calls_to_parse(1200)
     assert large < 4.5 * small, (small, large)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
+)
+def test_the_reparse_flow_fails_in_one_line_on_an_unloaded_spool(tmp_path: Path) -> None:
+    from scraper.flows.reparse import reparse  # noqa: PLC0415  # Prefect: slow, for this test only
+
+    db_path = crawled_site(tmp_path)
+    left = default_spool_dir(db_path)
+    left.mkdir(exist_ok=True)
+    (left / "00000001.parquet").write_bytes(b"visits")
+    before = run_rows(db_path)
+
+    state: Any = asyncio.run(reparse(db=str(db_path), return_state=True))  # type: ignore[arg-type]
+
+    assert state.is_failed()
+    assert "run `scraper crawl` first" in state.message
+    assert run_rows(db_path) == before

@@ -371,6 +371,44 @@ def test_coverage_is_compared_with_recent_completed_runs(con: duckdb.DuckDBPyCon
     assert now == 0.1
 
 
+def guard_sees(guard: drift.DriftGuard, pages: int, with_tldr: int) -> tuple[str, ...]:
+    """`pages` study pages, `with_tldr` of them with a TLDR, shown to the guard as one batch."""
+    batch = [study(tldr=None) for _ in range(pages - with_tldr)]
+    batch += [study() for _ in range(with_tldr)]
+    return guard.observe(batch)
+
+
+def test_a_handful_of_pages_is_no_drift_verdict() -> None:
+    """A run stopped after 15 pages without a TLDR is not called drifted: too few to mean a
+    site-wide change. The same share over `MIN_PAGES_FOR_DRIFT` pages is."""
+    guard = drift.DriftGuard(baseline={"tldr": 0.9, "title": 1.0})
+
+    assert guard_sees(guard, 15, with_tldr=0) == ()
+    assert guard.drifted == {}
+
+    assert guard_sees(guard, drift.MIN_PAGES_FOR_DRIFT - 15, with_tldr=0) == ("tldr",)
+    assert guard.drifted == {"tldr": (0.9, 0.0)}
+
+
+def test_drift_is_judged_on_the_upper_confidence_bound_not_the_raw_share() -> None:
+    """55% against 90% is a fall of 35 points, past the 25 allowed, but on 40 pages the true
+    coverage may well be 69%: no verdict. On 400 pages it may not be above 60%: drifted."""
+    small = drift.DriftGuard(baseline={"tldr": 0.9})
+    assert guard_sees(small, 40, with_tldr=22) == ()
+    assert small.drifted == {}
+
+    large = drift.DriftGuard(baseline={"tldr": 0.9})
+    assert guard_sees(large, 400, with_tldr=220) == ("tldr",)
+    assert large.drifted["tldr"] == pytest.approx((0.9, 0.55))
+
+
+def test_the_coverage_upper_bound_narrows_with_the_sample() -> None:
+    assert drift.coverage_upper_bound(0.0, 30) == pytest.approx(0.1135, abs=1e-4)
+    assert drift.coverage_upper_bound(0.55, 40) > 0.65 > drift.coverage_upper_bound(0.55, 400)
+    assert drift.coverage_upper_bound(1.0, 30) == 1.0
+    assert drift.coverage_upper_bound(0.5, 0) == 1.0
+
+
 # --- runs and failures -------------------------------------------------------------------------
 def test_runs_are_opened_and_closed(con: duckdb.DuckDBPyConnection) -> None:
     run = runs.start_run(con, started_at=T0, base_url=SITE, parser_version="p1")

@@ -13,6 +13,7 @@ import pytest
 from scraper import progress
 from scraper.config import CrawlConfig
 from scraper.progress import LogLines, ProgressSnapshot, RunProgress, progress_line
+from scraper.responses import FetchResult
 from scraper.session import CrawlSession
 from tests.test_crawl import BASE, MockSite
 
@@ -30,6 +31,20 @@ def test_progress_line_names_done_of_due_rate_eta_failures_and_bytes() -> None:
     assert line.startswith("120/5,000 pages · 1.00/s · ETA 1h21m")
     assert "3 failed (HTTP 503: 2, timeout: 1)" in line
     assert line.endswith("3.0 MiB")
+
+
+def test_a_404_listing_shows_as_removed_as_in_the_closing_line_not_as_failed() -> None:
+    """A search listing past its last page answers 404: expected, not a failure."""
+    tracker = RunProgress()
+    listing = f"{BASE}/search/research/finasteride/9"
+    tracker.fetched(FetchResult(url=listing, final_url=listing, status=404, error="http-404"))
+    tracker.fetched(FetchResult(url=BASE, final_url=BASE, status=None, error="timeout"))
+
+    snapshot = tracker.snapshot()
+
+    assert snapshot.removed == 1
+    assert snapshot.failures == {"timeout": 1}
+    assert "1 removed · 1 failed (timeout: 1)" in progress_line(snapshot)
 
 
 def test_eta_runs_to_the_budget_when_it_ends_the_run_first() -> None:

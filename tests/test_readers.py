@@ -22,7 +22,7 @@ import pytest
 
 from replica import Replica, ReplicaServer
 from scraper.config import CrawlConfig
-from scraper.report import BatchReport
+from scraper.report import BatchReport, RunReport, summary_markdown, terminal_summary
 from scraper.session import CrawlSession
 from scraper.spool import Spool, default_spool_dir
 
@@ -187,17 +187,23 @@ def test_a_spool_left_behind_is_loaded_by_the_next_run_once(site: str, tmp_path:
             finally:
                 let_go(holder)
 
-    async def resumed() -> None:
+    async def resumed() -> RunReport:
         async with CrawlSession.open(config(site), db_path) as session:
             assert spool.pending() == []  # loaded on opening, before anything else
             assert sum(visits(db_path).values()) == 15
             await batches_until_done(session)
-            session.finish()
+            return session.finish()
 
     asyncio.run(interrupted())
     assert len(spool.pending()) == 2
     assert sum(visits(db_path).values()) == 5
-    asyncio.run(resumed())
+    report = asyncio.run(resumed())
+    # the run report says what it loaded for the run that fetched it, apart from its own pages
+    assert (report.spool.inherited_batches, report.spool.inherited_pages) == (2, 10)
+    assert report.spool.inherited_from == (1,)
+    assert report.summary.pages_fetched == sum(visits(db_path).values()) - 15
+    assert terminal_summary(report).endswith("; loaded 2 batches (10 pages) left by run 1")
+    assert "Spool: loaded 2 batches (10 pages) left by run 1" in summary_markdown(report)
     # The same batches again, as a crash between recording them and removing their files leaves
     # them: recorded visits are not counted twice.
     shutil.rmtree(spool.directory)
@@ -230,15 +236,17 @@ def test_an_unreadable_spooled_batch_is_set_aside_and_its_pages_fetched_again(
             finally:
                 let_go(holder)
 
-    async def resumed() -> None:
+    async def resumed() -> RunReport:
         async with CrawlSession.open(config(site), db_path) as session:
             await batches_until_done(session)
-            session.finish()
+            return session.finish()
 
     asyncio.run(interrupted())
     (waiting,) = spool.pending()
     waiting.visits.write_bytes(b"not parquet")  # a disk that lost the file's blocks
-    asyncio.run(resumed())
+    report = asyncio.run(resumed())
+    assert report.spool.set_aside == 1
+    assert "; set aside 1 unreadable batch" in terminal_summary(report)
     seen = visits(db_path)
     assert set(seen.values()) == {1}
     assert len(seen) >= PAGES
@@ -252,21 +260,31 @@ def test_an_unreadable_batch_of_this_run_is_fetched_again_in_this_run(
     db_path = tmp_path / "w.duckdb"
     spool = Spool(default_spool_dir(db_path))
 
-    async def crawl_with_a_lost_batch() -> bool:
+    async def crawl_with_a_lost_batch() -> tuple[RunReport, BatchReport]:
         async with CrawlSession.open(config(site), db_path) as session:
             await session.discover()
             await session.run_batch()  # claims the next targets ahead
             holder = child(HOLDER, db_path)
             try:
-                await session.run_batch()  # spooled: the reader holds the file
+                lost = await session.run_batch()  # spooled: the reader holds the file
             finally:
                 let_go(holder)
+            assert lost is not None
             (waiting,) = spool.pending()
             waiting.visits.write_bytes(b"not parquet")
             await batches_until_done(session)  # its URLs were given back: fetched again now
-            return session.finish().complete
+            return session.finish(), session.batches[lost.number - 1]
 
-    assert asyncio.run(crawl_with_a_lost_batch())
+    report, lost = asyncio.run(crawl_with_a_lost_batch())
+    assert report.complete
+    # the lost batch's traffic stays in the report; its pages are counted when fetched again
+    assert (lost.pending, lost.fetched) == (0, 0)
+    assert lost.wire_bytes > 0
+    assert report.summary.bytes_received >= lost.wire_bytes
+    assert (report.spool.set_aside, report.spool.set_aside_pages) == (1, 5)
+    assert terminal_summary(report).endswith(
+        "; set aside 1 unreadable batch, 5 pages fetched again"
+    )
     seen = visits(db_path)
     assert set(seen.values()) == {1}
     assert len(seen) >= PAGES

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from scraper import db, runs
 from scraper.cli import app
 from scraper.lease import Lease
+from scraper.report import terminal_summary
 from tests.test_cli import held_warehouse, one_line_error, scraper
 from tests.test_crawl import MockSite, run
 
@@ -35,6 +36,26 @@ def test_status_of_a_finished_run_and_its_frontier(tmp_path: Path) -> None:
     # every page was just fetched: none due now; their revisits come within hours, not now
     assert shown[-1].startswith("frontier: 0 due now, ")
     assert shown[-1].endswith(" due within 24 h, 0 failing, 0 never fetched")
+
+
+def test_requests_mean_every_request_of_the_run_in_status_closing_line_and_table(
+    tmp_path: Path,
+) -> None:
+    """One meaning of "requests": robots.txt, sitemaps, pages (retries, redirects) -- in
+    `crawl_runs.requests`, the budget's `requests_counted`, the closing line and status."""
+    site = MockSite(studies=6)
+    path = tmp_path / "w.duckdb"
+    crawled = run(site, path)
+    made = len(site.requests)  # every request the site saw
+    summary = crawled.report.summary
+    assert made > summary.pages_fetched  # robots.txt and the sitemaps besides the pages
+    assert summary.requests == summary.requests_counted == made
+    assert f"{made} requests" in terminal_summary(crawled.report)
+    assert f", {made} requests in " in status(path).splitlines()[1]
+    # the same run seen while it runs: its requests read from what it archived so far
+    with db.connect(path) as con:
+        con.execute("UPDATE crawl_runs SET status = 'running', finished_at = NULL")
+    assert f", {made} requests in " in status(path).splitlines()[1]
 
 
 def test_status_of_a_running_run_counts_what_it_recorded_so_far(tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ twice. SIGTERM to a crawl flow run does the same."""
 from __future__ import annotations
 
 import asyncio
+import importlib
+import logging
 import os
 import signal
 from collections import Counter
@@ -38,6 +40,25 @@ def no_stop_left_over() -> Iterator[None]:
     sessions.clear_stop()
     yield
     sessions.clear_stop()
+
+
+async def error_logs(flow_run_id: Any) -> list[str]:
+    """What the Prefect server holds at ERROR or above for a flow run (its loggers are set up
+    anew for every run, so a handler of ours would not see them)."""
+    from prefect.client.orchestration import get_client  # noqa: PLC0415  # Prefect: slow import
+    from prefect.client.schemas.filters import (  # noqa: PLC0415
+        LogFilter,
+        LogFilterFlowRunId,
+        LogFilterLevel,
+    )
+    from prefect.logging.handlers import APILogHandler  # noqa: PLC0415
+
+    await APILogHandler.aflush()  # the logs are sent in batches
+    found = LogFilter(
+        flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]), level=LogFilterLevel(ge_=logging.ERROR)
+    )
+    async with get_client() as client:
+        return [log.message for log in await client.read_logs(log_filter=found)]
 
 
 def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
@@ -137,8 +158,10 @@ def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
     with report.progress_to(terminate_after_first):
         state = flows.run_crawl(**parameters)
     assert signal.getsignal(signal.SIGTERM) == previous  # the flow's handler is gone again
-    assert state.is_cancelled(), state.message
+    # a stop the user asked for is no error: Prefect logs any other end than Completed at ERROR
+    assert state.is_completed(), state.message
     assert state.name == "Stopped"
+    assert asyncio.run(error_logs(state.state_details.flow_run_id)) == []
     assert stop_signal() == signal.SIGTERM
     assert rows(db, "SELECT status, pages_fetched FROM crawl_runs") == [("stopped", 5)]
     assert asyncio.run(flow_run_name(state.state_details.flow_run_id)) == "crawl-1"
@@ -152,3 +175,27 @@ def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
         "completed",
     ]
     collect_prefect_sockets()
+
+
+def test_the_cli_exits_as_the_signal_says_on_a_run_stopped_without_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Stopped run ends Completed (no error), yet `scraper crawl` exits 143 after SIGTERM,
+    not 0: the shell and a service manager see the run was cut short."""
+    import typer  # noqa: PLC0415
+    from prefect.client.schemas.objects import State  # noqa: PLC0415  # Prefect: slow import
+    from prefect.states import Completed  # noqa: PLC0415
+
+    from scraper import flow_cli, flows  # noqa: PLC0415
+    from scraper.flows.crawl import STOPPED  # noqa: PLC0415
+
+    crawl_flow = importlib.import_module("scraper.flows.crawl")  # `flows.crawl` is the flow
+    stopped: State[None] = Completed(name=STOPPED, message="run 3 stopped: 5 pages fetched")
+    monkeypatch.setattr(flows, "run_crawl", lambda **_: stopped)
+    monkeypatch.setattr(flow_cli, "start_ephemeral_server", lambda: None)
+    monkeypatch.setattr(crawl_flow, "_stop_signal", [signal.SIGTERM])
+
+    with pytest.raises(typer.Exit) as exited:
+        flow_cli._run_crawl()
+    assert exited.value.exit_code == 143
+    assert "stopped: run 3 stopped: 5 pages fetched" in capsys.readouterr().err

@@ -4,15 +4,18 @@ The site can change its layout under the parser; the parser then returns nulls (
 never wrong values. A run measures each Contract 1 field's coverage (`field_coverage`: the share
 of study pages on which it was found), compares it as the run goes with the mean of recent
 completed runs (`baseline_coverage`, `DriftGuard`), and a field that falls by more than
-`DEFAULT_MAX_COVERAGE_DROP` has drifted (`drifted_fields`). From then on the field is protected:
-the loader keeps its last good value instead of the empty new one (`merge_protected`), and the
-run ends failed, naming the fields, so that a fixed parser can `reparse` the archive. Each run's
-coverage is stored (`record_coverage`) to serve as a later run's baseline.
+`DEFAULT_MAX_COVERAGE_DROP` has drifted (`drifted_fields`) -- judged once `MIN_PAGES_FOR_DRIFT`
+study pages were read, on the upper confidence bound of the coverage (`coverage_upper_bound`).
+From then on the field is protected: the loader keeps its last good value instead of the empty
+new one (`merge_protected`), and the run ends failed, naming the fields, so that a fixed parser
+can `reparse` the archive. Each run's coverage is stored (`record_coverage`) to serve as a later
+run's baseline.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +33,13 @@ DEFAULT_BASELINE_RUNS = 5
 # counts as drifted: a real site-wide change, not the few pages that lack the field anyway.
 DEFAULT_MAX_COVERAGE_DROP = 0.25
 # A drift verdict needs enough pages that a field missing on a few of them (as many legitimately
-# are) cannot look like a site-wide change.
-MIN_PAGES_FOR_DRIFT = 10
+# are) cannot look like a site-wide change: a run stopped after a dozen pages judged none. At 30
+# pages a field found on none of them is still plainly drifted against a baseline above 36%.
+MIN_PAGES_FOR_DRIFT = 30
+# The coverage judged is the upper end of its 95% confidence interval (Wilson score), not the raw
+# share: a field counts as drifted only when even that falls more than the allowed drop, so a
+# small or unlucky sample does not raise the alarm.
+CONFIDENCE_Z = 1.96
 
 # Fields whose last good value `protect_fields` can keep (Contract 1 content fields).
 PROTECTABLE_FIELDS = frozenset(
@@ -83,13 +91,28 @@ class DriftGuard:
         self.pages += len(studies)
         if self.baseline and self.pages >= MIN_PAGES_FOR_DRIFT:
             current = self.coverage()
-            self.drifted.update(drifted_fields(current, self.baseline, max_drop=self.max_drop))
+            bounds = {
+                name: coverage_upper_bound(share, self.pages) for name, share in current.items()
+            }
+            fallen = drifted_fields(bounds, self.baseline, max_drop=self.max_drop)
+            self.drifted.update({name: (self.baseline[name], current[name]) for name in fallen})
         return tuple(sorted(name for name in self.drifted if name in PROTECTABLE_FIELDS))
 
     def coverage(self) -> dict[str, float]:
         if not self.pages:
             return {}
         return {name: self.found[name] / self.pages for name in COVERAGE_FIELDS}
+
+
+def coverage_upper_bound(share: float, pages: int, z: float = CONFIDENCE_Z) -> float:
+    """The upper end of the Wilson score interval of a coverage `share` seen on `pages` pages:
+    the highest true coverage the sample does not rule out."""
+    if pages <= 0:
+        return 1.0
+    spread = z * z / pages
+    centre = share + spread / 2
+    margin = z * math.sqrt(share * (1 - share) / pages + spread / (4 * pages))
+    return min(1.0, (centre + margin) / (1 + spread))
 
 
 def field_coverage(pages: Iterable[StudyPage | LoadItem]) -> dict[str, float]:

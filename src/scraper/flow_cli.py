@@ -265,6 +265,10 @@ def reparse_command(
         fail(f"no archive directory at {archive_dir}")
     _check_not_held(db_path)
     _check_writable(db_path)
+    from scraper.spool import unloaded_message  # noqa: PLC0415  # pyarrow: on use
+
+    if waiting := unloaded_message(db_path):
+        fail(waiting)
     prefect_settings(verbose=verbose)
     from scraper import db  # noqa: PLC0415  # DuckDB: on use, not for `--help`
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
@@ -464,6 +468,10 @@ def _run_crawl(*, ready: Callable[[], None] | None = None, **parameters: Any) ->
     start_ephemeral_server()
     with progress.terminal_display("crawl") as display, progress.show_to(display):
         state: Any = run_crawl(**parameters)
+    from scraper.flows.crawl import STOPPED  # noqa: PLC0415  # Prefect: loaded already
+
+    if state.name == STOPPED:
+        _exit_stopped(state)
     if state.is_completed():
         typer.echo(state.message, err=True)
         return None
@@ -473,11 +481,15 @@ def _run_crawl(*, ready: Callable[[], None] | None = None, **parameters: Any) ->
 
 
 def _exit_cancelled(state: Any) -> None:
-    """A run skipped because another held the warehouse (exit 2), or stopped by a signal
-    (its summary, then 130 or 143, as the shell reports the signal)."""
-    from scraper.flows.crawl import stop_signal  # noqa: PLC0415  # Prefect: loaded already
-
+    """A run skipped because another held the warehouse (exit 2), or cancelled."""
     if state.name == "Skipped":
         fail(state.message or "the warehouse is in use by another run", EXIT_BAD_INPUT)
+    _exit_stopped(state)
+
+
+def _exit_stopped(state: Any) -> None:
+    """A run stopped by a signal: its summary, then 130 or 143, as the shell reports it."""
+    from scraper.flows.crawl import stop_signal  # noqa: PLC0415  # Prefect: loaded already
+
     typer.echo(f"scraper: stopped: {state.message}; the next run resumes", err=True)
     raise typer.Exit(EXIT_TERMINATED if stop_signal() == signal.SIGTERM else EXIT_INTERRUPTED)

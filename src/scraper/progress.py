@@ -49,6 +49,9 @@ class ProgressSnapshot:
     elapsed_s: float
     bytes_received: int
     failures: dict[str, int] = field(default_factory=dict)  # reason -> pages
+    # 404/410: gone, as the closing line says (`removed`), never failures -- a search listing
+    # past its last page answers 404 by design
+    removed: int = 0
 
     @property
     def target(self) -> int | None:
@@ -71,7 +74,7 @@ class ProgressSnapshot:
 
 
 def progress_line(snapshot: ProgressSnapshot) -> str:
-    """`120/5,000 pages · 0.98/s · ETA 1h23m · 2 failed (HTTP 503: 2) · 4.1 MiB`."""
+    """`120/5,000 pages · 0.98/s · ETA 1h23m · 1 removed · 2 failed (HTTP 503: 2) · 4.1 MiB`."""
     target = snapshot.target
     of = f"/{target:,}" if target is not None else ""
     eta = snapshot.eta_s
@@ -80,6 +83,8 @@ def progress_line(snapshot: ProgressSnapshot) -> str:
         f"{snapshot.rate:.2f}/s",
         f"ETA {_duration(eta)}" if eta is not None else "ETA ?",
     ]
+    if snapshot.removed:
+        parts.append(f"{snapshot.removed:,} removed")
     failed = sum(snapshot.failures.values())
     if failed:
         reasons = Counter(snapshot.failures).most_common(3)
@@ -122,6 +127,7 @@ class RunProgress:
         self._done = 0
         self._bytes = 0
         self._failures: Counter[str] = Counter()
+        self._removed = 0
         self._remaining: int | None = None
         self._remaining_at = 0  # `_done` when `_remaining` was read
         self._visited = 0  # the crawl's visits (over all its runs) when `_remaining` was read
@@ -181,12 +187,15 @@ class RunProgress:
             elapsed_s=self._clock() - self._started,
             bytes_received=self._bytes,
             failures=dict(self._failures),
+            removed=self._removed,
         )
 
     def _count(self, result: FetchResult) -> None:
         self._done += 1
         self._bytes += result.bytes
-        if result.error is not None:
+        if result.gone:
+            self._removed += 1
+        elif result.error is not None:
             self._failures[result.error] += 1
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from scraper import db, load, runs
+from scraper import db, load, runs, spool
 from scraper.archive import latest_entries
 from scraper.listing_load import load_listings
 from scraper.parse import PARSER_VERSION, parse_fetched
@@ -111,10 +111,13 @@ class ReparseRun:
         flow_run_id: str | None = None,
     ) -> Iterator[ReparseRun]:
         """Open the warehouse and start the run's `crawl_runs` row. A run that raises is closed
-        as failed with the error's first line. An `archive_dir` that is not a directory is a
-        ReparseError before anything is opened (and it is never created)."""
+        as failed with the error's first line. An `archive_dir` that is not a directory, or a
+        crawl's spool holding batches not loaded yet (`spool.unloaded_message`), is a
+        ReparseError before anything is opened (and the directory is never created)."""
         if archive_dir is not None and not Path(archive_dir).is_dir():
             raise ReparseError(f"no archive directory at {archive_dir}")
+        if waiting := spool.unloaded_message(Path(db_path)):
+            raise ReparseError(waiting)
         con = db.connect(db_path)
         try:
             run_id = runs.start_run(

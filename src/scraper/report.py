@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from scraper import load, runs
@@ -27,7 +27,7 @@ class BatchReport:
     number: int
     outcomes: Counter[Outcome]
     not_modified: int  # answered 304
-    requests: int
+    requests: int  # HTTP requests for its pages: retries and redirect hops included
     wire_bytes: int
     failures: tuple[tuple[str, str], ...]  # (url, reason) of pages that failed or were refused
     load: load.LoadStats
@@ -37,6 +37,37 @@ class BatchReport:
     @property
     def fetched(self) -> int:
         return sum(self.outcomes.values()) + self.pending
+
+
+@dataclass(slots=True, kw_only=True)
+class SpoolNote:
+    """Spooled batches a run dealt with that its page counts do not show: those an earlier
+    (killed) run fetched and this one loaded, and those found unreadable and set aside (their
+    pages fetched again)."""
+
+    inherited_batches: int = 0
+    inherited_pages: int = 0  # visits they brought that the frontier had not recorded yet
+    inherited_from: tuple[int, ...] = ()  # the runs that fetched them (crawl_runs.run_id)
+    set_aside: int = 0
+    set_aside_pages: int = 0  # of this run's own set-aside batches (an earlier run's: unknown)
+
+    def line(self) -> str:
+        """`loaded 3 batches (150 pages) left by run 12; set aside 1 unreadable batch`, or ""."""
+        parts = []
+        if self.inherited_batches:
+            runs_ = ", ".join(str(run) for run in self.inherited_from) or "an earlier run"
+            parts.append(
+                f"loaded {_batches(self.inherited_batches)} ({self.inherited_pages} pages)"
+                f" left by run{'s' if len(self.inherited_from) > 1 else ''} {runs_}"
+            )
+        if self.set_aside:
+            pages = f", {self.set_aside_pages} pages fetched again" if self.set_aside_pages else ""
+            parts.append(f"set aside {_batches(self.set_aside, 'unreadable ')}{pages}")
+        return "; ".join(parts)
+
+
+def _batches(count: int, kind: str = "") -> str:
+    return f"{count} {kind}batch{'es' if count != 1 else ''}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +81,7 @@ class RunReport:
     coverage: dict[str, float]
     baseline: dict[str, float]
     drifted: dict[str, tuple[float, float]]
+    spool: SpoolNote = field(default_factory=SpoolNote)
 
     @property
     def failed(self) -> bool:
@@ -98,6 +130,8 @@ def summary_markdown(report: RunReport) -> str:
         f" · {s.duration_s:.1f} s · {_crawl_state(report)}",
     ]
     lines += ["", left_due(s)]
+    if spooled := report.spool.line():
+        lines += ["", f"Spool: {spooled}"]
     if s.failure_reasons:
         lines += ["", "| failure reason | pages |", "|---|---:|"]
         lines += [f"| {reason} | {n} |" for reason, n in sorted(s.failure_reasons.items())]
@@ -143,11 +177,13 @@ def drift_message(drifted: dict[str, tuple[float, float]]) -> str:
 
 def terminal_summary(report: RunReport) -> str:
     s = report.summary
+    spooled = report.spool.line()
     return (
         f"run {report.run_id} {s.status}: {s.pages_fetched} pages fetched"
         f" ({s.pages_new} new, {s.pages_changed} changed, {s.pages_unchanged} unchanged,"
         f" {s.pages_removed} removed, {s.pages_failed} failed) in {s.duration_s:.1f} s; "
         + left_due(s)
+        + (f"; {spooled}" if spooled else "")
     )
 
 

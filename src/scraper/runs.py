@@ -40,7 +40,8 @@ class RunSummary:
     pages_removed: int = 0
     pages_new: int = 0
     pages_not_modified: int = 0  # answered 304
-    requests: int = 0  # HTTP requests made, retries included
+    # Every HTTP request the run made: robots.txt, sitemaps, pages, retries, redirect hops.
+    requests: int = 0
     bytes_received: int = 0  # on the wire, compressed
     duration_s: float = 0.0
     failure_reasons: Mapping[str, int] = field(default_factory=dict)  # reason -> pages
@@ -49,7 +50,7 @@ class RunSummary:
     # The budget (scraper.budget) and how the run ended: None/"done" for a run without one.
     max_requests: int | None = None
     deadline: datetime | None = None
-    requests_counted: int = 0  # robots.txt, sitemaps, pages, retries and redirects
+    requests_counted: int = 0  # against the budget: the same count as `requests`
     ended_by: str = "done"  # "done": nothing due left; "budget", "deadline": cut short; "stopped"
     pages_left_due: int = 0
     stalest_due_s: float | None = None  # since the stalest due page was last read (or found)
@@ -85,7 +86,8 @@ UPDATE crawl_runs SET status = 'failed', finished_at = $finished_at, error = $er
     pages_fetched = v.fetched, pages_new = v.new, pages_changed = v.changed,
     pages_unchanged = v.unchanged, pages_not_modified = v.not_modified,
     pages_failed = v.failed, pages_removed = v.removed,
-    requests = coalesce(a.requests, 0), bytes_received = coalesce(a.bytes, 0),
+    requests = coalesce(a.requests, 0), requests_counted = coalesce(a.requests, 0),
+    bytes_received = coalesce(a.bytes, 0),
     duration_s = greatest(epoch($finished_at) - epoch(crawl_runs.started_at), 0)
 FROM (
     SELECT r.run_id,

@@ -29,6 +29,7 @@ sharply keeps its last good value in the warehouse, and the run ends failed, nam
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import math
@@ -47,7 +48,7 @@ import httpx
 from scraper import archive, db, drift, load, runs
 from scraper.access import PATIENT_LOG_S, WriteAccess
 from scraper.archive import Archive
-from scraper.budget import Budget
+from scraper.budget import Budget, requests_of
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, keyword_listings, links_from_item, seeds, sitemap_steps
@@ -58,11 +59,11 @@ from scraper.listing_load import load_listings
 from scraper.parse import PARSER_VERSION, parse_result
 from scraper.progress import RunProgress
 from scraper.records import LoadItem
-from scraper.report import BatchReport, RunReport, drift_message
+from scraper.report import BatchReport, RunReport, SpoolNote, drift_message
 from scraper.responses import FetchResult, FetchTarget
 from scraper.shards import StagingError
 from scraper.spool import Spool, SpooledBatch, default_spool_dir
-from scraper.warc import ArchivedResponse
+from scraper.warc import ArchivedResponse, ArchiveEntry
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ class CrawlSession:
         self._batch_of_spool: dict[int, int] = {}  # spooled batch -> its number in this run
         self._urls_of_spool: dict[int, list[str]] = {}  # spooled batch -> its claimed URLs
         self._progress = 0.0
+        self.spooled = SpoolNote()  # batches left by earlier runs, or set aside, for the report
         self._load_spooled()  # what a killed run fetched and could not load
 
     @property
@@ -387,37 +389,73 @@ class CrawlSession:
             self._queue.extend(self.frontier.likely_changed(self.crawl, short))
 
     def _load_spooled(self) -> None:
-        """Load every spooled batch, oldest first (inside a hold)."""
+        """Load every spooled batch, oldest first (inside a hold). What earlier runs left and
+        what is set aside goes to the run report (`spooled`): its page counts do not show it."""
         for spooled in self.spool.pending():
             number = self._batch_of_spool.pop(spooled.number, None)
             urls = self._urls_of_spool.pop(spooled.number, [])
-            report = self._load_one(spooled, number, urls)
+            try:
+                entries, results, items = spooled.read()
+            except StagingError as exc:
+                self._set_aside(spooled, number, urls, exc)
+                continue
+            report = self._load_read(entries, results, items, number or 0)
+            spooled.remove()
             if number is None:
-                log.warning(
-                    "loaded %d pages a previous run fetched and could not load", report.fetched
-                )
+                self._inherited(report, entries)
             else:
                 self.batches[number - 1] = report
 
-    def _load_one(
-        self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]
+    def _set_aside(
+        self, spooled: SpooledBatch, number: int | None, urls: Sequence[str], exc: Exception
+    ) -> None:
+        """An unreadable batch out of the way; its pages are fetched again. One of this run's
+        keeps its report's requests and bytes (they were spent), without pages waiting."""
+        log.warning("spooled batch set aside, its pages will be fetched again: %s", exc)
+        spooled.set_aside()
+        if urls:  # claimed by this run: due again now, not after the claim times out
+            self.frontier.release(self.crawl, urls)
+        self.spooled.set_aside += 1
+        if number is not None:
+            waiting = self.batches[number - 1]
+            self.spooled.set_aside_pages += waiting.pending
+            self.batches[number - 1] = dataclasses.replace(waiting, pending=0)
+
+    def _load_read(
+        self,
+        entries: Sequence[ArchiveEntry],
+        results: Sequence[FetchResult],
+        items: Sequence[LoadItem],
+        number: int,
     ) -> BatchReport:
-        try:
-            entries, results, items = spooled.read()
-        except StagingError as exc:
-            log.warning("spooled batch set aside, its pages will be fetched again: %s", exc)
-            spooled.set_aside()
-            if urls:  # claimed by this run: due again now, not after the claim times out
-                self.frontier.release(self.crawl, urls)
-            return _waiting(number or 0, [])
         archive.index(self.con, entries)
         fresh = self._not_recorded(results)
         kept = {result.final_url for result in fresh}
-        report = self._apply(
-            fresh, [item for item in items if item.fetched_url in kept], number or 0
-        )
-        spooled.remove()
-        return report
+        return self._apply(fresh, [item for item in items if item.fetched_url in kept], number)
+
+    def _inherited(self, report: BatchReport, entries: Sequence[ArchiveEntry]) -> None:
+        """A batch an earlier run fetched and could not load, loaded now: counted apart from
+        this run's pages, with the run that fetched it."""
+        log.warning("loaded %d pages a previous run fetched and could not load", report.fetched)
+        note = self.spooled
+        note.inherited_batches += 1
+        note.inherited_pages += report.fetched
+        left_by = self._run_that_fetched(entries)
+        if left_by is not None and left_by not in note.inherited_from:
+            note.inherited_from = (*note.inherited_from, left_by)
+
+    def _run_that_fetched(self, entries: Sequence[ArchiveEntry]) -> int | None:
+        """The latest run of the entries' crawl started before their first fetch."""
+        if not entries:
+            return None
+        first = min(entries, key=lambda entry: entry.fetched_at)
+        # fetchall: a result left unread would block the batch's next statements
+        ((run,),) = self.con.execute(
+            "SELECT max(run_id) FROM crawl_runs"
+            " WHERE crawl_id = ? AND started_at <= ? AND run_id <> ?",
+            [first.crawl_id, first.fetched_at, self.run_id],
+        ).fetchall()
+        return None if run is None else int(run)
 
     def _not_recorded(self, results: Sequence[FetchResult]) -> list[FetchResult]:
         """The visits the frontier has not recorded yet: a crash between recording a spooled
@@ -484,7 +522,7 @@ class CrawlSession:
             number=number,
             outcomes=Counter(outcomes),
             not_modified=sum(r.not_modified for r in results),
-            requests=sum(r.attempts for r in results),
+            requests=sum(requests_of(r) for r in results),
             wire_bytes=sum(r.bytes for r in results),
             failures=tuple(
                 (r.url, r.error or "unknown")
@@ -587,6 +625,7 @@ class CrawlSession:
             coverage=coverage,
             baseline=self.drift.baseline,
             drifted=drifted,
+            spool=dataclasses.replace(self.spooled),
         )
 
     def _nothing_fetched(self) -> str | None:
@@ -630,7 +669,9 @@ class CrawlSession:
             pages_not_modified=sum(batch.not_modified for batch in self.batches),
             pages_failed=outcomes["failed"] + outcomes["refused"],
             pages_removed=outcomes["gone"],
-            requests=sum(batch.requests for batch in self.batches),
+            # one meaning of "requests" everywhere (status, closing line, artifact): every HTTP
+            # request this run made, robots.txt, sitemaps, retries and redirect hops included
+            requests=self.budget.spent,
             bytes_received=self.discovery_bytes + sum(b.wire_bytes for b in self.batches),
             duration_s=time.monotonic() - self.started,
             failure_reasons=dict(reasons),

@@ -76,6 +76,21 @@ class SpooledBatch:
         self.index.unlink(missing_ok=True)
 
 
+def unloaded_message(db_path: Path) -> str | None:
+    """Why a reparse must not start yet, or None: batches a cut-short crawl fetched and did not
+    load. A reparse rebuilds from the archive's index, which lacks them until they are loaded,
+    and the crawl that loads them later would lay the old parser's records over the rebuilt
+    ones; only a crawl records their visits, so it is the one to load them."""
+    pending = Spool(default_spool_dir(db_path)).pending()
+    if not pending:
+        return None
+    return (
+        f"{len(pending)} fetched batches in {default_spool_dir(db_path)} are not loaded yet"
+        " (a crawl was cut short): run `scraper crawl` first, which loads them before it"
+        " fetches anything, then reparse"
+    )
+
+
 class Spool:
     """The directory of batches waiting for the warehouse."""
 

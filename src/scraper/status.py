@@ -56,10 +56,14 @@ SELECT run_id, kind, status, started_at, finished_at, pages_fetched, requests, d
     failure_reasons, error, crawl_id
 FROM crawl_runs ORDER BY (status = 'running') DESC, run_id DESC LIMIT 1
 """
-# A running run has not written its counts yet: what its crawl recorded since it started.
+# A running run has not written its counts yet: what its crawl recorded since it started. Its
+# requests are counted as a killed run's are (`runs.close_interrupted_runs`): the responses it
+# archived (robots.txt, sitemaps, pages, redirect hops), the same meaning as a closed run's
+# `requests` less the retries not archived (`pages.attempts` sums every visit a page ever had).
 _RUNNING_PAGES = """
-SELECT count(*), coalesce(sum(attempts), 0) FROM pages
-WHERE last_crawl_id = ? AND fetched_at >= ?
+SELECT (SELECT count(*) FROM pages WHERE last_crawl_id = $crawl AND fetched_at >= $started),
+    (SELECT count(*) FROM archive_records
+     WHERE crawl_id = $crawl AND fetched_at >= $started AND record_type = 'response')
 """
 _RUNNING_FAILURES = """
 SELECT coalesce(error, 'unknown'), count(*) FROM pages
@@ -92,7 +96,7 @@ def _last_run(con: duckdb.DuckDBPyConnection, now: datetime) -> RunView | None:
     run_id, kind, status, started, finished, pages, requests, seconds, reasons, error, crawl = row
     failures = json.loads(reasons) if reasons else {}
     if status == "running":
-        counted = con.execute(_RUNNING_PAGES, [crawl, started]).fetchone()
+        counted = con.execute(_RUNNING_PAGES, {"crawl": crawl, "started": started}).fetchone()
         assert counted is not None
         pages, requests = counted
         failures = dict(con.execute(_RUNNING_FAILURES, [crawl, started]).fetchall())

@@ -45,6 +45,9 @@ from scraper.report import BatchReport, RunReport
 from scraper.session import CrawlSession
 from scraper.urls import DEFAULT_SITE
 
+# The name of the Completed state a run stopped by SIGTERM or Ctrl-C ends in.
+STOPPED = "Stopped"
+
 # One step of a run: a batch here, a round of shards in the scale-out; [] when nothing is due.
 # Its arguments: the session, the step's number, and how many pages it may fetch at most (None:
 # no limit), so that `max_pages` caps the last step instead of letting it fetch a whole batch.
@@ -395,5 +398,7 @@ async def published(result: RunReport) -> State:
     if result.failed:
         return Failed(message=result.summary.error or message, data=result)
     if result.summary.status == "stopped":
-        return Cancelled(name="Stopped", message=message, data=result)
+        # A stop the user asked for is no error: Completed, named "Stopped". Prefect logs a flow
+        # run that ends in any other state (Cancelled too) at ERROR.
+        return Completed(name=STOPPED, message=message, data=result)
     return Completed(message=message, data=result)

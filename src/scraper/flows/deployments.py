@@ -1,7 +1,8 @@
 """Scheduled deployments of the crawl, served from this process by `scraper serve`.
 
 Two schedules against the live site: a daily incremental crawl (what is due, plus sitemap changes
-and new links) and a weekly full pass that revisits every known page, each within a day's budget
+and new links) from Monday to Saturday and a weekly full pass on Sunday that revisits every known
+page, each within a day's budget
 of requests at the polite rate (a full pass larger than that is carried on by the next daily
 runs, which resume it). `serve` registers them with the Prefect server named by PREFECT_API_URL
 (start one with `prefect server start`) and runs their flow runs here until stopped; the
@@ -26,8 +27,11 @@ from prefect.schedules import Cron
 from scraper.flows.crawl import crawl
 from scraper.urls import DEFAULT_SITE
 
-DAILY_CRON = "0 3 * * *"  # 03:00 UTC: a quiet hour for the site
-WEEKLY_CRON = "0 4 * * 0"  # Sundays 04:00 UTC, after the daily run
+# One run a day at 03:00 UTC, a quiet hour for the site: the weekly full pass takes Sunday's
+# place. A run may claim pages for DAILY_UNTIL, so a second schedule firing within that of
+# another would find the warehouse held and be Skipped (the weekly pass would be, every week).
+DAILY_CRON = "0 3 * * 1-6"  # Monday to Saturday
+WEEKLY_CRON = "0 3 * * 0"  # Sundays, in place of the daily run
 TIMEZONE = "UTC"
 # The daily run's budget: at the default 1 request/s a day holds 86,400 requests; the run keeps
 # to 20 hours of them and stops claiming after 22 h, so it ends before the next one starts and

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -24,10 +25,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
-from prefect.states import Cancelled, Completed
+from prefect.states import Cancelled, Completed, Failed
 from prefect.utilities.annotations import quote
 
-from scraper import lease, load, progress
+from scraper import lease, load, progress, spool
 from scraper import reparse as library
 from scraper.reparse import ParsedBatch, ReparseRun
 from scraper.warc import ArchiveEntry
@@ -64,6 +65,11 @@ async def reparse(
     except lease.WarehouseBusy as busy:  # a crawl writes it: rebuilding under it would race
         get_run_logger().warning("skipped: %s", busy)
         return Cancelled(name="Skipped", message=str(busy))
+    # Checked under the lease: no crawl can be spooling meanwhile. One line, no traceback.
+    if waiting := spool.unloaded_message(Path(db)):
+        held.release()
+        get_run_logger().error("reparse refused: %s", waiting)
+        return Failed(message=waiting)
     with held, ReparseRun.open(db, archive_dir=archive_dir, flow_run_id=flow_run.id) as run:
         held.update(run_id=run.run_id)
         chunks = list(run.chunks(batch_size))  # the entries are read at once anyway
