@@ -176,36 +176,41 @@ def test_the_flow_takes_a_budget_and_completes(server: ReplicaServer, tmp_path: 
     assert run_row(tmp_path / "w.duckdb")[1:3] == ("budget", 40)
 
 
-def test_the_daily_deployment_fits_a_day_at_the_polite_rate(tmp_path: Path) -> None:
-    from scraper.flows.deployments import DAILY_BUDGET, deployments  # noqa: PLC0415  # Prefect
+def test_each_scheduled_run_fits_its_hour_at_the_polite_rate(tmp_path: Path) -> None:
+    from scraper.flows.deployments import RUN_BUDGET, deployments  # noqa: PLC0415  # Prefect
 
     polite = CrawlConfig()
     for deployment in deployments(str(tmp_path / "w.duckdb")):
         parameters = deployment.parameters
-        assert parameters["budget"] == DAILY_BUDGET <= 86400 * polite.rate
-        assert parse_duration(parameters["until"]) < timedelta(days=1)
+        assert parameters["budget"] == RUN_BUDGET <= 3600 * polite.rate
+        assert parse_duration(parameters["until"]) < timedelta(hours=1)
 
 
 def test_no_two_scheduled_runs_start_within_a_runs_length_of_each_other() -> None:
-    """The daily run may claim pages for DAILY_UNTIL: a schedule firing sooner after another
-    would find the warehouse held and be Skipped (the weekly full pass, every week)."""
+    """A run may claim pages for RUN_UNTIL: a schedule firing sooner after another would find
+    the warehouse held and be Skipped (the weekly full pass, every week)."""
     from cronsim import CronSim  # noqa: PLC0415  # Prefect's own cron library
 
-    from scraper.flows.deployments import DAILY_CRON, DAILY_UNTIL, WEEKLY_CRON  # noqa: PLC0415
+    from scraper.flows.deployments import (  # noqa: PLC0415
+        HOURLY_CRONS,
+        RUN_UNTIL,
+        WEEKLY_CRON,
+    )
 
     month_start = datetime(2026, 3, 1, tzinfo=UTC)
     month_end = month_start + timedelta(days=31)
     starts: list[datetime] = []
-    for cron in (DAILY_CRON, WEEKLY_CRON):
+    for cron in (*HOURLY_CRONS, WEEKLY_CRON):
         for start in CronSim(cron, month_start):
             if start >= month_end:
                 break
             starts.append(start)
     starts.sort()
 
-    assert len(starts) == 31  # one run a day, the weekly pass in place of Sunday's daily run
+    assert len(starts) == 31 * 24  # a run an hour, the weekly pass in place of one
+    assert len(set(starts)) == len(starts)
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert min(gaps) >= parse_duration(DAILY_UNTIL)
+    assert min(gaps) >= parse_duration(RUN_UNTIL)
 
 
 def test_shard_workers_requests_are_counted_from_their_archive() -> None:

@@ -15,7 +15,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 
 from replica import Replica, ReplicaServer
 from scraper import flows, report
-from scraper.flows.deployments import DAILY_CRON, WEEKLY_CRON, deployments
+from scraper.flows.deployments import HOURLY_CRONS, WEEKLY_CRON, deployments
 from scraper.flows.reparse import reparse
 from scraper.report import BatchReport
 from scraper.urls import study_id_from_url
@@ -159,12 +159,14 @@ def test_deployments_carry_their_cron_schedules(tmp_path: Path) -> None:
     async def crons() -> dict[str, list[str]]:
         async with get_client() as client:
             found = {}
-            for name in ("daily-incremental", "weekly-full"):
+            for name in ("hourly-incremental", "weekly-full"):
                 deployment = await client.read_deployment_by_name(f"crawl/{name}")
                 found[name] = [getattr(s.schedule, "cron", "") for s in deployment.schedules]
             return found
 
-    assert asyncio.run(crons()) == {"daily-incremental": [DAILY_CRON], "weekly-full": [WEEKLY_CRON]}
+    found = asyncio.run(crons())
+    assert sorted(found["hourly-incremental"]) == sorted(HOURLY_CRONS)
+    assert found["weekly-full"] == [WEEKLY_CRON]
 
 
 def test_layout_drift_fails_the_run_and_keeps_earlier_values(

@@ -48,7 +48,7 @@ def test_serve_passes_contact_rate_and_concurrency_and_warns_without_a_server(
     warning = [line for line in result.output.splitlines() if "PREFECT_API_URL" in line]
     assert len(warning) == 1
     assert "prefect server start" in warning[0]
-    assert {d.name for d in served} == {"daily-incremental", "weekly-full"}
+    assert {d.name for d in served} == {"hourly-incremental", "weekly-full"}
     for deployment in served:
         assert deployment.parameters["contact_url"] == "https://example.org/me"
         assert deployment.parameters["rate"] == 0.5
