@@ -79,11 +79,11 @@ def poll_once(db_path: Path, polls: Polls) -> None:
         con = access.open_reader(db_path)
         opened_at = time.time()
         try:
-            row = con.execute(FETCHED_PAGES_SQL).fetchone()
+            row = con.execute(FETCHED_PAGES_SQL).fetchall()[0]
         finally:
             con.close()
         polls.answered += 1
-        polls.sightings.append(Sighting(opened_at, int(row[0]) if row else 0))
+        polls.sightings.append(Sighting(opened_at, int(row[0])))
     except db.WarehouseError as exc:
         polls.refused.append(str(exc))
     polls.waits.append(time.monotonic() - started)
@@ -117,7 +117,9 @@ def crawl_child(base_url: str, db_path: str, rate: float) -> None:
 
         def __init__(self, directory: Path) -> None:
             super().__init__(directory)
-            self.records: dict[int, BatchRecord] = {}
+            self.records: list[BatchRecord] = []
+            # Spool numbers are reused once a batch is loaded: which record each waiting one is.
+            self.waiting: dict[int, int] = {}
 
         def write(
             self,
@@ -127,11 +129,14 @@ def crawl_child(base_url: str, db_path: str, rate: float) -> None:
         ) -> SpooledBatch:
             batch = super().write(entries, results, items)
             fetched = [result.fetched_at.timestamp() for result in results]
-            self.records[batch.number] = BatchRecord(
-                number=batch.number,
-                pages=len(results),
-                fetched_until=max(fetched, default=time.time()),
-                spooled_at=time.time(),
+            self.waiting[batch.number] = len(self.records)
+            self.records.append(
+                BatchRecord(
+                    number=len(self.records) + 1,
+                    pages=len(results),
+                    fetched_until=max(fetched, default=time.time()),
+                    spooled_at=time.time(),
+                )
             )
             return batch
 
@@ -148,11 +153,11 @@ def crawl_child(base_url: str, db_path: str, rate: float) -> None:
             self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]
         ) -> BatchReport:
             report = super()._load_one(spooled, number, urls)
-            row = self.con.execute(FETCHED_PAGES_SQL).fetchone()
-            record = self.recording.records.get(spooled.number)
-            if record is not None and row is not None:
-                self.recording.records[spooled.number] = dataclasses.replace(
-                    record, loaded_at=time.time(), visible_count=int(row[0])
+            row = self.con.execute(FETCHED_PAGES_SQL).fetchall()[0]
+            index = self.recording.waiting.pop(spooled.number, None)
+            if index is not None:
+                self.recording.records[index] = dataclasses.replace(
+                    self.recording.records[index], loaded_at=time.time(), visible_count=int(row[0])
                 )
             return report
 
@@ -175,7 +180,7 @@ def crawl_child(base_url: str, db_path: str, rate: float) -> None:
             "seconds": time.perf_counter() - started,
             "opens": session.access.opens,
             "spool_max": session.spool_max,
-            "batches": [asdict(record) for record in session.recording.records.values()],
+            "batches": [asdict(record) for record in session.recording.records],
         }
 
     print(json.dumps(asyncio.run(crawl())), flush=True)
@@ -189,7 +194,7 @@ def hold_child(db_path: str, seconds: float) -> None:
         time.sleep(0.1)
     con = access.open_reader(db_path, wait_s=HOLD_OPEN_WAIT_S)
     held_from = time.time()
-    con.execute(FETCHED_PAGES_SQL).fetchone()
+    con.execute(FETCHED_PAGES_SQL).fetchall()
     time.sleep(seconds)
     con.close()
     print(json.dumps({"from": held_from, "until": time.time()}), flush=True)
@@ -218,9 +223,11 @@ def crawl(base_url: str, db_path: Path, rate: float) -> CrawlFigures:
         _child_command("crawl", base_url, str(db_path), str(rate)),
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=CHILD_TIMEOUT_S,
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"crawl child failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
     return _figures(out.stdout)
 
 

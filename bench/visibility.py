@@ -25,7 +25,7 @@ VISIBLE_WITHIN_S = 60.0
 class BatchRecord:
     """One batch, as the crawl saw it (times are epoch seconds)."""
 
-    number: int  # in spool order
+    number: int  # in the order the crawl spooled (and so loaded) them
     pages: int
     fetched_until: float  # its last fetch's answer arrived
     spooled_at: float  # fetched, archived, parsed and written to the spool
