@@ -356,6 +356,7 @@ def hold_report(
     effect: HoldEffect,
 ) -> str:
     started = min((batch.spooled_at for batch in read.batches), default=held[0])
+    outside = [b for b in read.batches if not held[0] <= b.fetched_until <= held[1]]
     caught = "never" if effect.caught_up_s is None else f"{effect.caught_up_s:.1f} s"
     lines = [
         _settings_line(pages, rate),
@@ -369,6 +370,8 @@ def hold_report(
         f" {caught} after the release",
         *_poll_lines(polls),
         *_lag_lines(read.batches, polls),
+        "batches whose fetches ended outside the hold:",
+        *_lag_lines(outside, polls),
     ]
     return "\n".join(lines)
 
