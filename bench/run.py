@@ -282,13 +282,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rate", type=float, default=2.0, help="the readers bench's crawl rate")
     parser.add_argument(
+        "--hold",
+        type=float,
+        default=0.0,
+        help="readers bench: a reader also holds the file this many seconds (--pages default 400)",
+    )
+    parser.add_argument(
+        "--hold-after", type=float, default=30.0, help="readers bench: when the hold starts (s)"
+    )
+    parser.add_argument(
         "--startup", action="store_true", help="only where a crawl's start-up seconds go"
     )
     args = parser.parse_args(argv)
     if args.readers:
         from bench import readers  # noqa: PLC0415  # the readers bench alone needs no Prefect
 
-        print(readers.run(args.pages or 100, args.rate))
+        if args.hold > 0:
+            print(readers.run_hold(args.pages or 400, args.rate, args.hold, args.hold_after))
+        else:
+            print(readers.run(args.pages or 100, args.rate))
         return 0
     if args.startup:
         from bench import startup  # noqa: PLC0415  # a bench of its own
