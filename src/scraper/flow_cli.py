@@ -297,7 +297,7 @@ def serve_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight per host.")] = 2,
     verbose: VerboseOption = False,
 ) -> None:
-    """Serve the scheduled deployments (daily incremental, weekly full) until stopped."""
+    """Serve the scheduled deployments (hourly incremental, weekly full) until stopped."""
     _checked_config(base_url, rate, concurrency, 1)
     _checked_contact_url(contact_url)
     if not os.environ.get("PREFECT_API_URL"):
