@@ -399,12 +399,19 @@ class Job:
     quiet: bool = False
 
 
-def run(settings: Settings, workdir: Path, *, log: Callable[[str], None] = print) -> Outcome:
+def run(
+    settings: Settings,
+    workdir: Path,
+    *,
+    log: Callable[[str], None] = print,
+    echo: bool = False,
+) -> Outcome:
+    """Every job's days; `echo` prints each day's line as it ends (from the worker processes,
+    which `log` cannot reach)."""
     started = time.monotonic()
     jobs = [Job(policy) for policy in POLICIES] + [Job(POLICIES[0], quiet=True)]
     workers = settings.workers or os.cpu_count() or 1
     log(f"{settings.studies} studies, {settings.days} days, {len(jobs)} jobs on {workers} workers")
-    echo = log is print
     if workers == 1:
         done = [simulate(settings, job, workdir, echo=echo) for job in jobs]
     else:
@@ -497,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench import freshness_report  # noqa: PLC0415 -- it imports this module
 
     with tempfile.TemporaryDirectory(prefix="freshness-") as workdir:
-        outcome = run(settings, Path(workdir), log=lambda line: print(line, flush=True))
+        outcome = run(settings, Path(workdir), log=lambda line: print(line, flush=True), echo=True)
     text = freshness_report.markdown(outcome)
     print(text)
     if args.markdown:

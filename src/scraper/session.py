@@ -93,8 +93,10 @@ CATCH_UP_WAIT_S = 0.25
 # warehouse this long before fetching waits for it. The claims are renewed at every load.
 CLAIM_AHEAD_S = 3600.0
 CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) crawl
-# How often a run waiting for pages to fall due looks again at what has become likely changed.
-WAIT_RECHECK_S = 300.0
+# How long a run with nothing to claim waits before it looks again (if something falls due before
+# its deadline): what falls due meanwhile is fetched as one batch, at most this late -- little
+# against revisit intervals of 6 hours and more.
+WAIT_S = 300.0
 # How long opening a crawl waits for readers. The run's lease (`scraper.lease`) already keeps
 # other crawls out, so what holds the file here is a reader: an export or a notebook's query.
 OPEN_WAIT_S = 60.0
@@ -338,10 +340,11 @@ class CrawlSession:
     async def _wait_for_due(self) -> bool:
         """With nothing to claim, a run with a deadline waits for pages to fall due before it (a
         page fetched at 09:40 with a day's interval is due at 09:40 tomorrow) rather than end
-        and leave them to the next run: a run that lasts its hour or its day visits each page
-        when it falls due. It looks again at least every `WAIT_RECHECK_S`, for pages that have
-        become likely changed meanwhile (`Frontier.likely_changed`). False when nothing falls
-        due before the deadline (the run ends), or when a stop was asked for."""
+        and leave them to the next run: a run that lasts its hour visits each page about when it
+        falls due. It waits `WAIT_S` at a time, then claims what fell due meanwhile (and what
+        became likely changed) as one batch: the warehouse is opened once per wait, not once per
+        page. False when nothing falls due before the deadline (the run ends), or when a
+        stop was asked for."""
         deadline = self.config.deadline
         if deadline is None or _stop.is_set() or not self._catch_up():
             return False
@@ -349,9 +352,10 @@ class CrawlSession:
             next_due = self.frontier.next_due(self.crawl)
         if next_due is None or next_due >= deadline:
             return False
-        now = self.config.clock()
-        until = min(next_due, now + timedelta(seconds=WAIT_RECHECK_S))
-        log.info("nothing due before %s: waiting", f"{next_due:%Y-%m-%d %H:%M:%S}")
+        # Looking again every WAIT_S, not only at `next_due`: pages not due yet may become likely
+        # changed meanwhile (`Frontier.likely_changed`).
+        until = min(self.config.clock() + timedelta(seconds=WAIT_S), deadline)
+        log.info("nothing to fetch before %s: waiting", f"{until:%Y-%m-%d %H:%M:%S}")
         # In steps of at most a second of the crawl's clock, so a stop is heard at once.
         while not _stop.is_set() and (left := (until - self.config.clock()).total_seconds()) > 0:
             await self.config.sleep(min(left, 1.0))
