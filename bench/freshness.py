@@ -110,6 +110,8 @@ class DayRow:
     changed: int  # visits the crawl judged new or changed
     live: int  # live studies in the truth
     fresh: int  # of those, stored exactly as the truth has them
+    changing: int  # live studies that change after publication (where policies differ)
+    changing_fresh: int  # of those, stored exactly as the truth has them
     stalest_days: (
         float  # longest time since a live study's page was fetched (never: since it appeared)
     )
@@ -121,6 +123,10 @@ class DayRow:
     @property
     def freshness(self) -> float:
         return self.fresh / self.live if self.live else 1.0
+
+    @property
+    def changing_freshness(self) -> float:
+        return self.changing_fresh / self.changing if self.changing else 1.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,6 +345,7 @@ def measure(
 ) -> DayRow:
     """The end of one policy's day, read from its warehouse."""
     truth = by_study(site.truth())
+    changing = site.changing() & set(truth)
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         stale = stale_studies(con, truth)
@@ -369,6 +376,8 @@ def measure(
         changed=crawled.changed,
         live=len(truth),
         fresh=len(truth) - len(stale),
+        changing=len(changing),
+        changing_fresh=len(changing - stale),
         stalest_days=max(ages, default=0.0),
         new_pending=pending,
         new_wait_max_days=longest_wait,
@@ -465,6 +474,7 @@ def _line(row: DayRow) -> str:
     return (
         f"day {row.day:>2} {row.policy:<8} requests {row.requests:>6}/{row.budget:<6}"
         f" fetched {row.pages_fetched:>6} freshness {row.freshness:.3f}"
+        f" (changing studies {row.changing_freshness:.3f})"
         f" stalest {row.stalest_days:4.1f} d new pending {row.new_pending}"
         f" interval {row.mean_interval_days:4.2f} d"
     )

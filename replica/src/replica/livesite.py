@@ -10,6 +10,7 @@
         site.now                          # the simulated instant (datetime, UTC)
         site.truth()                      # {study URL: StudyPage} a correct parser reads now
         site.removed()                    # study URLs that answer 404/410 now
+        site.changing()                   # ids of the studies that ever change
         site.appeared_at(url)             # when a study first appeared (simulated)
 
 URLs are canonical (`scraper.urls.canonicalize`) against `base_url`, as the crawler stores them;
@@ -76,6 +77,12 @@ class LiveSite:
     def truth(self) -> dict[str, StudyPage]:
         records = (self.replica.truth(path) for path in self.replica.study_paths())
         return {record.url: record for record in records if record is not None and record.url}
+
+    def changing(self) -> frozenset[str]:
+        """Ids of the studies that change after publication (a change rate above 0): the
+        minority on which crawl policies differ, since every policy keeps the others fresh."""
+        world = self.replica.live_world
+        return frozenset(s.study_id for s in world.studies if world.rates[s.index] > 0)
 
     def removed(self) -> frozenset[str]:
         return frozenset(self._url(path) for path in self.replica.removed_paths())

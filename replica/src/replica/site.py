@@ -199,6 +199,13 @@ class Replica:
         profile the seconds of it that passed (`pass_time`, `pace_s`)."""
         return EPOCH + timedelta(days=self._world.day, seconds=self._world.second)
 
+    @property
+    def live_world(self) -> LiveWorld:
+        """The live profile's world (its change rates are ground truth for benchmarks)."""
+        if not isinstance(self._world, LiveWorld):
+            raise ReplicaError("live_world needs the live profile")
+        return self._world
+
     def appeared_at(self, path: str) -> datetime | None:
         """When the study at `path` first appeared (live profile; None for other paths)."""
         with self._lock:
