@@ -141,7 +141,8 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         str | None,
         typer.Option(
             metavar="DURATION",
-            help="Stop claiming pages after this long: 8h, 90m, 1h30m, 45s, 2d.",
+            help="Crawl for this long (8h, 90m, 1h30m, 45s, 2d): pages falling due meanwhile"
+            " are fetched as they do; no page is claimed after it.",
         ),
     ] = None,
     verbose: VerboseOption = False,
