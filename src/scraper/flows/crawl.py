@@ -398,7 +398,22 @@ async def published(result: RunReport) -> State:
     if result.failed:
         return Failed(message=result.summary.error or message, data=result)
     if result.summary.status == "stopped":
+        if await _being_cancelled():
+            # Cancelled in the UI: the runner's SIGTERM stopped the run. From Cancelling the
+            # server accepts only Cancelled; a Completed is refused, and the engine then exits
+            # with a traceback and status 1 before the runner sets Cancelled without our summary.
+            return Cancelled(message=message, data=result)
         # A stop the user asked for is no error: Completed, named "Stopped". Prefect logs a flow
         # run that ends in any other state (Cancelled too) at ERROR.
         return Completed(name=STOPPED, message=message, data=result)
     return Completed(message=message, data=result)
+
+
+async def _being_cancelled() -> bool:
+    """Whether the server holds this flow run as Cancelling (the UI's Cancel button, which the
+    runner of a served run delivers as SIGTERM: it is set before the signal is sent)."""
+    if not flow_run.id:
+        return False
+    async with get_client() as client:
+        state = (await client.read_flow_run(flow_run.id)).state
+    return state is not None and state.is_cancelling()
