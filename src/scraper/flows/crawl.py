@@ -351,9 +351,7 @@ async def run_steps(
                 fetched += batch.fetched
                 if held is not None:
                     held.update(pages=fetched)
-                percent = session.progress()
-                await aupdate_progress_artifact(progress_id, percent)
-                report.progress(percent, batch)
+                await aupdate_progress_artifact(progress_id, session.progress())
         await aupdate_progress_artifact(progress_id, session.progress())
     except Exception as exc:
         await finish_run(session, f"{type(exc).__name__}: {exc}")
