@@ -600,6 +600,16 @@ class Frontier:
         ).fetchall()
         return dict(rows)
 
+    def not_recorded(self, results: Sequence[FetchResult]) -> list[FetchResult]:
+        """The visits among `results` not recorded yet: a crash between recording a spooled
+        batch and removing its file must not count its visits twice."""
+        rows = self.con.execute(
+            "SELECT url, fetched_at FROM pages WHERE list_contains(?, url)",
+            [[result.url for result in results]],
+        ).fetchall()
+        recorded = {(url, fetched_at) for url, fetched_at in rows}
+        return [r for r in results if (r.url, r.fetched_at) not in recorded]
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _registered(self, name: str, table: pa.Table) -> contextlib.AbstractContextManager[None]:

@@ -142,8 +142,8 @@ class CrawlSession:
         self.sitemaps_served = False  # a sitemap named a study, or answered 304 (it did before)
         self.budget = Budget(config)  # requests spent, and what ends the run early
         self._claims = ClaimQueue(config)  # claimed, not fetched yet
-        self._batch_of_spool: dict[int, int] = {}  # spooled batch -> its number in this run
-        self._urls_of_spool: dict[int, list[str]] = {}  # spooled batch -> its claimed URLs
+        # spooled batch -> its number in this run and its claimed URLs (another run's: absent)
+        self._spooled_here: dict[int, tuple[int, list[str]]] = {}
         self._progress = 0.0
         self.spooled = SpoolNote()  # batches left by earlier runs, or set aside, for the report
         self._load_spooled()  # what a killed run fetched and could not load
@@ -312,8 +312,7 @@ class CrawlSession:
             raise
         number = len(self.batches) + 1
         self.batches.append(_waiting(number, results))
-        self._batch_of_spool[spooled.number] = number
-        self._urls_of_spool[spooled.number] = [target.url for target in targets]
+        self._spooled_here[spooled.number] = (number, [target.url for target in targets])
         self._catch_up()
         return self.batches[number - 1]
 
@@ -370,8 +369,7 @@ class CrawlSession:
         """Load every spooled batch, oldest first (inside a hold). What earlier runs left and
         what is set aside goes to the run report (`spooled`): its page counts do not show it."""
         for spooled in self.spool.pending():
-            number = self._batch_of_spool.pop(spooled.number, None)
-            urls = self._urls_of_spool.pop(spooled.number, [])
+            number, urls = self._spooled_here.pop(spooled.number, (None, []))
             try:
                 entries, results, items = spooled.read()
             except StagingError as exc:
@@ -407,7 +405,7 @@ class CrawlSession:
         number: int,
     ) -> BatchReport:
         archive.index(self.con, entries)
-        fresh = self._not_recorded(results)
+        fresh = self.frontier.not_recorded(results)
         kept = {result.final_url for result in fresh}
         return self._apply(fresh, [item for item in items if item.fetched_url in kept], number)
 
@@ -418,32 +416,14 @@ class CrawlSession:
         note = self.spooled
         note.inherited_batches += 1
         note.inherited_pages += report.fetched
-        left_by = self._run_that_fetched(entries)
+        if not entries:
+            return
+        first = min(entries, key=lambda entry: entry.fetched_at)
+        left_by = runs.fetched_by(
+            self.con, first.crawl_id, first.fetched_at, other_than=self.run_id
+        )
         if left_by is not None and left_by not in note.inherited_from:
             note.inherited_from = (*note.inherited_from, left_by)
-
-    def _run_that_fetched(self, entries: Sequence[ArchiveEntry]) -> int | None:
-        """The latest run of the entries' crawl started before their first fetch."""
-        if not entries:
-            return None
-        first = min(entries, key=lambda entry: entry.fetched_at)
-        # fetchall: a result left unread would block the batch's next statements
-        ((run,),) = self.con.execute(
-            "SELECT max(run_id) FROM crawl_runs"
-            " WHERE crawl_id = ? AND started_at <= ? AND run_id <> ?",
-            [first.crawl_id, first.fetched_at, self.run_id],
-        ).fetchall()
-        return None if run is None else int(run)
-
-    def _not_recorded(self, results: Sequence[FetchResult]) -> list[FetchResult]:
-        """The visits the frontier has not recorded yet: a crash between recording a spooled
-        batch and removing its file must not count its visits twice."""
-        rows = self.con.execute(
-            "SELECT url, fetched_at FROM pages WHERE list_contains(?, url)",
-            [[result.url for result in results]],
-        ).fetchall()
-        recorded = {(url, fetched_at) for url, fetched_at in rows}
-        return [r for r in results if (r.url, r.fetched_at) not in recorded]
 
     async def _fetch_unless_stopped(self, targets: Sequence[FetchTarget]) -> list[FetchResult]:
         """The batch's fetches, except those not yet started when a stop was asked for: those
