@@ -25,6 +25,7 @@ over.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -169,13 +170,7 @@ class Frontier:
             "UPDATE frontier_crawls SET discovered_at = ? WHERE crawl_id = ?",
             [now or self.config.clock(), crawl.crawl_id],
         )
-        return Crawl(
-            crawl_id=crawl.crawl_id,
-            started_at=crawl.started_at,
-            full=crawl.full,
-            resumed=crawl.resumed,
-            discovered=True,
-        )
+        return dataclasses.replace(crawl, discovered=True)
 
     def discovery_finished(self, crawl_id: str | None) -> bool:
         """Whether the discovery of crawl `crawl_id` ran to the end (False for an unknown id)."""
