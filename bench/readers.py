@@ -149,17 +149,14 @@ def crawl_child(base_url: str, db_path: str, rate: float) -> None:
             self.spool_max = 0
             super().__init__(config, access, archive, fetcher, self.recording, **kwargs)
 
-        def _load_one(
-            self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]
-        ) -> BatchReport:
-            report = super()._load_one(spooled, number, urls)
+        def _load_one(self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]) -> None:
+            super()._load_one(spooled, number, urls)
             row = self.con.execute(FETCHED_PAGES_SQL).fetchall()[0]
             index = self.recording.waiting.pop(spooled.number, None)
             if index is not None:
                 self.recording.records[index] = dataclasses.replace(
                     self.recording.records[index], loaded_at=time.time(), visible_count=int(row[0])
                 )
-            return report
 
         async def run_batch(self, limit: int | None = None) -> BatchReport | None:
             report = await super().run_batch(limit)

@@ -370,17 +370,22 @@ class CrawlSession:
         what is set aside goes to the run report (`spooled`): its page counts do not show it."""
         for spooled in self.spool.pending():
             number, urls = self._spooled_here.pop(spooled.number, (None, []))
-            try:
-                entries, results, items = spooled.read()
-            except StagingError as exc:
-                self._set_aside(spooled, number, urls, exc)
-                continue
-            report = self._load_read(entries, results, items, number or 0)
-            spooled.remove()
-            if number is None:
-                self._inherited(report, entries)
-            else:
-                self.batches[number - 1] = report
+            self._load_one(spooled, number, urls)
+
+    def _load_one(self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]) -> None:
+        """Load one spooled batch (this run's batch `number` and its claimed `urls`, or an
+        earlier run's: None) and remove it; set it aside if it cannot be read."""
+        try:
+            entries, results, items = spooled.read()
+        except StagingError as exc:
+            self._set_aside(spooled, number, urls, exc)
+            return
+        report = self._load_read(entries, results, items, number or 0)
+        spooled.remove()
+        if number is None:
+            self._inherited(report, entries)
+        else:
+            self.batches[number - 1] = report
 
     def _set_aside(
         self, spooled: SpooledBatch, number: int | None, urls: Sequence[str], exc: Exception
