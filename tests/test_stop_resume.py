@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +149,7 @@ def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
     parameters: dict[str, Any] = {"base_url": server.base_url, "db": str(db), "rate": 500.0}
     parameters["batch_size"] = 5
     crawl_flow = importlib.import_module("scraper.flows.crawl")  # `flows.crawl` is the flow
-    run_batch = crawl_flow._batch
+    run_batch: Callable[..., Awaitable[list[BatchReport]]] = crawl_flow._batch
 
     async def terminate_after_first(
         session: CrawlSession, number: int, limit: int | None
