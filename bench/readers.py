@@ -149,22 +149,14 @@ def crawl_child(base_url: str, db_path: str, rate: float) -> None:
             self.spool_max = 0
             super().__init__(config, access, archive, fetcher, self.recording, **kwargs)
 
-        def _load_spooled(self) -> None:
-            # The spooled batches that are gone after the session's own load were loaded now.
-            before = {spooled.number for spooled in self.spool.pending()}
-            super()._load_spooled()
-            loaded = before - {spooled.number for spooled in self.spool.pending()}
-            if not loaded:
-                return
+        def _load_one(self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]) -> None:
+            super()._load_one(spooled, number, urls)
             row = self.con.execute(FETCHED_PAGES_SQL).fetchall()[0]
-            for number in loaded:
-                index = self.recording.waiting.pop(number, None)
-                if index is not None:
-                    self.recording.records[index] = dataclasses.replace(
-                        self.recording.records[index],
-                        loaded_at=time.time(),
-                        visible_count=int(row[0]),
-                    )
+            index = self.recording.waiting.pop(spooled.number, None)
+            if index is not None:
+                self.recording.records[index] = dataclasses.replace(
+                    self.recording.records[index], loaded_at=time.time(), visible_count=int(row[0])
+                )
 
         async def run_batch(self, limit: int | None = None) -> BatchReport | None:
             report = await super().run_batch(limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,9 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from replica import Replica, ReplicaServer
-from scraper import flows, report
+from scraper import flows
 from scraper.flows.deployments import HOURLY_CRONS, WEEKLY_CRON, deployments
 from scraper.flows.reparse import reparse
-from scraper.report import BatchReport
 from scraper.urls import study_id_from_url
 
 pytestmark = [
@@ -62,17 +62,20 @@ def study_count(replica: Replica) -> int:
 
 
 def test_crawl_flow_completes_with_artifacts_and_run_row(
-    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
+    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     replica, server = replica_server
     db = tmp_path / "w.duckdb"
     percents: list[float] = []
+    crawl_flow = importlib.import_module("scraper.flows.crawl")  # `flows.crawl` is the flow
+    update_artifact = crawl_flow.aupdate_progress_artifact
 
-    def sink(percent: float, _batch: BatchReport) -> None:
+    async def recorded(artifact_id: Any, percent: float) -> Any:
         percents.append(percent)
+        return await update_artifact(artifact_id, percent)
 
-    with report.progress_to(sink):
-        state = run_crawl(server, db, batch_size=10, contact_url="https://example.org/our-crawl")
+    monkeypatch.setattr(crawl_flow, "aupdate_progress_artifact", recorded)
+    state = run_crawl(server, db, batch_size=10, contact_url="https://example.org/our-crawl")
 
     assert state.is_completed(), state.message
     assert rows(db, "SELECT count(*) FROM studies") == [(study_count(replica),)]

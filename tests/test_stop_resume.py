@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from replica import Replica, ReplicaServer
-from scraper import report
 from scraper import session as sessions
 from scraper.config import CrawlConfig
 from scraper.report import BatchReport
@@ -140,7 +139,7 @@ def test_a_stop_mid_batch_finishes_in_flight_requests_and_the_next_run_resumes(
     "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning"
 )
 def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
-    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path
+    replica_server: tuple[Replica, ReplicaServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from scraper import flows  # noqa: PLC0415  # Prefect: slow import
     from scraper.flows.crawl import stop_signal  # noqa: PLC0415
@@ -149,13 +148,20 @@ def test_sigterm_stops_a_crawl_flow_run_as_stopped_and_the_next_run_resumes(
     db = tmp_path / "w.duckdb"
     parameters: dict[str, Any] = {"base_url": server.base_url, "db": str(db), "rate": 500.0}
     parameters["batch_size"] = 5
+    crawl_flow = importlib.import_module("scraper.flows.crawl")  # `flows.crawl` is the flow
+    run_batch: Callable[..., Awaitable[list[BatchReport]]] = crawl_flow._batch
 
-    def terminate_after_first(_percent: float, batch: BatchReport) -> None:
-        if batch.number == 1:
+    async def terminate_after_first(
+        session: CrawlSession, number: int, limit: int | None
+    ) -> list[BatchReport]:
+        batches = await run_batch(session, number, limit)
+        if number == 1:
             os.kill(os.getpid(), signal.SIGTERM)
+        return batches
 
     previous = signal.getsignal(signal.SIGTERM)
-    with report.progress_to(terminate_after_first):
+    with monkeypatch.context() as patched:  # the first run only
+        patched.setattr(crawl_flow, "_batch", terminate_after_first)
         state = flows.run_crawl(**parameters)
     assert signal.getsignal(signal.SIGTERM) == previous  # the flow's handler is gone again
     # a stop the user asked for is no error: Prefect logs any other end than Completed at ERROR

@@ -35,15 +35,12 @@ log = logging.getLogger(__name__)
 
 # --- the index ------------------------------------------------------------------------------------
 
-_INDEX_COLUMNS = (
-    "warc_file, record_offset, record_length, url, target_uri, record_type, status_code,"
-    " content_sha256, error, fetched_at, crawl_id"
-)
-_INDEX_SCHEMA = pa.schema(
+# `ArchiveEntry`'s fields, typed as `archive_records` stores them (the spool keeps them so too)
+_ENTRY_SCHEMA = pa.schema(
     [
         ("warc_file", pa.string()),
-        ("record_offset", pa.int64()),
-        ("record_length", pa.int64()),
+        ("offset", pa.int64()),
+        ("length", pa.int64()),
         ("url", pa.string()),
         ("target_uri", pa.string()),
         ("record_type", pa.string()),
@@ -54,6 +51,12 @@ _INDEX_SCHEMA = pa.schema(
         ("crawl_id", pa.string()),
     ]
 )
+# `archive_records`' columns, in `ArchiveEntry`'s order
+_INDEX_NAMES = tuple(
+    {"offset": "record_offset", "length": "record_length"}.get(name, name)
+    for name in _ENTRY_SCHEMA.names
+)
+_INDEX_COLUMNS = ", ".join(_INDEX_NAMES)
 # The newest complete 2xx body of each URL: what a reparse reads.
 _COMPLETE_BODIES = "record_type = 'response' AND status_code BETWEEN 200 AND 299 AND error IS NULL"
 _NEWEST_PER_URL = (
@@ -66,28 +69,19 @@ def index(con: duckdb.DuckDBPyConnection, entries: Sequence[ArchiveEntry]) -> in
     """Add index rows (a record already indexed is left as it is). Returns rows offered."""
     if not entries:
         return 0
-    rows = [
-        {
-            "warc_file": e.warc_file,
-            "record_offset": e.offset,
-            "record_length": e.length,
-            "url": e.url,
-            "target_uri": e.target_uri,
-            "record_type": e.record_type,
-            "status_code": e.status_code,
-            "content_sha256": e.content_sha256,
-            "error": e.error,
-            "fetched_at": e.fetched_at,
-            "crawl_id": e.crawl_id,
-        }
-        for e in entries
-    ]
-    with registered(con, {"archive_batch": pa.Table.from_pylist(rows, schema=_INDEX_SCHEMA)}):
+    with registered(con, {"archive_batch": entry_table(entries).rename_columns(_INDEX_NAMES)}):
         con.execute(
             f"INSERT INTO archive_records ({_INDEX_COLUMNS}) SELECT {_INDEX_COLUMNS}"
             " FROM archive_batch ON CONFLICT DO NOTHING"
         )
-    return len(rows)
+    return len(entries)
+
+
+def entry_table(entries: Sequence[ArchiveEntry]) -> pa.Table:
+    """Index entries as Arrow, under `ArchiveEntry`'s field names (`ArchiveEntry(**row)` reads
+    a row back), typed as `archive_records` stores them."""
+    rows = [{name: getattr(entry, name) for name in _ENTRY_SCHEMA.names} for entry in entries]
+    return pa.Table.from_pylist(rows, schema=_ENTRY_SCHEMA)
 
 
 def latest_entries(

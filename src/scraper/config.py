@@ -136,7 +136,8 @@ class CrawlConfig:
 
     # --- budget (scraper.budget) ----------------------------------------------------------------
     # HTTP requests a run may make (robots.txt, sitemaps, pages, retries, redirects); None: no
-    # limit. At the default rate a day holds 86,400 requests; the hourly deployment sets 3,300 a run.
+    # limit. At the default rate a day holds 86,400 requests; the hourly deployment sets 3,300 a
+    # run.
     max_requests: int | None = None
     deadline: datetime | None = None  # no batch is claimed after this instant (aware); None: none
 

@@ -25,6 +25,7 @@ over.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -169,13 +170,7 @@ class Frontier:
             "UPDATE frontier_crawls SET discovered_at = ? WHERE crawl_id = ?",
             [now or self.config.clock(), crawl.crawl_id],
         )
-        return Crawl(
-            crawl_id=crawl.crawl_id,
-            started_at=crawl.started_at,
-            full=crawl.full,
-            resumed=crawl.resumed,
-            discovered=True,
-        )
+        return dataclasses.replace(crawl, discovered=True)
 
     def discovery_finished(self, crawl_id: str | None) -> bool:
         """Whether the discovery of crawl `crawl_id` ran to the end (False for an unknown id)."""
@@ -346,23 +341,12 @@ class Frontier:
         limit = limit or self.config.batch_size
         stale = now - self.config.claim_timeout
         order, order_parameters = due_order(self.config, now)
-        # Read, then claim what was read, in one transaction: an UPDATE ... RETURNING reads back
-        # every column of the rows it touches (~40 ms a batch of 1,000; this is ~8).
-        with transaction(self.con):
-            rows = self.con.execute(
-                "SELECT url, etag, last_modified, content_sha256 FROM pages"
-                f" WHERE {_DUE} ORDER BY {order} LIMIT ?",
-                [stale, crawl.crawl_id, crawl.full, now, *order_parameters, limit],
-            ).fetchall()
-            self.con.execute(
-                "UPDATE pages SET claimed_by = ?, claimed_at = ?"
-                " WHERE url IN (SELECT unnest(?::VARCHAR[]))",
-                [crawl.crawl_id, now, [row[0] for row in rows]],
-            )
-        return [
-            FetchTarget(url=url, etag=etag, last_modified=modified, content_sha256=digest)
-            for url, etag, modified, digest in rows
-        ]
+        return self._claim(
+            crawl,
+            now,
+            f"WHERE {_DUE} ORDER BY {order} LIMIT ?",
+            [stale, crawl.crawl_id, crawl.full, now, *order_parameters, limit],
+        )
 
     def likely_changed(
         self, crawl: Crawl, limit: int, *, now: datetime | None = None
@@ -376,12 +360,22 @@ class Frontier:
             "page_p_changed(page_change_rate(observed_visits, observed_changes,"
             " observed_seconds, revisit_seconds), epoch(?::TIMESTAMPTZ) - epoch(judged_at))"
         )
+        return self._claim(
+            crawl,
+            now,
+            f"WHERE {_AHEAD} AND {p_now} >= ? ORDER BY {p_now} DESC, next_visit_at, url LIMIT ?",
+            [stale, crawl.crawl_id, now, now, SPEND_AHEAD_FLOOR, now, limit],
+        )
+
+    def _claim(
+        self, crawl: Crawl, now: datetime, which: str, parameters: list[Any]
+    ) -> list[FetchTarget]:
+        """Claim for `crawl` the pages `which` (a WHERE ... ORDER BY ... LIMIT clause) selects.
+        Read, then claim what was read, in one transaction: an UPDATE ... RETURNING reads back
+        every column of the rows it touches (~40 ms a batch of 1,000; this is ~8)."""
         with transaction(self.con):
             rows = self.con.execute(
-                "SELECT url, etag, last_modified, content_sha256 FROM pages"
-                f" WHERE {_AHEAD} AND {p_now} >= ?"
-                f" ORDER BY {p_now} DESC, next_visit_at, url LIMIT ?",
-                [stale, crawl.crawl_id, now, now, SPEND_AHEAD_FLOOR, now, limit],
+                f"SELECT url, etag, last_modified, content_sha256 FROM pages {which}", parameters
             ).fetchall()
             self.con.execute(
                 "UPDATE pages SET claimed_by = ?, claimed_at = ?"
@@ -600,6 +594,16 @@ class Frontier:
             [crawl.crawl_id],
         ).fetchall()
         return dict(rows)
+
+    def not_recorded(self, results: Sequence[FetchResult]) -> list[FetchResult]:
+        """The visits among `results` not recorded yet: a crash between recording a spooled
+        batch and removing its file must not count its visits twice."""
+        rows = self.con.execute(
+            "SELECT url, fetched_at FROM pages WHERE list_contains(?, url)",
+            [[result.url for result in results]],
+        ).fetchall()
+        recorded = {(url, fetched_at) for url, fetched_at in rows}
+        return [r for r in results if (r.url, r.fetched_at) not in recorded]
 
     # --- helpers ----------------------------------------------------------------------------------
 

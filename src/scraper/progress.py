@@ -4,10 +4,10 @@
 comes back, not only when a batch ends; `CrawlSession` feeds it. `ProgressSnapshot` is one reading
 of it and `progress_line` its one-line text: pages done of due, rate, ETA, failures, bytes.
 
-Who shows it is installed by the caller, like `scraper.report.progress_to`: `show_to(display)` for
-the block, and the flows call `show(snapshot)` on a timer (`ticking`). The CLI installs a
-`LiveLine` (rich, redrawn in place) on a terminal and a `LogLines` (a plain line every ~30 s)
-otherwise, so a crawl piped to a file or a journal still says how far it got.
+Who shows it is installed by the caller: `show_to(display)` for the block, and the flows call
+`show(snapshot)` on a timer (`ticking`). The CLI installs a `LiveLine` (rich, redrawn in place)
+on a terminal and a `LogLines` (a plain line every ~30 s) otherwise, so a crawl piped to a file
+or a journal still says how far it got.
 """
 
 from __future__ import annotations

@@ -1,18 +1,14 @@
 """What a crawl run reports: its batches and its end, and how people watching see them (the
-markdown summary, the coverage table, terminal progress).
+markdown summary, the coverage table, the closing line).
 
 `BatchReport` and `RunReport` are what `scraper.session.CrawlSession` returns; the rest is pure
-formatting of them, used by the flows (Prefect artifacts) and the CLI (terminal). Terminal
-progress goes through a context variable: the CLI installs a sink for the run it starts, and the
-flow reports to whatever sink is installed (none under a Prefect worker).
+formatting of them, used by the flows (Prefect artifacts) and the CLI (terminal). Progress while
+a run goes is `scraper.progress`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,26 +85,6 @@ class RunReport:
 
 
 # --- what people watching see ----------------------------------------------------------------
-ProgressSink = Callable[[float, BatchReport], None]
-_progress_sink: ContextVar[ProgressSink | None] = ContextVar("progress_sink", default=None)
-
-
-@contextmanager
-def progress_to(sink: ProgressSink) -> Iterator[None]:
-    """Send batch progress (percent done, batch) to `sink` while the block runs."""
-    token = _progress_sink.set(sink)
-    try:
-        yield
-    finally:
-        _progress_sink.reset(token)
-
-
-def progress(percent: float, batch: BatchReport) -> None:
-    sink = _progress_sink.get()
-    if sink is not None:
-        sink(percent, batch)
-
-
 def summary_markdown(report: RunReport) -> str:
     """The run summary artifact: counts, failures by reason, traffic and time."""
     s = report.summary

@@ -142,6 +142,19 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: int, summary: RunSummary)
         raise LoadError(f"no crawl run {run_id}")
 
 
+def fetched_by(
+    con: duckdb.DuckDBPyConnection, crawl_id: str | None, fetched_at: datetime, *, other_than: int
+) -> int | None:
+    """The run of `crawl_id` that fetched a page at `fetched_at`: its latest run started by
+    then, other than `other_than` (the run asking); None if there is none."""
+    # fetchall: a result left unread would block the caller's next statements
+    ((run,),) = con.execute(
+        "SELECT max(run_id) FROM crawl_runs WHERE crawl_id = ? AND started_at <= ? AND run_id <> ?",
+        [crawl_id, fetched_at, other_than],
+    ).fetchall()
+    return None if run is None else int(run)
+
+
 def _summary_values(summary: RunSummary) -> dict[str, Any]:
     """The summary's fields as `crawl_runs` stores them."""
     values = {name: getattr(summary, name) for name in _SUMMARY_COLUMNS}

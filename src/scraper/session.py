@@ -17,10 +17,11 @@ A batch is loaded before it is recorded in the frontier, so a crash between the 
 batch and reloads it; the load is idempotent, so nothing is duplicated and nothing is lost.
 
 The session holds the warehouse only while it needs it (`scraper.access`), so that readers get in
-between its writes. It claims the next hour or so of targets at once and keeps them in memory; a
-fetched batch goes to the spool (`scraper.spool`) and is loaded at once if the file is free, else
-with the next batch that finds it free. A reader holding the file therefore delays loads, never
-fetching, and a spool a crash left behind is loaded by the next run before anything else.
+between its writes. It claims the next hour or so of targets at once and keeps them in memory
+(`scraper.claims`); a fetched batch goes to the spool (`scraper.spool`) and is loaded at once if
+the file is free, else with the next batch that finds it free. A reader holding the file therefore
+delays loads, never fetching, and a spool a crash left behind is loaded by the next run before
+anything else.
 
 Each batch also feeds the run's drift guard (`scraper.drift`): a field whose coverage falls
 sharply keeps its last good value in the warehouse, and the run ends failed, naming the fields.
@@ -32,10 +33,9 @@ import asyncio
 import dataclasses
 import functools
 import logging
-import math
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, asynccontextmanager, contextmanager
 from datetime import timedelta
@@ -49,6 +49,7 @@ from scraper import archive, db, drift, load, runs
 from scraper.access import PATIENT_LOG_S, WriteAccess
 from scraper.archive import Archive
 from scraper.budget import Budget, requests_of
+from scraper.claims import ClaimQueue
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, keyword_listings, links_from_item, seeds, sitemap_steps
@@ -89,10 +90,6 @@ def clear_stop() -> None:
 # After a batch, how long the crawl tries for the warehouse before it spools the batch and goes on
 # fetching: long enough for a reader's quick query to end, short against a batch's minute.
 CATCH_UP_WAIT_S = 0.25
-# How much fetching the claimed targets cover at the configured rate: a reader may hold the
-# warehouse this long before fetching waits for it. The claims are renewed at every load.
-CLAIM_AHEAD_S = 3600.0
-CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) crawl
 # How long a run with nothing to claim waits before it looks again (if something falls due before
 # its deadline): what falls due meanwhile is fetched as one batch, at most this late -- little
 # against revisit intervals of 6 hours and more.
@@ -146,9 +143,9 @@ class CrawlSession:
         self.tracker = RunProgress()  # what people watching see, page by page
         self.sitemaps_served = False  # a sitemap named a study, or answered 304 (it did before)
         self.budget = Budget(config)  # requests spent, and what ends the run early
-        self._queue: deque[FetchTarget] = deque()  # claimed, not fetched yet
-        self._batch_of_spool: dict[int, int] = {}  # spooled batch -> its number in this run
-        self._urls_of_spool: dict[int, list[str]] = {}  # spooled batch -> its claimed URLs
+        self._claims = ClaimQueue(config)  # claimed, not fetched yet
+        # spooled batch -> its number in this run and its claimed URLs (another run's: absent)
+        self._spooled_here: dict[int, tuple[int, list[str]]] = {}
         self._progress = 0.0
         self.spooled = SpoolNote()  # batches left by earlier runs, or set aside, for the report
         self._load_spooled()  # what a killed run fetched and could not load
@@ -317,8 +314,7 @@ class CrawlSession:
             raise
         number = len(self.batches) + 1
         self.batches.append(_waiting(number, results))
-        self._batch_of_spool[spooled.number] = number
-        self._urls_of_spool[spooled.number] = [target.url for target in targets]
+        self._spooled_here[spooled.number] = (number, [target.url for target in targets])
         self._catch_up()
         return self.batches[number - 1]
 
@@ -326,16 +322,16 @@ class CrawlSession:
         """The next `count` claimed targets; claims more when the warehouse can be had, and waits
         for it only when nothing claimed is left -- on the event loop (progress keeps moving)
         and giving up when a stop is asked for."""
-        if len(self._queue) < count:
+        if len(self._claims) < count:
             waited_since = time.monotonic()
-            while not self._catch_up(claim_at_least=count) and not self._queue:
+            while not self._catch_up(claim_at_least=count) and not self._claims:
                 if _stop.is_set():
                     return []
                 if time.monotonic() - waited_since >= PATIENT_LOG_S:
                     log.warning("nothing claimed left: waiting for a reader to let go")
                     waited_since = time.monotonic()
                 await asyncio.sleep(CATCH_UP_WAIT_S)
-        return [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+        return self._claims.take(count)
 
     async def _wait_for_due(self) -> bool:
         """With nothing to claim, a run with a deadline waits for pages to fall due before it (a
@@ -367,48 +363,33 @@ class CrawlSession:
         try:
             with self.warehouse(wait_s=CATCH_UP_WAIT_S):
                 self._load_spooled()
-                self._reclaim(claim_at_least)
+                self._claims.renew(self.frontier, self.crawl, claim_at_least)
         except db.WarehouseLocked:
             log.info("warehouse in use by a reader: %d batches wait", len(self.spool.pending()))
             return False
         return True
 
-    def _claim_ahead(self) -> int:
-        """Targets kept claimed: `CLAIM_AHEAD_S` of fetching at the configured rate."""
-        batches = math.ceil(self.config.rate * CLAIM_AHEAD_S / self.config.batch_size)
-        return self.config.batch_size * max(1, min(batches, CLAIM_AHEAD_MAX_BATCHES))
-
-    def _reclaim(self, at_least: int = 0) -> None:
-        """Give back the claimed targets and claim the next ones again: what is due now, in the
-        frontier's order (pages found since come in at their place), with fresh claim times."""
-        if self._queue:
-            self.frontier.release(self.crawl, [target.url for target in self._queue])
-        wanted = max(at_least, self._claim_ahead())
-        self._queue = deque(self.frontier.due(self.crawl, wanted))
-        # A run with a budget and nothing due left spends the rest on pages likeliest changed
-        # since their last visit; without one it ends when nothing is due.
-        budgeted = self.config.max_requests is not None or self.config.deadline is not None
-        if budgeted and len(self._queue) < wanted:
-            short = wanted - len(self._queue)
-            self._queue.extend(self.frontier.likely_changed(self.crawl, short))
-
     def _load_spooled(self) -> None:
         """Load every spooled batch, oldest first (inside a hold). What earlier runs left and
         what is set aside goes to the run report (`spooled`): its page counts do not show it."""
         for spooled in self.spool.pending():
-            number = self._batch_of_spool.pop(spooled.number, None)
-            urls = self._urls_of_spool.pop(spooled.number, [])
-            try:
-                entries, results, items = spooled.read()
-            except StagingError as exc:
-                self._set_aside(spooled, number, urls, exc)
-                continue
-            report = self._load_read(entries, results, items, number or 0)
-            spooled.remove()
-            if number is None:
-                self._inherited(report, entries)
-            else:
-                self.batches[number - 1] = report
+            number, urls = self._spooled_here.pop(spooled.number, (None, []))
+            self._load_one(spooled, number, urls)
+
+    def _load_one(self, spooled: SpooledBatch, number: int | None, urls: Sequence[str]) -> None:
+        """Load one spooled batch (this run's batch `number` and its claimed `urls`, or an
+        earlier run's: None) and remove it; set it aside if it cannot be read."""
+        try:
+            entries, results, items = spooled.read()
+        except StagingError as exc:
+            self._set_aside(spooled, number, urls, exc)
+            return
+        report = self._load_read(entries, results, items, number or 0)
+        spooled.remove()
+        if number is None:
+            self._inherited(report, entries)
+        else:
+            self.batches[number - 1] = report
 
     def _set_aside(
         self, spooled: SpooledBatch, number: int | None, urls: Sequence[str], exc: Exception
@@ -433,7 +414,7 @@ class CrawlSession:
         number: int,
     ) -> BatchReport:
         archive.index(self.con, entries)
-        fresh = self._not_recorded(results)
+        fresh = self.frontier.not_recorded(results)
         kept = {result.final_url for result in fresh}
         return self._apply(fresh, [item for item in items if item.fetched_url in kept], number)
 
@@ -444,32 +425,14 @@ class CrawlSession:
         note = self.spooled
         note.inherited_batches += 1
         note.inherited_pages += report.fetched
-        left_by = self._run_that_fetched(entries)
+        if not entries:
+            return
+        first = min(entries, key=lambda entry: entry.fetched_at)
+        left_by = runs.fetched_by(
+            self.con, first.crawl_id, first.fetched_at, other_than=self.run_id
+        )
         if left_by is not None and left_by not in note.inherited_from:
             note.inherited_from = (*note.inherited_from, left_by)
-
-    def _run_that_fetched(self, entries: Sequence[ArchiveEntry]) -> int | None:
-        """The latest run of the entries' crawl started before their first fetch."""
-        if not entries:
-            return None
-        first = min(entries, key=lambda entry: entry.fetched_at)
-        # fetchall: a result left unread would block the batch's next statements
-        ((run,),) = self.con.execute(
-            "SELECT max(run_id) FROM crawl_runs"
-            " WHERE crawl_id = ? AND started_at <= ? AND run_id <> ?",
-            [first.crawl_id, first.fetched_at, self.run_id],
-        ).fetchall()
-        return None if run is None else int(run)
-
-    def _not_recorded(self, results: Sequence[FetchResult]) -> list[FetchResult]:
-        """The visits the frontier has not recorded yet: a crash between recording a spooled
-        batch and removing its file must not count its visits twice."""
-        rows = self.con.execute(
-            "SELECT url, fetched_at FROM pages WHERE list_contains(?, url)",
-            [[result.url for result in results]],
-        ).fetchall()
-        recorded = {(url, fetched_at) for url, fetched_at in rows}
-        return [r for r in results if (r.url, r.fetched_at) not in recorded]
 
     async def _fetch_unless_stopped(self, targets: Sequence[FetchTarget]) -> list[FetchResult]:
         """The batch's fetches, except those not yet started when a stop was asked for: those
@@ -591,9 +554,7 @@ class CrawlSession:
                     raise
                 # The run failed already: close it with that reason; the next run loads the spool.
                 log.warning("spooled batches left for the next run: %s", db.first_line(exc))
-            if self._queue:
-                self.frontier.release(self.crawl, [target.url for target in self._queue])
-                self._queue.clear()
+            self._claims.give_back(self.frontier, self.crawl)
             return self._finish(error)
 
     def _finish(self, error: str | None) -> RunReport:

@@ -17,7 +17,6 @@ were claimed, never recorded, and the next run fetches them again).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scraper import shards
+from scraper import archive, shards
 from scraper.records import LoadItem
 from scraper.responses import FetchResult
 from scraper.warc import ArchiveEntry
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 _VISITS = ".parquet"
 _INDEX = ".index.parquet"
-_ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(ArchiveEntry))
 
 
 def default_spool_dir(db_path: Path) -> Path:
@@ -117,9 +115,8 @@ class Spool:
         """Spool a fetched, archived and parsed batch (`items` aligned with `results`)."""
         batch = self._batch(self._next_number())
         self.directory.mkdir(parents=True, exist_ok=True)
-        rows = [{name: getattr(entry, name) for name in _ENTRY_FIELDS} for entry in entries]
         partial = batch.index.with_name(batch.index.name + ".partial")
-        pq.write_table(pa.Table.from_pylist(rows, schema=_index_schema()), partial)
+        pq.write_table(archive.entry_table(entries), partial)
         partial.replace(batch.index)
         shards.write_staged(batch.visits, results, items)  # renamed into place: the batch exists
         return batch
@@ -139,22 +136,3 @@ class Spool:
             visits=self.directory / f"{stem}{_VISITS}",
             index=self.directory / f"{stem}{_INDEX}",
         )
-
-
-def _index_schema() -> pa.Schema:
-    """`archive_records`' columns under `ArchiveEntry`'s field names."""
-    return pa.schema(
-        [
-            ("warc_file", pa.string()),
-            ("offset", pa.int64()),
-            ("length", pa.int64()),
-            ("url", pa.string()),
-            ("target_uri", pa.string()),
-            ("record_type", pa.string()),
-            ("status_code", pa.int32()),
-            ("content_sha256", pa.string()),
-            ("error", pa.string()),
-            ("fetched_at", pa.timestamp("us", tz="UTC")),
-            ("crawl_id", pa.string()),
-        ]
-    )

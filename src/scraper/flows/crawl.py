@@ -329,47 +329,39 @@ async def run_steps(
     """Discovery, then steps until nothing is due, `max_pages` were fetched or a stop was asked
     for, then the run's end. An error closes the run as failed, with the reason, before it
     propagates. The progress artifact and a progress line in the run's log move meanwhile."""
-    ticker: progress.Ticker | None = None
     try:
         progress_id = await acreate_progress_artifact(0.0, description="Pages of this crawl done")
         session.tracker.budget = max_pages  # pages; a request budget is no page count
-        ticker = progress.Ticker(
-            session.tracker.snapshot, _reporter(progress_id, session.tracker, held)
-        )
-        ticker.start()
-        if discover_urls and isinstance(found := await discover(session), Unwritable):
-            raise RunAborted(found.message)
-        session.progress()  # the due count, for the ETA
-        fetched, number = 0, 0
-        while (max_pages is None or fetched < max_pages) and not sessions.stop_requested():
-            number += 1
-            left = None if max_pages is None else max_pages - fetched
-            batches = await step(session, number, left)
-            if not batches:
-                break
-            for batch in batches:
-                fetched += batch.fetched
-                if held is not None:
-                    held.update(pages=fetched)
-                percent = session.progress()
-                await aupdate_progress_artifact(progress_id, percent)
-                report.progress(percent, batch)
-        await aupdate_progress_artifact(progress_id, session.progress())
+        reporter = progress_reporter(progress_id, session.tracker, held)
+        async with progress.ticking(session.tracker.snapshot, reporter):
+            if discover_urls and isinstance(found := await discover(session), Unwritable):
+                raise RunAborted(found.message)
+            session.progress()  # the due count, for the ETA
+            fetched, number = 0, 0
+            while (max_pages is None or fetched < max_pages) and not sessions.stop_requested():
+                number += 1
+                left = None if max_pages is None else max_pages - fetched
+                batches = await step(session, number, left)
+                if not batches:
+                    break
+                for batch in batches:
+                    fetched += batch.fetched
+                    if held is not None:
+                        held.update(pages=fetched)
+                    await aupdate_progress_artifact(progress_id, session.progress())
+            await aupdate_progress_artifact(progress_id, session.progress())
     except Exception as exc:
         await finish_run(session, f"{type(exc).__name__}: {exc}")
         raise
-    finally:
-        if ticker is not None:
-            await ticker.stop()
     return await finish_run(session, None)
 
 
-def _reporter(
+def progress_reporter(
     progress_id: Any, tracker: progress.RunProgress, held: lease.Lease | None = None
 ) -> Callable[[progress.ProgressSnapshot], Awaitable[None]]:
-    """The flow's report during a batch: the progress artifact, a stats line in its log, and
-    the pages done in the run's lease, which `scraper status` shows while the batch goes (the
-    warehouse learns of them only when the batch is loaded)."""
+    """A flow's report while it runs, also during a batch: the progress artifact, a stats line
+    in its log and, given the run's lease, the pages done in it, which `scraper status` shows
+    while the batch goes (the warehouse learns of them only when the batch is loaded)."""
 
     async def reported(snapshot: progress.ProgressSnapshot) -> None:
         percent = tracker.crawl_percent()

@@ -53,18 +53,19 @@ def deployments(
     """The deployments with their schedules (call from sync code: `to_deployment` of an async
     flow returns a coroutine inside an event loop). `crawl_options` are more parameters of the
     crawl flow for both (contact_url, rate, concurrency)."""
-    common: dict[str, Any] = {"db": db, "base_url": base_url, **crawl_options}
+    common: dict[str, Any] = {
+        "db": db,
+        "base_url": base_url,
+        **crawl_options,
+        "discover_urls": True,
+        "budget": RUN_BUDGET,
+        "until": RUN_UNTIL,
+    }
     found = [
         crawl.to_deployment(
             name="hourly-incremental",
             schedules=[Cron(cron, timezone=TIMEZONE) for cron in HOURLY_CRONS],
-            parameters={
-                **common,
-                "discover_urls": True,
-                "full": False,
-                "budget": RUN_BUDGET,
-                "until": RUN_UNTIL,
-            },
+            parameters={**common, "full": False},
             tags=["crawl", "hourly"],
             concurrency_limit=ONE_AT_A_TIME,
             description="Pages that are due, sitemap changes and newly linked studies.",
@@ -72,13 +73,7 @@ def deployments(
         crawl.to_deployment(
             name="weekly-full",
             schedule=Cron(WEEKLY_CRON, timezone=TIMEZONE),
-            parameters={
-                **common,
-                "discover_urls": True,
-                "full": True,
-                "budget": RUN_BUDGET,
-                "until": RUN_UNTIL,
-            },
+            parameters={**common, "full": True},
             tags=["crawl", "weekly"],
             concurrency_limit=ONE_AT_A_TIME,
             description="Full discovery and a revisit of every known page (the hourly runs"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     acreate_markdown_artifact,
     acreate_progress_artifact,
-    aupdate_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
@@ -30,6 +29,7 @@ from prefect.utilities.annotations import quote
 
 from scraper import lease, load, progress, spool
 from scraper import reparse as library
+from scraper.flows.crawl import progress_reporter
 from scraper.reparse import ParsedBatch, ReparseRun
 from scraper.warc import ArchiveEntry
 
@@ -76,7 +76,7 @@ async def reparse(
         tracker = progress.RunProgress()
         tracker.set_remaining(sum(len(chunk) for chunk in chunks))
         progress_id = await acreate_progress_artifact(0.0, description="Archived pages reparsed")
-        reporter = _reporter(progress_id, tracker)
+        reporter = progress_reporter(progress_id, tracker)
         async with progress.ticking(tracker.snapshot, reporter):
             ahead = 2 * max(1, parse_workers)
             async for number, batch in _parsed(run, chunks, ahead):
@@ -93,20 +93,6 @@ async def reparse(
         message=result.message,
         data={"pages": result.pages, "changed": result.changed, "unreadable": result.unreadable},
     )
-
-
-def _reporter(
-    progress_id: Any, tracker: progress.RunProgress
-) -> Callable[[progress.ProgressSnapshot], Awaitable[None]]:
-    """The progress artifact and a stats line in the flow's log, also between batches."""
-
-    async def reported(snapshot: progress.ProgressSnapshot) -> None:
-        percent = tracker.crawl_percent()
-        if percent is not None:
-            await aupdate_progress_artifact(progress_id, percent)
-        get_run_logger().info("progress: %s", progress.progress_line(snapshot))
-
-    return reported
 
 
 async def _parsed(
