@@ -291,3 +291,50 @@ def test_a_stop_ends_the_wait_for_pages_falling_due(server: ReplicaServer, tmp_p
         session.clear_stop()
     assert done.report.summary.pages_fetched == 0
     assert time_.slept_s <= 1.0
+
+
+def test_a_waiting_run_outlasts_a_reader_holding_the_warehouse(
+    server: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader holding the file while a run waits for pages to fall due delays the run; it
+    does not end it (the pages falling due later in its hour would wait for the next run)."""
+    db_path = tmp_path / "w.duckdb"
+    time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
+    timed = {"clock": time_.clock, "sleep": time_.sleep}
+    first = crawl(config(server, **timed), db_path).report.summary
+    time_.now += timedelta(minutes=30)
+    held = iter([False, False])  # the waiting run's first two tries find a reader there
+    real_catch_up = session.CrawlSession._catch_up
+
+    def catch_up(self: session.CrawlSession, *, claim_at_least: int = 0) -> bool:
+        if not claim_at_least and next(held, True) is False:
+            return False
+        return real_catch_up(self, claim_at_least=claim_at_least)
+
+    monkeypatch.setattr(session.CrawlSession, "_catch_up", catch_up)
+    deadline = time_.now + timedelta(days=2)
+    waited = crawl(config(server, deadline=deadline, **timed), db_path).report.summary
+    assert next(held, None) is None  # both refusals were met
+    assert waited.pages_fetched == first.pages_fetched
+
+
+def test_a_resumed_crawl_reads_the_sitemaps_again_an_hour_after_it_last_did(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    """A full pass carried on by hourly runs for most of a day still takes in new studies: each
+    run resuming it reads the sitemaps again once an hour has passed since they were read."""
+    db_path = tmp_path / "w.duckdb"
+    time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
+    timed = {"clock": time_.clock, "sleep": time_.sleep}
+
+    def sitemap_reads() -> int:
+        return sum("sitemap" in request.path for request in server.request_log)
+
+    crawl(config(server, **timed), db_path, max_pages=5)  # the crawl stays open
+    server.clear_log()
+    time_.now += timedelta(minutes=10)
+    assert crawl(config(server, **timed), db_path, max_pages=5).resumed
+    assert sitemap_reads() == 0  # read ten minutes ago: not again
+    time_.now += timedelta(hours=1)
+    assert crawl(config(server, **timed), db_path, max_pages=5).resumed
+    assert sitemap_reads() > 0

@@ -83,6 +83,22 @@ def test_claims_of_a_dead_process_come_back_on_resume(frontier: Frontier) -> Non
     assert left == [f"{BASE}/research/b-Bbb", f"{BASE}/research/c-Ccc"]
 
 
+def test_a_full_crawl_asked_for_over_an_open_incremental_one_replaces_it(
+    frontier: Frontier,
+) -> None:
+    frontier.add(found("/research/a-Aaa", "/research/b-Bbb"), now=T0)
+    incremental = frontier.begin_crawl(now=T0)
+    [first] = frontier.due(incremental, 1, now=T0)
+    frontier.record(incremental, [ok(first.url)], now=T0)  # then the run stops, crawl open
+    full = frontier.begin_crawl(full=True, now=T0)
+    assert (full.full, full.resumed) == (True, False)
+    assert full.crawl_id != incremental.crawl_id
+    assert len(frontier.due(full, 10, now=T0)) == 2  # every page, the one just visited too
+    # A full crawl left open is resumed by the incremental runs that follow: they carry it on.
+    carried = frontier.begin_crawl(now=T0 + timedelta(hours=1))
+    assert (carried.crawl_id, carried.full, carried.resumed) == (full.crawl_id, True, True)
+
+
 def test_next_crawl_sends_validators_only_when_due(frontier: Frontier) -> None:
     frontier.add(found("/research/a-Aaa"), now=T0)
     crawl = frontier.begin_crawl(now=T0)

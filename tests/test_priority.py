@@ -75,7 +75,9 @@ def test_estimator_beats_the_naive_ratio_when_pages_change_faster_than_visits() 
 
 
 def test_estimator_edges_stay_finite() -> None:
-    assert change_rate(10, 0, 10 * DAY, DAY) == 0.0  # never changed: no evidence of change
+    # Never seen changing: half a change over the history, less the longer it is.
+    assert change_rate(10, 0, 10 * DAY, DAY) == pytest.approx(0.5 / (10 * DAY))
+    assert change_rate(10, 0, 100 * DAY, DAY) < change_rate(10, 0, 10 * DAY, DAY)
     assert math.isfinite(change_rate(10, 10, 10 * DAY, DAY))  # always changed: large, finite
     assert change_rate(0, 0, 0.0, 2 * DAY) == pytest.approx(1 / (2 * DAY))  # no history: prior
     assert p_changed(0.0, 1e9) == 0.0

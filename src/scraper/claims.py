@@ -44,7 +44,7 @@ class ClaimQueue:
         # A run with a budget and nothing due left spends the rest on pages likeliest changed
         # since their last visit; without one it ends when nothing is due.
         budgeted = self.config.max_requests is not None or self.config.deadline is not None
-        if budgeted and len(self._targets) < wanted:
+        if budgeted and self.config.spend_ahead and len(self._targets) < wanted:
             short = wanted - len(self._targets)
             self._targets.extend(frontier.likely_changed(crawl, short))
 

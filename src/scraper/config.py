@@ -133,6 +133,9 @@ class CrawlConfig:
     revisit_grow: float = 1.5  # interval factor when a visit found nothing new
     failure_backoff: timedelta = timedelta(hours=1)  # next try after a failed visit, doubling
     priority: PriorityPolicy = "change-rate"  # the order due pages are fetched in
+    # A run with a budget or deadline and nothing due spends what is left on pages not due yet,
+    # likeliest changed first (`Frontier.likely_changed`); off, it fetches only what is due.
+    spend_ahead: bool = True
 
     # --- budget (scraper.budget) ----------------------------------------------------------------
     # HTTP requests a run may make (robots.txt, sitemaps, pages, retries, redirects); None: no

@@ -128,7 +128,8 @@ class Frontier:
         """The unfinished crawl if there is one (and `resume`), else a new one.
 
         Claims left by a process that died are released either way: DuckDB has one writer, so no
-        other live process can hold them. `full` and `crawl_id` apply to a new crawl only.
+        other live process can hold them. `full` and `crawl_id` apply to a new crawl only; a full
+        crawl asked for over an open incremental one closes it and begins anew.
         """
         now = now or self.config.clock()
         with transaction(self.con):
@@ -136,7 +137,9 @@ class Frontier:
                 "UPDATE pages SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by IS NOT NULL"
             )
             open_crawl = self._open_crawl()
-            if open_crawl and resume:
+            # A full pass asked for over an open incremental crawl replaces it (what it left due
+            # stays due): resuming would quietly skip the full pass.
+            if open_crawl and resume and (open_crawl.full or not full):
                 self.con.execute(
                     "UPDATE frontier_crawls SET resumed = resumed + 1 WHERE crawl_id = ?",
                     [open_crawl.crawl_id],
@@ -171,6 +174,13 @@ class Frontier:
             [now or self.config.clock(), crawl.crawl_id],
         )
         return dataclasses.replace(crawl, discovered=True)
+
+    def discovered_at(self, crawl_id: str) -> datetime | None:
+        """When the discovery of crawl `crawl_id` last ran to the end (None: never)."""
+        row = self.con.execute(
+            "SELECT discovered_at FROM frontier_crawls WHERE crawl_id = ?", [crawl_id]
+        ).fetchone()
+        return row[0] if row else None
 
     def discovery_finished(self, crawl_id: str | None) -> bool:
         """Whether the discovery of crawl `crawl_id` ran to the end (False for an unknown id)."""

@@ -204,15 +204,20 @@ def seconds(delta: timedelta) -> int:
 # How much a sitemap lastmod newer than our last visit counts: as independent evidence of a change
 # with this probability. A hint, never a truth: sites touch lastmod for trivial rebuilds.
 LASTMOD_HINT = 0.5
+# The changes a history that saw none is taken to hide: half of one (the estimator's own +0.5).
+UNSEEN_CHANGES = 0.5
 
 
 def change_rate(visits: int, changes: int, observed_s: float, interval_s: float) -> float:
     """Changes per second from a page's own history: Cho & Garcia-Molina's estimator for
     incomplete change histories (a visit sees whether the page changed, not how often),
-    -log((n - X + 0.5) / (n + 0.5)) / (T / n). With no history the revisit interval is the prior:
-    one change per interval."""
+    -log((n - X + 0.5) / (n + 0.5)) / (T / n), never under half a change over T: a page seen
+    unchanged n times has changed rarely, not never, and the doubt shrinks as T grows (so a
+    budget with requests to spare revisits it, after pages seen changing). With no history the
+    revisit interval is the prior: one change per interval."""
     if visits > 0 and observed_s > 0:
-        return -math.log((visits - changes + 0.5) / (visits + 0.5)) / (observed_s / visits)
+        estimate = -math.log((visits - changes + 0.5) / (visits + 0.5)) / (observed_s / visits)
+        return max(estimate, UNSEEN_CHANGES / observed_s)
     return 1.0 / max(interval_s, 1.0)
 
 

@@ -94,6 +94,9 @@ CATCH_UP_WAIT_S = 0.25
 # its deadline): what falls due meanwhile is fetched as one batch, at most this late -- little
 # against revisit intervals of 6 hours and more.
 WAIT_S = 300.0
+# A resumed crawl whose sitemaps were read longer ago than this reads them again.
+REDISCOVER_AFTER = timedelta(hours=1)
+READER_RETRY_S = 5.0  # how soon a waiting run tries again for a warehouse a reader holds
 # How long opening a crawl waits for readers. The run's lease (`scraper.lease`) already keeps
 # other crawls out, so what holds the file here is a reader: an export or a notebook's query.
 OPEN_WAIT_S = 60.0
@@ -206,9 +209,11 @@ class CrawlSession:
 
     # --- discover -------------------------------------------------------------------------------
     async def discover(self) -> int:
-        """Seeds and sitemaps into the frontier, once per crawl (again if a crash cut it short).
+        """Seeds and sitemaps into the frontier, once per crawl (again if a crash cut it short,
+        and again when a run resumes a crawl discovered over `REDISCOVER_AFTER` ago: a full pass
+        carried on by hourly runs for most of a day still takes in new studies within the hour).
         Returns the number of new URLs."""
-        if self.crawl.discovered:
+        if self.crawl.discovered and not self._rediscovery_due():
             return 0
         with self.warehouse():
             added = self.frontier.add(seeds(self.config)).new
@@ -222,6 +227,13 @@ class CrawlSession:
             self.archive.append(side, crawl_id=self.crawl.crawl_id)
             self.crawl = self.frontier.mark_discovered(self.crawl)
         return added
+
+    def _rediscovery_due(self) -> bool:
+        if not self.crawl.resumed:
+            return False
+        with self.warehouse():
+            discovered_at = self.frontier.discovered_at(self.crawl.crawl_id)
+        return discovered_at is None or self.config.clock() - discovered_at >= REDISCOVER_AFTER
 
     def _wants_listings(self) -> bool:
         """Seed the keywords' research listings: when asked to, or (by default) when sitemap
@@ -342,8 +354,11 @@ class CrawlSession:
         page. False when nothing falls due before the deadline (the run ends), or when a
         stop was asked for."""
         deadline = self.config.deadline
-        if deadline is None or _stop.is_set() or not self._catch_up():
+        if deadline is None or _stop.is_set():
             return False
+        if not self._catch_up():  # a reader holds the warehouse: look again in a moment
+            await self.config.sleep(READER_RETRY_S)
+            return not _stop.is_set()
         with self.warehouse():
             next_due = self.frontier.next_due(self.crawl)
         if next_due is None or next_due >= deadline:

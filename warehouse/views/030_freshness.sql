@@ -3,11 +3,12 @@
 
 -- Change rate per second from a page's own visit history: Cho & Garcia-Molina's estimator for
 -- incomplete histories, -log((n - X + 0.5) / (n + 0.5)) / (T / n) for n judged revisits, X of
--- them changed, over T seconds. Without history (one visit) the revisit interval is the prior:
--- one change per interval, the adaptive schedule's own guess.
+-- them changed, over T seconds, never under half a change over T (a page seen unchanged has
+-- changed rarely, not never: scraper.schedule.UNSEEN_CHANGES). Without history (one visit) the
+-- revisit interval is the prior: one change per interval, the adaptive schedule's own guess.
 CREATE OR REPLACE MACRO page_change_rate(n, x, t, interval_s) AS
     CASE WHEN coalesce(n, 0) > 0 AND coalesce(t, 0) > 0
-         THEN -ln((n - x + 0.5) / (n + 0.5)) / (t / n)
+         THEN greatest(-ln((n - x + 0.5) / (n + 0.5)) / (t / n), 0.5 / t)
          ELSE 1.0 / greatest(coalesce(interval_s, 86400), 1) END;
 
 -- P(changed since the last judged visit) for a Poisson change process of that rate.

@@ -698,7 +698,13 @@ class Replica:
         self._pages = pages
         studies = self._world.studies
         self._index_by_path = {p: s.index for s in studies for p in (s.path, s.alias_path) if p}
-        self._gone = {s.path: s.removed_status for s in studies if s.removed_status is not None}
+        self._gone = {
+            path: s.removed_status
+            for s in studies
+            if s.removed_status is not None
+            for path in (s.path, s.alias_path)
+            if path
+        }
         self._moved = {
             f"/research/{old}-{s.study_id}": s.path for s in studies for old in s.old_slugs
         }
