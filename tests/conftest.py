@@ -8,15 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Set Prefect's logging up now, under the session's own output capture: its console handler
-    keeps the stream it finds when logging is first set up, and if that were a test's `capsys`
-    stream (CLI tests import Prefect), closed when the test ends, every later log record would
-    fail on it. Costs the Prefect import once per process."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    import prefect.main  # noqa: F401, PLC0415  # sets up logging, once per process
-
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
