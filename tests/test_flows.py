@@ -160,11 +160,14 @@ def test_deployments_carry_their_cron_schedules(tmp_path: Path) -> None:
         deployment.apply()
 
     async def crons() -> dict[str, list[str]]:
+        """Each deployment's crons; then the deployments go, with the runs their schedules
+        brought: they point at the live site, and a runner of a later test must not start one."""
         async with get_client() as client:
             found = {}
             for name in ("hourly-incremental", "weekly-full"):
                 deployment = await client.read_deployment_by_name(f"crawl/{name}")
                 found[name] = [getattr(s.schedule, "cron", "") for s in deployment.schedules]
+                await client.delete_deployment(deployment.id)
             return found
 
     found = asyncio.run(crons())

@@ -124,15 +124,21 @@ def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
         return con.execute(query).fetchall()
 
 
-def deployment_id() -> UUID | None:
+def served_deployment(db: Path) -> Callable[[], UUID | None]:
+    """The deployment once `serve` has registered it for `db`: the session's server may hold one
+    of that name from another test (its parameters naming another warehouse and the live site)."""
     from prefect import get_client  # noqa: PLC0415  # Prefect: slow import
     from prefect.exceptions import ObjectNotFound  # noqa: PLC0415
 
-    with get_client(sync_client=True) as client:
-        try:
-            return client.read_deployment_by_name(DEPLOYMENT).id
-        except ObjectNotFound:
-            return None
+    def found() -> UUID | None:
+        with get_client(sync_client=True) as client:
+            try:
+                deployment = client.read_deployment_by_name(DEPLOYMENT)
+            except ObjectNotFound:
+                return None
+        return deployment.id if deployment.parameters.get("db") == str(db) else None
+
+    return found
 
 
 def start_run(deployment: UUID, **parameters: Any) -> UUID:
@@ -188,9 +194,9 @@ def test_a_ui_cancellation_stops_a_served_run_as_stopped_and_the_next_run_resume
     replica, server = replica_server
     db, log = served
     deadline = Deadline(time.monotonic() + TEST_LIMIT_S, log)
-    deployment = deadline.wait_for("serve's deployments", deployment_id)
-
-    first = start_run(deployment)
+    deployment = deadline.wait_for("serve's deployments", served_deployment(db))
+    # The run's own site and warehouse, whatever the deployment held when it was read.
+    first = start_run(deployment, base_url=server.base_url, db=str(db))
     deadline.wait_for(
         f"{CANCEL_AFTER_PAGES} pages fetched by the served run",
         lambda: sum(study_requests(server).values()) >= CANCEL_AFTER_PAGES or None,
@@ -211,7 +217,7 @@ def test_a_ui_cancellation_stops_a_served_run_as_stopped_and_the_next_run_resume
     assert pages == fetched  # every page fetched was loaded and counted
     assert rows(db, "SELECT count(*) FROM studies") == [(fetched,)]
 
-    second = start_run(deployment, rate=RESUME_RATE)
+    second = start_run(deployment, base_url=server.base_url, db=str(db), rate=RESUME_RATE)
     assert deadline.wait_for("the next run's end", final_state(second)).is_completed()
     requested = study_requests(server)
     assert max(requested.values()) == 1  # nothing fetched twice
