@@ -402,6 +402,32 @@ def test_drift_is_judged_on_the_upper_confidence_bound_not_the_raw_share() -> No
     assert large.drifted["tldr"] == pytest.approx((0.9, 0.55))
 
 
+def test_a_run_after_a_drifted_one_protects_those_fields_from_its_first_page() -> None:
+    """An hourly run after a layout break keeps the last good TLDRs from its first page, not
+    from its 30th; once its own sample shows the field back, the protection ends."""
+    guard = drift.DriftGuard(baseline={"tldr": 0.9}, inherited={"tldr": (0.9, 0.0)})
+    assert guard_sees(guard, 5, with_tldr=0) == ("tldr",)
+    back = drift.DriftGuard(baseline={"tldr": 0.9}, inherited={"tldr": (0.9, 0.0)})
+    assert guard_sees(back, drift.MIN_PAGES_FOR_DRIFT, with_tldr=drift.MIN_PAGES_FOR_DRIFT) == ()
+    assert back.drifted == {}
+
+
+def test_the_last_runs_drift_is_inherited_only_when_it_failed(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    baseline = {"tldr": 0.9, "title": 1.0}
+    pages = drift.MIN_PAGES_FOR_DRIFT
+    drifted = runs.start_run(con, started_at=T0, base_url=SITE, parser_version="p1")
+    drift.record_coverage(con, drifted, {"tldr": 0.0, "title": 1.0}, pages)
+    runs.finish_run(con, drifted, RunSummary(finished_at=T0, status="failed"))
+    later = drifted + 1
+    assert drift.inherited_drift(con, baseline, before_run=later) == {"tldr": (0.9, 0.0)}
+    fine = runs.start_run(con, started_at=T0 + DAY, base_url=SITE, parser_version="p1")
+    drift.record_coverage(con, fine, {"tldr": 0.9, "title": 1.0}, pages)
+    runs.finish_run(con, fine, RunSummary(finished_at=T0 + DAY))
+    assert drift.inherited_drift(con, baseline, before_run=fine + 1) == {}
+
+
 def test_the_coverage_upper_bound_narrows_with_the_sample() -> None:
     assert drift.coverage_upper_bound(0.0, 30) == pytest.approx(0.1135, abs=1e-4)
     assert drift.coverage_upper_bound(0.55, 40) > 0.65 > drift.coverage_upper_bound(0.55, 400)

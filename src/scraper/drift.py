@@ -9,7 +9,8 @@ study pages were read, on the upper confidence bound of the coverage (`coverage_
 From then on the field is protected: the loader keeps its last good value instead of the empty
 new one (`merge_protected`), and the run ends failed, naming the fields, so that a fixed parser
 can `reparse` the archive. Each run's coverage is stored (`record_coverage`) to serve as a later
-run's baseline.
+run's baseline; a run after one that failed on drift protects the same fields from its first page
+(`inherited_drift`) until its own sample shows them back.
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ class DriftGuard:
     pages: int = 0
     found: Counter[str] = field(default_factory=Counter)
     drifted: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # What the last run ended drifted on (`inherited_drift`): protected from this run's first
+    # page, since a run an hour after a layout break would otherwise load its first
+    # `MIN_PAGES_FOR_DRIFT` pages' nulls over good values, until its own sample clears a field.
+    inherited: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.drifted.update(self.inherited)
 
     def observe(self, records: Sequence[StudyPage]) -> tuple[str, ...]:
         """Take in a batch's study records; returns the fields to protect while loading it."""
@@ -95,6 +103,9 @@ class DriftGuard:
                 name: coverage_upper_bound(share, self.pages) for name, share in current.items()
             }
             fallen = drifted_fields(bounds, self.baseline, max_drop=self.max_drop)
+            for name in [n for n in self.inherited if n not in fallen]:  # the layout is back
+                del self.inherited[name]
+                del self.drifted[name]
             self.drifted.update({name: (self.baseline[name], current[name]) for name in fallen})
         return tuple(sorted(name for name in self.drifted if name in PROTECTABLE_FIELDS))
 
@@ -167,6 +178,33 @@ def baseline_coverage(
         {"before": before_run, "runs": runs},
     ).fetchall()
     return {field: float(value) for field, value in rows}
+
+
+def inherited_drift(
+    con: duckdb.DuckDBPyConnection,
+    baseline: Mapping[str, float],
+    *,
+    before_run: int,
+    max_drop: float = DEFAULT_MAX_COVERAGE_DROP,
+) -> dict[str, tuple[float, float]]:
+    """The fields the last run with a coverage (before `before_run`) ended drifted on, judged
+    as it judged them: empty unless that run failed."""
+    row = con.execute(
+        "SELECT run_id, status FROM crawl_runs WHERE run_id < ?"
+        " AND run_id IN (SELECT run_id FROM run_field_coverage) ORDER BY run_id DESC LIMIT 1",
+        [before_run],
+    ).fetchone()
+    if row is None or row[1] != "failed" or not baseline:
+        return {}
+    rows = con.execute(
+        "SELECT field, coverage, pages FROM run_field_coverage WHERE run_id = ?", [row[0]]
+    ).fetchall()
+    if not rows or rows[0][2] < MIN_PAGES_FOR_DRIFT:
+        return {}
+    current = {name: float(share) for name, share, _ in rows}
+    bounds = {name: coverage_upper_bound(share, rows[0][2]) for name, share in current.items()}
+    fallen = drifted_fields(bounds, baseline, max_drop=max_drop)
+    return {name: (baseline[name], current[name]) for name in fallen}
 
 
 def drifted_fields(

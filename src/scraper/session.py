@@ -139,7 +139,11 @@ class CrawlSession:
             flow_run_id=flow_run_id,
             crawl_id=self.crawl.crawl_id,
         )
-        self.drift = DriftGuard(baseline=drift.baseline_coverage(con, before_run=self.run_id))
+        baseline = drift.baseline_coverage(con, before_run=self.run_id)
+        self.drift = DriftGuard(
+            baseline=baseline,
+            inherited=drift.inherited_drift(con, baseline, before_run=self.run_id),
+        )
         self.batches: list[BatchReport] = []
         self.discovery_bytes = 0
         self.discovery_errors: list[str] = []  # sitemaps that could not be read
