@@ -189,13 +189,15 @@ def inherited_drift(
 ) -> dict[str, tuple[float, float]]:
     """The fields the last run with a coverage (before `before_run`) ended drifted on, judged
     as it judged them: empty unless that run failed."""
-    row = con.execute(
+    # fetchall, not fetchone: a result not read to its end keeps the connection busy.
+    last = con.execute(
         "SELECT run_id, status FROM crawl_runs WHERE run_id < ?"
         " AND run_id IN (SELECT run_id FROM run_field_coverage) ORDER BY run_id DESC LIMIT 1",
         [before_run],
-    ).fetchone()
-    if row is None or row[1] != "failed" or not baseline:
+    ).fetchall()
+    if not last or last[0][1] != "failed" or not baseline:
         return {}
+    row = last[0]
     rows = con.execute(
         "SELECT field, coverage, pages FROM run_field_coverage WHERE run_id = ?", [row[0]]
     ).fetchall()

@@ -177,10 +177,10 @@ class Frontier:
 
     def discovered_at(self, crawl_id: str) -> datetime | None:
         """When the discovery of crawl `crawl_id` last ran to the end (None: never)."""
-        row = self.con.execute(
+        rows = self.con.execute(
             "SELECT discovered_at FROM frontier_crawls WHERE crawl_id = ?", [crawl_id]
-        ).fetchone()
-        return row[0] if row else None
+        ).fetchall()
+        return rows[0][0] if rows else None
 
     def discovery_finished(self, crawl_id: str | None) -> bool:
         """Whether the discovery of crawl `crawl_id` ran to the end (False for an unknown id)."""
@@ -400,12 +400,12 @@ class Frontier:
     def next_due(self, crawl: Crawl, *, now: datetime | None = None) -> datetime | None:
         """When the next page not claimable now falls due in `crawl` (None: none will)."""
         now = now or self.config.clock()
-        row = self.con.execute(
+        rows = self.con.execute(
             "SELECT min(next_visit_at) FROM pages WHERE alias_of IS NULL"
             " AND last_crawl_id IS DISTINCT FROM ? AND next_visit_at > ?",
             [crawl.crawl_id, now],
-        ).fetchone()
-        return row[0] if row else None
+        ).fetchall()  # to its end: a result left unread keeps the connection busy
+        return rows[0][0] if rows else None
 
     def release(self, crawl: Crawl, urls: Iterable[str]) -> None:
         """Give claimed URLs back unvisited (a batch that was abandoned)."""
