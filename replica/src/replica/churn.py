@@ -32,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from replica import prose, vocab
+from replica import prose
 from replica.model import SectionSpec, Study
 from replica.world import MAX_UPVOTES, Changes, World, weighted
 
@@ -201,13 +201,7 @@ class LiveWorld(World):
         self.rates.append(_draw_rate(rng, study))
         self.appeared.append(appeared)
         self.touched.add(study.index)
-        for referrer in rng.sample(live, min(len(live), 2)):
-            spec = referrer.sections.get("related_research")
-            if spec is None:
-                spec = SectionSpec(vocab.NEW_HEADINGS["related_research"][0], "num", [])
-                referrer.sections["related_research"] = spec
-            spec.items.insert(0, study.index)
-            self.touched.add(referrer.index)
+        self.touched.update(r.index for r in self.link_new_study(rng, study, live))
         return [study.index]
 
     def _remove(self, rng: random.Random) -> list[int]:

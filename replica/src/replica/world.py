@@ -380,13 +380,19 @@ class World:
             study = self._draft_study(rng, len(self.studies), len(self.studies))
             self.studies.append(study)
             added.append(study.index)
-            for referrer in rng.sample(live, min(len(live), 2)):
-                spec = referrer.sections.get("related_research")
-                if spec is None:
-                    spec = SectionSpec(vocab.NEW_HEADINGS["related_research"][0], "num", [])
-                    referrer.sections["related_research"] = spec
-                spec.items.insert(0, study.index)
+            self.link_new_study(rng, study, live)
         return added
+
+    def link_new_study(self, rng: random.Random, study: Study, live: list[Study]) -> list[Study]:
+        """List a new study first among the related research of two of `live`; returns them."""
+        referrers = rng.sample(live, min(len(live), 2))
+        for referrer in referrers:
+            spec = referrer.sections.get("related_research")
+            if spec is None:
+                spec = SectionSpec(vocab.NEW_HEADINGS["related_research"][0], "num", [])
+                referrer.sections["related_research"] = spec
+            spec.items.insert(0, study.index)
+        return referrers
 
     def _remove_studies(self, rng: random.Random, scale: float) -> list[int]:
         candidates = self._mutable()
