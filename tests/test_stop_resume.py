@@ -9,12 +9,10 @@ import importlib
 import logging
 import os
 import signal
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 import pytest
 
@@ -24,7 +22,13 @@ from scraper.config import CrawlConfig
 from scraper.report import BatchReport
 from scraper.session import CrawlSession
 from scraper.urls import study_id_from_url
-from tests.flow_testing import collect_prefect_sockets
+from tests.flow_testing import (
+    assert_stopped_then_resumed,
+    collect_prefect_sockets,
+    rows,
+    studies_of,
+    study_requests,
+)
 
 
 @pytest.fixture
@@ -58,19 +62,6 @@ async def error_logs(flow_run_id: Any) -> list[str]:
     )
     async with get_client() as client:
         return [log.message for log in await client.read_logs(log_filter=found)]
-
-
-def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(query).fetchall()
-
-
-def study_requests(server: ReplicaServer) -> Counter[str]:
-    return Counter(e.path for e in server.request_log if study_id_from_url(e.path) is not None)
-
-
-def studies_of(replica: Replica) -> int:
-    return len({r.study_id for p in replica.study_paths() if (r := replica.truth(p))})
 
 
 async def flow_run_name(flow_run_id: Any) -> str:
@@ -125,13 +116,7 @@ def test_a_stop_mid_batch_finishes_in_flight_requests_and_the_next_run_resumes(
 
     sessions.clear_stop()
     assert asyncio.run(_run(config, db, None)) == "completed"
-    requested = study_requests(server)
-    assert max(requested.values()) == 1  # nothing fetched twice
-    assert rows(db, "SELECT count(*) FROM studies") == [(studies_of(replica),)]
-    assert rows(db, "SELECT count(*) - count(DISTINCT study_id) FROM studies") == [(0,)]
-    runs = rows(db, "SELECT status, pages_fetched FROM crawl_runs ORDER BY run_id")
-    assert [status for status, _ in runs] == ["stopped", "completed"]
-    assert sum(n for _, n in runs) == sum(requested.values())
+    assert_stopped_then_resumed(server, replica, db)
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -15,19 +15,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-import duckdb
 import pytest
 
 from replica import Replica, ReplicaServer
-from scraper.urls import study_id_from_url
-from tests.flow_testing import collect_prefect_sockets
+from tests.flow_testing import (
+    assert_stopped_then_resumed,
+    collect_prefect_sockets,
+    rows,
+    studies_of,
+    study_requests,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -109,19 +112,6 @@ class Deadline:
                 return value
             time.sleep(0.2)
         pytest.fail(f"{what}: not in time; serve said:\n{self.log.read_text()[-4000:]}")
-
-
-def study_requests(server: ReplicaServer) -> Counter[str]:
-    return Counter(e.path for e in server.request_log if study_id_from_url(e.path) is not None)
-
-
-def studies_of(replica: Replica) -> int:
-    return len({r.study_id for p in replica.study_paths() if (r := replica.truth(p))})
-
-
-def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(query).fetchall()
 
 
 def served_deployment(db: Path) -> Callable[[], UUID | None]:
@@ -219,11 +209,5 @@ def test_a_ui_cancellation_stops_a_served_run_as_stopped_and_the_next_run_resume
 
     second = start_run(deployment, base_url=server.base_url, db=str(db), rate=RESUME_RATE)
     assert deadline.wait_for("the next run's end", final_state(second)).is_completed()
-    requested = study_requests(server)
-    assert max(requested.values()) == 1  # nothing fetched twice
-    assert rows(db, "SELECT count(*) FROM studies") == [(studies_of(replica),)]
-    assert rows(db, "SELECT count(*) - count(DISTINCT study_id) FROM studies") == [(0,)]
-    runs = rows(db, "SELECT status, pages_fetched FROM crawl_runs ORDER BY run_id")
-    assert [status for status, _ in runs] == ["stopped", "completed"]
-    assert sum(n for _, n in runs) == sum(requested.values())
+    assert_stopped_then_resumed(server, replica, db)
     collect_prefect_sockets()
