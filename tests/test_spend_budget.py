@@ -13,6 +13,7 @@ from replica import Replica, ReplicaServer
 from scraper.config import CrawlConfig
 from scraper.frontier import SPEND_AHEAD_FLOOR
 from tests.crawling import crawl
+from tests.test_budget import config as budget_config
 
 pytestmark = pytest.mark.slow
 
@@ -29,12 +30,8 @@ def server() -> Iterator[ReplicaServer]:
 
 
 def config(server: ReplicaServer, **changes: object) -> CrawlConfig:
-    settings: dict[str, object] = {
-        "base_url": server.base_url, "rate": 200.0, "concurrency": 1, "batch_size": 50,
-        "max_attempts": 1, "max_redirects": 1,
-    }  # fmt: skip
-    settings.update(changes)
-    return CrawlConfig().with_options(**settings)
+    """test_budget's cheap pages (a page costs at most 2 requests), one fetcher, one batch."""
+    return budget_config(server, **{"concurrency": 1, "batch_size": 50, **changes})
 
 
 @pytest.fixture(scope="module")
