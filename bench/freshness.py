@@ -79,6 +79,13 @@ RUNS_PER_DAY = 24
 # smaller, so it gets fewer, larger runs, each of at least this many requests, which also keeps a
 # simulated day to tens of seconds (5,000 studies: 8 runs a day, one every 3 hours).
 RUN_BUDGET_FLOOR = 1_000
+# A run with nothing due waits `CrawlConfig.due_wait` (5 minutes: 300 requests' time at the polite
+# rate) before it looks again. A bench request takes longer (`LiveSite.pace`: the day over a
+# smaller budget), so the wait is scaled the same way, to 300 requests' time: else the bench's
+# runs would look every 15-30 requests and load a dozen pages per batch, the per-batch warehouse
+# work (an open, a load, a checkpoint) would cost more than the pages, and the live crawl's
+# batches are full.
+WAIT_REQUESTS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +206,12 @@ async def _crawl_day(config: CrawlConfig, db_path: Path) -> Crawled:
 
 
 def day_config(
-    site: LiveSite, policy: Policy, budget: int, deadline: datetime | None = None
+    site: LiveSite,
+    policy: Policy,
+    budget: int,
+    deadline: datetime | None = None,
+    *,
+    pace_s: float = 1.0,
 ) -> CrawlConfig:
     clock: Callable[[], datetime] = lambda: site.now  # noqa: E731 -- the replica's time
 
@@ -217,6 +229,7 @@ def day_config(
         deadline=deadline,
         clock=clock,
         sleep=sleep,
+        due_wait=timedelta(seconds=WAIT_REQUESTS * pace_s),
         **policy.changes,
     )
 
@@ -234,14 +247,15 @@ def run_day(site: LiveSite, policy: Policy, budget: int, db_path: Path) -> Crawl
     runs = runs_per_day(budget)
     share = budget // runs
     crawled = NOTHING
-    site.pace(DAY.total_seconds() / budget)
+    pace_s = DAY.total_seconds() / budget
+    site.pace(pace_s)
     try:
         for slice_ in range(1, runs + 1):
             end = start + slice_ * DAY / runs
             if policy.oracle:
                 point_oracle(db_path, site.now, by_study(site.truth()), site.removed())
             if site.now < end:
-                crawled += crawl_day(day_config(site, policy, share, end), db_path)
+                crawled += crawl_day(day_config(site, policy, share, end, pace_s=pace_s), db_path)
             site.pass_time(max(0, round((end - site.now).total_seconds())))
     finally:
         site.pace(None)

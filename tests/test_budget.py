@@ -3,6 +3,7 @@ what it left due; `--budget` and `--until` refuse bad input in one line."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -120,6 +121,47 @@ def test_budget_caps_the_last_batch_at_the_worst_case() -> None:
     assert budget.ended_by == "budget"
     unlimited = Budget(CrawlConfig())
     assert unlimited.pages_affordable(50, now) == 50
+
+
+def test_a_gated_batch_is_claimed_whole_and_each_page_starts_while_its_worst_case_fits() -> None:
+    budget = Budget(CrawlConfig(max_requests=100, max_attempts=3, max_redirects=5))
+    now = datetime.now(UTC)
+    # Claimed at a request a page: 100 - 18 kept back for robots.txt leaves room for 50.
+    assert budget.pages_affordable(50, now, gated=True) == 50
+    started = 0
+    while budget.reserve():
+        started += 1
+    assert started == 4  # 100 - 18 (robots.txt) holds four pages' worst cases of 18
+    budget.unreserve()  # one ended, after one request: the next may start
+    budget.spent += 1
+    assert budget.reserve()
+    assert not budget.reserve()
+
+
+def test_a_run_cut_by_its_budget_fetches_in_full_batches(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    # The worst case is 9 requests a page: claimed at the worst case, each batch of this run
+    # would hold one or two pages, and a run of a few hundred requests would end in dozens.
+    settings = config(server, max_requests=40, max_attempts=3, max_redirects=2, batch_size=5)
+    worst = worst_case_per_page(settings)
+    server.clear_log()
+    sizes = asyncio.run(_batch_sizes(settings, tmp_path / "w.duckdb"))
+    made = len(server.request_log)
+    assert made <= 40
+    assert 40 - made < 2 * worst  # spent down to less than two worst cases
+    assert sum(sizes) >= 40 - 2 * worst - 5  # robots.txt and the sitemaps took the rest
+    assert all(size == 5 for size in sizes[:-1]), sizes  # every batch full but the last
+
+
+async def _batch_sizes(settings: CrawlConfig, db_path: Path) -> list[int]:
+    sizes = []
+    async with session.CrawlSession.open(settings, db_path) as crawl_session:
+        await crawl_session.discover()
+        while (batch := await crawl_session.run_batch()) is not None:
+            sizes.append(batch.fetched)
+        crawl_session.finish()
+    return sizes
 
 
 def test_a_deadline_sizes_the_last_batch_to_the_rate() -> None:

@@ -1,11 +1,22 @@
 """A run's request budget: how many HTTP requests it may make and until when, and what is spent.
 
 The budget counts every HTTP request to the site the run makes itself: robots.txt, sitemaps and
-pages, each retry and each redirect hop (`requests_of`). Before each batch the run claims only
-as many pages as the worst case of each still fits (`pages_affordable`: every attempt of a page
-following every redirect it may), so the budget is never exceeded; what is left at the end is
-less than one page's worst case. A deadline stops claiming once it has passed and sizes the last
-batch to what the polite rate can fetch before it.
+pages, each retry and each redirect hop (`requests_of`). The worst case of a page is every attempt
+following every redirect it may (`worst_case_per_page`: 18 requests by default), and a page is
+only started while its worst case still fits, so the budget is never exceeded:
+
+- the run's own fetching starts each page only after reserving its worst case beside the pages in
+  flight (`reserve`), and counts the page's real cost when it ends, so its batches stay full (a
+  page costs one request, nearly always) until the last one, whose pages that could not start
+  are given back unvisited. Claiming each batch at the worst case instead would shrink the
+  batches geometrically over a run's last ~900 requests: some 60 batches of a few pages, each a
+  warehouse open, load and checkpoint;
+- a batch fetched elsewhere (scale-out's shard workers) cannot be gated page by page, so it claims
+  only as many pages as each one's worst case fits (`pages_affordable(gated=False)`).
+
+What is left at the end is less than two pages' worst case (one is kept back for a robots.txt
+read). A deadline stops claiming once it has passed and sizes the last batch to what the polite
+rate can fetch before it.
 
 `--until` takes a duration from the run's start (`8h`, `90m`, `1h30m`, `45s`, `2d`), one syntax:
 a daily schedule wants "at most this long", and a duration needs no clock or time zone agreed.
@@ -61,6 +72,7 @@ class Budget:
 
     config: CrawlConfig
     spent: int = 0
+    reserved: int = 0  # worst cases of the pages in flight (`reserve`, `unreserve`)
     ended_by: EndedBy = "done"
 
     def count(self, results: Iterable[FetchResult]) -> None:
@@ -70,6 +82,24 @@ class Budget:
     def left(self) -> int | None:
         limit = self.config.max_requests
         return None if limit is None else max(limit - self.spent, 0)
+
+    def fits_another(self) -> bool:
+        """Whether one more page's worst case fits beside those of the pages in flight and the
+        robots.txt read kept back."""
+        worst = worst_case_per_page(self.config)
+        left = self.left
+        return left is None or left - self.reserved - worst >= worst
+
+    def reserve(self) -> bool:
+        """Reserve a page's worst case if it fits (`fits_another`), until `unreserve`."""
+        if not self.fits_another():
+            return False
+        self.reserved += worst_case_per_page(self.config)
+        return True
+
+    def unreserve(self) -> None:
+        """A reserved page has ended (its requests are counted by `count`)."""
+        self.reserved -= worst_case_per_page(self.config)
 
     def allows_discovery_step(self) -> bool:
         """Another sitemap may be read: one worst case for it and one for a robots.txt re-read
@@ -87,19 +117,25 @@ class Budget:
             and (entry.url.endswith("/robots.txt") or entry.target_uri != entry.url)
         )
 
-    def pages_affordable(self, wanted: int, now: datetime, *, fetchers: int = 1) -> int:
+    def pages_affordable(
+        self, wanted: int, now: datetime, *, fetchers: int = 1, gated: bool = False
+    ) -> int:
         """How many of `wanted` pages the next batch may claim; 0 ends the run on its budget.
 
-        One worst case per fetcher is kept back for a robots.txt read on the way (a run longer
-        than its robots TTL reads it again; each shard worker reads it once)."""
+        `gated`: the batch's pages are started one by one through `reserve`, so it may claim a
+        page for every request left (a page costs one, nearly always); otherwise each page's
+        worst case must fit. Either way one worst case per fetcher is kept back for a robots.txt
+        read on the way (a run longer than its robots TTL reads it again; each shard worker
+        reads it once), and a run ends once not one more page's worst case fits."""
         worst = worst_case_per_page(self.config)
         allowed = wanted
         left = self.left
         if left is not None:
-            allowed = min(allowed, max(left - fetchers * worst, 0) // worst)
-            if allowed == 0:
+            spare = left - fetchers * worst
+            if spare < worst:
                 self.ended_by = "budget"
                 return 0
+            allowed = min(allowed, spare if gated else spare // worst)
         deadline = self.config.deadline
         if deadline is not None:
             seconds_left = (deadline - now).total_seconds()

@@ -136,6 +136,11 @@ class CrawlConfig:
     # A run with a budget or deadline and nothing due spends what is left on pages not due yet,
     # likeliest changed first (`Frontier.likely_changed`); off, it fetches only what is due.
     spend_ahead: bool = True
+    # How long a run with a deadline and nothing to claim waits before it looks again (if
+    # something falls due before the deadline): what falls due meanwhile is fetched as one batch,
+    # at most this late -- little against revisit intervals of 6 hours and more. 300 requests'
+    # time at the polite rate; a simulation that makes each request take longer scales it too.
+    due_wait: timedelta = timedelta(minutes=5)
 
     # --- budget (scraper.budget) ----------------------------------------------------------------
     # HTTP requests a run may make (robots.txt, sitemaps, pages, retries, redirects); None: no
@@ -176,6 +181,8 @@ class CrawlConfig:
             raise ValueError(f"max_listing_pages must be at least 1, not {self.max_listing_pages}")
         if self.max_requests is not None and self.max_requests < 1:
             raise ValueError(f"max_requests must be at least 1, not {self.max_requests}")
+        if self.due_wait <= timedelta(0):
+            raise ValueError(f"due_wait must be positive, not {self.due_wait}")
         if self.deadline is not None and self.deadline.tzinfo is None:
             raise ValueError("deadline must be an aware datetime")
         if self.priority not in PRIORITY_POLICIES:

@@ -90,10 +90,6 @@ def clear_stop() -> None:
 # After a batch, how long the crawl tries for the warehouse before it spools the batch and goes on
 # fetching: long enough for a reader's quick query to end, short against a batch's minute.
 CATCH_UP_WAIT_S = 0.25
-# How long a run with nothing to claim waits before it looks again (if something falls due before
-# its deadline): what falls due meanwhile is fetched as one batch, at most this late -- little
-# against revisit intervals of 6 hours and more.
-WAIT_S = 300.0
 # A resumed crawl whose sitemaps were read longer ago than this reads them again.
 REDISCOVER_AFTER = timedelta(hours=1)
 READER_RETRY_S = 5.0  # how soon a waiting run tries again for a warehouse a reader holds
@@ -311,17 +307,17 @@ class CrawlSession:
         # spooled and loaded together, so a crash or a reader never holds back more than one.
         size = min(limit, self.config.batch_size) if limit else self.config.batch_size
         while True:
-            affordable = self.budget.pages_affordable(size, self.config.clock())
+            affordable = self.budget.pages_affordable(size, self.config.clock(), gated=True)
             targets = await self._take(affordable) if affordable else []
             if targets or not affordable or not await self._wait_for_due():
                 break
         if not targets:
             return None
         try:
-            results = await self._fetch_unless_stopped(targets)
+            results = await self._fetch_while_allowed(targets)
             self.tracker.settled(results)
             side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
-            self.budget.count([*side, *results])
+            self.budget.count(side)  # the pages were counted as each ended
             entries = self.archive.writer.write([*side, *results], crawl_id=self.crawl.crawl_id)
             items = [parse_result(result) for result in results]
             spooled = self.spool.write(entries, results, items)
@@ -353,9 +349,9 @@ class CrawlSession:
         """With nothing to claim, a run with a deadline waits for pages to fall due before it (a
         page fetched at 09:40 with a day's interval is due at 09:40 tomorrow) rather than end
         and leave them to the next run: a run that lasts its hour visits each page about when it
-        falls due. It waits `WAIT_S` at a time, then claims what fell due meanwhile (and what
-        became likely changed) as one batch: the warehouse is opened once per wait, not once per
-        page. False when nothing falls due before the deadline (the run ends), or when a
+        falls due. It waits `config.due_wait` at a time, then claims what fell due meanwhile (and
+        what became likely changed) as one batch: the warehouse is opened once per wait, not once
+        per page. False when nothing falls due before the deadline (the run ends), or when a
         stop was asked for."""
         deadline = self.config.deadline
         if deadline is None or _stop.is_set():
@@ -367,9 +363,9 @@ class CrawlSession:
             next_due = self.frontier.next_due(self.crawl)
         if next_due is None or next_due >= deadline:
             return False
-        # Looking again every WAIT_S, not only at `next_due`: pages not due yet may become likely
-        # changed meanwhile (`Frontier.likely_changed`).
-        until = min(self.config.clock() + timedelta(seconds=WAIT_S), deadline)
+        # Looking again every `due_wait`, not only at `next_due`: pages not due yet may become
+        # likely changed meanwhile (`Frontier.likely_changed`).
+        until = min(self.config.clock() + self.config.due_wait, deadline)
         log.info("nothing to fetch before %s: waiting", f"{until:%Y-%m-%d %H:%M:%S}")
         # In steps of at most a second of the crawl's clock, so a stop is heard at once.
         while not _stop.is_set() and (left := (until - self.config.clock()).total_seconds()) > 0:
@@ -453,14 +449,28 @@ class CrawlSession:
         if left_by is not None and left_by not in note.inherited_from:
             note.inherited_from = (*note.inherited_from, left_by)
 
-    async def _fetch_unless_stopped(self, targets: Sequence[FetchTarget]) -> list[FetchResult]:
-        """The batch's fetches, except those not yet started when a stop was asked for: those
-        are given back to the frontier unvisited, and the requests in flight finish."""
+    async def _fetch_while_allowed(self, targets: Sequence[FetchTarget]) -> list[FetchResult]:
+        """The batch's fetches, except those not yet started when a stop was asked for or when
+        the budget cannot cover another page's worst case even once the pages in flight have
+        ended (`Budget.reserve`): those are given back to the frontier unvisited, and the
+        requests in flight finish."""
+        page_ended = asyncio.Condition()
+
+        def may_start() -> bool:  # or will never: stopped, or nothing in flight to free room
+            return _stop.is_set() or not self.budget.reserved or self.budget.fits_another()
 
         async def fetch(target: FetchTarget) -> FetchResult | None:
-            if _stop.is_set():
-                return None
-            result = await self.fetcher.fetch(target)
+            async with page_ended:
+                await page_ended.wait_for(may_start)
+                if _stop.is_set() or not self.budget.reserve():
+                    return None
+            try:
+                result = await self.fetcher.fetch(target)
+                self.budget.count([result])
+            finally:
+                self.budget.unreserve()
+                async with page_ended:
+                    page_ended.notify_all()
             self.tracker.fetched(result)
             return result
 
