@@ -97,13 +97,19 @@ def test_the_report_has_its_verdicts_tables_and_chart(
 ) -> None:
     text = freshness_report.markdown(tiny_run)
     verdicts = freshness_report.verdicts(tiny_run)
-    assert len(verdicts) == 5
+    assert len(verdicts) == 6
     assert all(target in text for target, _met, _figures in verdicts)
     assert ("never over budget", True, "0 runs over") in verdicts
     assert text.count("| day | policy |") == 2
     path = tmp_path / "freshness.png"
     freshness_report.chart(tiny_run, path)
     assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_lead_won_is_the_crawlers_share_of_the_oracles_lead_over_the_fixed_policy() -> None:
+    assert freshness_report.lead_won(0.99, 0.98, 1.0) == pytest.approx(0.5)
+    assert freshness_report.lead_won(0.97, 0.98, 1.0) == pytest.approx(-0.5)
+    assert freshness_report.lead_won(0.9, 0.95, 0.95) == 1.0  # no lead to win
 
 
 def test_a_warehouse_duckdb_shortened_by_its_free_tail_opens(tmp_path: Path) -> None:
