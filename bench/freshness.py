@@ -153,6 +153,7 @@ class Settings:
     quiet_studies: int = 1000  # the quiet site's size
     quiet_days: int | None = None  # its days; None: `days`
     lastmods: bool = True  # the sitemaps give each study's <lastmod> (true to its last change)
+    change_rates: float = 1.0  # multiplies the changing studies' rates (`LiveSite`)
     workers: int = 0  # processes, one policy each; 0: as many as there are cores; 1: in this one
 
 
@@ -464,7 +465,12 @@ def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False)
     studies = settings.quiet_studies if job.quiet else settings.studies
     days = (settings.quiet_days or settings.days) if job.quiet else settings.days
     rows: list[DayRow] = []
-    with LiveSite(studies=studies, seed=settings.seed + job.quiet, validators="none") as site:
+    with LiveSite(
+        studies=studies,
+        seed=settings.seed + job.quiet,
+        validators="none",
+        change_rates=settings.change_rates,
+    ) as site:
         if job.quiet:
             site.replica.stop_changes()
         site.replica.lastmods = settings.lastmods
@@ -509,6 +515,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-lastmod", action="store_true", help="sitemaps without <lastmod>: no change hints"
     )
+    parser.add_argument(
+        "--change-rates",
+        type=float,
+        default=1.0,
+        help="multiply the changing studies' rates of change (a busier site; default 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="300 studies, 4 days")
     parser.add_argument(
         "--workers", type=int, default=0, help="processes (default: one per core; 1: none)"
@@ -516,8 +528,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chart", type=Path, help="write the freshness chart (PNG) here")
     parser.add_argument("--markdown", type=Path, help="write the report (markdown) here")
     args = parser.parse_args(argv)
-    if args.studies < 10 or args.days < 2 or args.ratio <= 0:
-        parser.error("need --studies >= 10, --days >= 2 and a positive --ratio")
+    if args.studies < 10 or args.days < 2 or args.ratio <= 0 or not 0 < args.change_rates < 1e3:
+        parser.error(
+            "need --studies >= 10, --days >= 2, a positive --ratio and --change-rates in (0, 1000)"
+        )
     studies, days = (300, 4) if args.quick else (args.studies, args.days)
     settings = Settings(
         studies=studies,
@@ -526,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         quiet_studies=max(10, studies // 5),
         lastmods=not args.no_lastmod,
+        change_rates=args.change_rates,
         workers=args.workers,
     )
     from bench import freshness_report  # noqa: PLC0415 -- it imports this module

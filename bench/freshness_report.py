@@ -93,8 +93,8 @@ def markdown(outcome: Outcome) -> str:
         f"{s.studies} studies (seed {s.seed}), {s.days} simulated days, a budget of {s.ratio:g}"
         f" requests per live study a day, sitemap <lastmod>"
         f" {'given (true to each change)' if s.lastmods else 'not given'};"
-        f" quiet site: {s.quiet_studies} studies."
-        f" Wall time {outcome.seconds / 60:.1f} min.",
+        + (f" change rates x{s.change_rates:g};" if s.change_rates != 1 else "")
+        + f" quiet site: {s.quiet_studies} studies. Wall time {outcome.seconds / 60:.1f} min.",
         "",
         "| target | met | figures |",
         "|---|---|---|",

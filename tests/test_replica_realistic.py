@@ -253,6 +253,27 @@ def test_views_of_untouched_pages_keep_their_revision() -> None:
     assert all(isinstance(replica.view(p), StudyView) for p in kept)
 
 
+def test_change_rates_make_the_same_studies_change_more_often() -> None:
+    def changes(replica: Replica) -> Counter[str]:
+        paths = replica.study_paths()
+        seen = {p: _visible(replica.truth(p)) for p in paths}
+        counted: Counter[str] = Counter()
+        for _ in range(3):
+            replica.advance(1)
+            for path in paths:
+                record = _visible(replica.truth(path))
+                counted[path] += record != seen[path]
+                seen[path] = record
+        return counted
+
+    calm, busy = Replica(150, 12, profile="live"), Replica(150, 12, profile="live", change_rates=8)
+    assert [r * 8 for r in calm.live_world.rates] == busy.live_world.rates
+    calm_changes, busy_changes = sum(changes(calm).values()), sum(changes(busy).values())
+    assert 0 < 3 * calm_changes < busy_changes
+    with pytest.raises(ReplicaError, match="change_rates"):
+        Replica(10, SEED, profile="live", change_rates=0)
+
+
 def test_bad_profile_and_validators_are_refused() -> None:
     with pytest.raises(ReplicaError, match="profile"):
         Replica(10, SEED, profile="wild")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ site. What a day holds:
 - every study has a change rate drawn once (`rates`): most have none (a study page is final once
   published), a minority a heavy-tailed Pareto rate, so a few change every day or two; a study's
   changes come as a Poisson process at its rate (a fast one may change twice in a day);
+  `change_rates` multiplies them all, for a busier site (the same studies change, more often);
 - a change is one thing a reader can see: a section's total grows, its cited list gains an entry,
   a listed study's citation count grows, a listed post's upvotes move, or (rarely) its summary or
   title is edited;
@@ -81,10 +82,13 @@ class Watcher(Protocol):
 class LiveWorld(World):
     """A world whose studies change at heterogeneous rates (see the module docstring)."""
 
-    def __init__(self, pages: int, seed: int) -> None:
+    def __init__(self, pages: int, seed: int, *, change_rates: float = 1.0) -> None:
         super().__init__(pages, seed)
         rng = random.Random(f"{seed}/live")
-        self.rates: list[float] = [_draw_rate(rng, study) for study in self.studies]
+        # Multiplies every study's change rate (the same studies change, each that much more
+        # often): how busy the changing minority is, for a bench to try a busier site.
+        self.change_rates = change_rates
+        self.rates: list[float] = [self._draw_rate(rng, study) for study in self.studies]
         self.appeared: list[float] = [  # days, fractional
             -1 - zlib.crc32(study.study_id.encode()) % INITIAL_AGE_DAYS for study in self.studies
         ]
@@ -92,6 +96,9 @@ class LiveWorld(World):
         # Off: days pass (ages tick, the noise goes on) and nothing a reader sees changes.
         self.changing = True
         self._agenda: deque[Event] = self._draw_agenda()
+
+    def _draw_rate(self, rng: random.Random, study: Study) -> float:
+        return self.change_rates * _draw_rate(rng, study)
 
     def take_touched(self) -> set[int]:
         """The studies whose page changed since the last call (all of them the first time)."""
@@ -198,7 +205,7 @@ class LiveWorld(World):
         live = [s for s in self.live_studies() if not s.protected]
         study = self._draft_study(rng, len(self.studies), len(self.studies))
         self.studies.append(study)
-        self.rates.append(_draw_rate(rng, study))
+        self.rates.append(self._draw_rate(rng, study))
         self.appeared.append(appeared)
         self.touched.add(study.index)
         self.touched.update(r.index for r in self.link_new_study(rng, study, live))

@@ -37,9 +37,18 @@ class LiveSite:
     """A live-profile `Replica` served on 127.0.0.1 (see the module docstring)."""
 
     def __init__(
-        self, studies: int = 5000, seed: int = 7, *, validators: Validators = "none", port: int = 0
+        self,
+        studies: int = 5000,
+        seed: int = 7,
+        *,
+        validators: Validators = "none",
+        port: int = 0,
+        change_rates: float = 1.0,
     ) -> None:
-        self.replica = Replica(studies, seed, profile="live", validators=validators)
+        """`change_rates` multiplies every changing study's rate of change (a busier site)."""
+        self.replica = Replica(
+            studies, seed, profile="live", validators=validators, change_rates=change_rates
+        )
         self.server = ReplicaServer(self.replica, port=port)
 
     def __enter__(self) -> LiveSite:

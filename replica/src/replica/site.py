@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import threading
 import zlib
 from collections.abc import Mapping, Sequence
@@ -130,6 +131,7 @@ class Replica:
         profile: live.Profile = "kind",
         validators: live.Validators = "strong",
         sitemap: SitemapMode = "served",
+        change_rates: float = 1.0,
     ) -> None:
         if pages < 1:
             raise ReplicaError(f"pages must be at least 1, got {pages}")
@@ -155,7 +157,13 @@ class Replica:
         self.lastmods = True
         self._base_url = _valid_base(base_url)
         self._lock = threading.RLock()
-        self._world = LiveWorld(pages, seed) if profile == "live" else World(pages, seed)
+        if not 0 < change_rates < math.inf:
+            raise ReplicaError(f"change_rates must be positive, got {change_rates}")
+        self._world = (
+            LiveWorld(pages, seed, change_rates=change_rates)
+            if profile == "live"
+            else World(pages, seed)
+        )
         self._requests = 0  # live profile: numbers each request's noise
         # Live profile: simulated seconds each request takes (the live crawl's politeness makes
         # a request a second), so the site changes while a crawl of it goes on. None: the clock
