@@ -314,6 +314,34 @@ def test_a_run_with_a_deadline_waits_for_pages_falling_due_before_it(
     assert time_.now < deadline
 
 
+def test_a_waiting_run_looks_again_every_due_wait(
+    server: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looks: list[datetime] = []
+    real_wait = session.CrawlSession._wait_for_due
+
+    async def wait_for_due(self: session.CrawlSession) -> bool:
+        looks.append(self.config.clock())
+        return await real_wait(self)
+
+    monkeypatch.setattr(session.CrawlSession, "_wait_for_due", wait_for_due)
+    gaps = {}
+    for hours in (2, 6):
+        db_path = tmp_path / f"{hours}.duckdb"
+        time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
+        timed = {"clock": time_.clock, "sleep": time_.sleep, "due_wait": timedelta(hours=hours)}
+        crawl(config(server, **timed), db_path)
+        looks.clear()
+        deadline = time_.now + timedelta(days=2)  # the pages fall due a day after their visit
+        waited = crawl(config(server, deadline=deadline, spend_ahead=False, **timed), db_path)
+        assert waited.report.summary.pages_fetched > 0
+        # A look right after the batch the waits led to is no wait: left out.
+        gaps[hours] = {b - a for a, b in itertools.pairwise(looks) if b > a}
+    assert gaps == {2: {timedelta(hours=2)}, 6: {timedelta(hours=6)}}
+    with pytest.raises(ValueError, match="due_wait must be positive"):
+        CrawlConfig(due_wait=timedelta(0))
+
+
 def test_a_stop_ends_the_wait_for_pages_falling_due(server: ReplicaServer, tmp_path: Path) -> None:
     db_path = tmp_path / "w.duckdb"
     time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
