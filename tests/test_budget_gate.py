@@ -1,0 +1,240 @@
+"""The budget's page gate (`Budget.reserve`, `CrawlSession._fetch_while_allowed`) held to its
+promise: a run never makes more requests than `max_requests` and counts exactly the ones it made,
+whatever its pages cost (retries, redirect hops, redirect loops, robots.txt that fails); pages
+that cannot start are given back unvisited; a stop ends a batch whose pages wait for room."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from replica import Replica, ReplicaServer
+from replica.faults import FaultPlan
+from scraper import session
+from scraper.budget import Budget, requests_of, worst_case_per_page
+from scraper.config import CrawlConfig
+from scraper.responses import FetchResult, FetchTarget
+from tests.crawling import crawl
+from tests.test_fetch import BASE, FakeTime, config, fetch_with, html, sequence
+
+# --- the fetcher counts every request it sends ---------------------------------------------------
+
+
+def _redirect(location: str) -> httpx.Response:
+    return httpx.Response(301, headers={"location": location})
+
+
+def test_a_page_that_redirects_then_fails_counts_every_hop_of_every_attempt() -> None:
+    routes = {
+        "/a": _redirect(f"{BASE}/b"),
+        "/b": httpx.Response(503, headers={"content-type": "text/html"}, content=b"busy"),
+    }
+    [result], log = asyncio.run(fetch_with(routes, [f"{BASE}/a"], config(max_attempts=3)))
+    pages = [r for r in log if r.url.path != "/robots.txt"]
+    assert len(pages) == 6  # three attempts of two hops
+    assert requests_of(result) == 6
+
+
+def test_a_page_that_succeeds_after_a_redirected_failure_counts_the_failed_chain() -> None:
+    busy = httpx.Response(503, headers={"content-type": "text/html"}, content=b"busy")
+    routes = {"/a": _redirect(f"{BASE}/b"), "/b": sequence(busy, html())}
+    [result], log = asyncio.run(fetch_with(routes, [f"{BASE}/a"], config(max_attempts=3)))
+    assert result.ok
+    assert requests_of(result) == len([r for r in log if r.url.path != "/robots.txt"]) == 4
+
+
+def test_a_redirect_loop_counts_every_hop() -> None:
+    routes = {"/a": _redirect("/b"), "/b": _redirect("/a")}
+    cfg = config(max_attempts=2, max_redirects=3)
+    [result], log = asyncio.run(fetch_with(routes, [f"{BASE}/a"], cfg))
+    assert result.error is not None
+    pages = [r for r in log if r.url.path != "/robots.txt"]
+    assert requests_of(result) == len(pages) == worst_case_per_page(cfg) == 8
+
+
+@pytest.mark.parametrize("answers", [[503, 503, 503], [503, 200]])
+def test_robots_txt_reads_are_counted_as_side_results_retries_and_failures_too(
+    answers: list[int],
+) -> None:
+    cfg = config(max_attempts=3)
+    robots = sequence(*(httpx.Response(status, text="User-agent: *\n") for status in answers))
+    log: list[httpx.Request] = []
+    clock = FakeTime()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        return robots(request) if request.url.path == "/robots.txt" else html()
+
+    async def run() -> list[FetchResult]:
+        from scraper.client import make_client
+        from scraper.fetcher import Fetcher
+
+        client = make_client(cfg, transport=httpx.MockTransport(handle))
+        async with client, Fetcher(cfg, client=client, clock=clock.clock, sleep=clock.sleep) as f:
+            await f.fetch(f"{BASE}/a")
+            return f.take_side_results()
+
+    side = asyncio.run(run())
+    made = sum(1 for r in log if r.url.path == "/robots.txt")
+    assert made == len(answers)
+    assert sum(requests_of(r) for r in side) == made
+
+
+# --- the gate, page by page (the session's parts it uses, faked) ---------------------------------
+
+
+class FakeFetcher:
+    """Pages that cost what `cost` says, each held until the test lets it end."""
+
+    def __init__(self, budget: Budget, cost: int, runners: int = 4) -> None:
+        self.budget = budget
+        self.cost = cost
+        self.runners = runners
+        self.started: list[str] = []
+        self.may_end = asyncio.Event()
+        self.may_end.set()
+        self.peak = 0  # the most requests spent and reserved at once
+
+    async def fetch(self, target: FetchTarget) -> FetchResult:
+        self.started.append(target.url)
+        self.peak = max(self.peak, self.budget.spent + self.budget.reserved)
+        await self.may_end.wait()
+        return FetchResult(url=target.url, final_url=target.url, status=200, attempts=self.cost)
+
+
+def gate(budget: Budget, fetcher: FakeFetcher) -> tuple[SimpleNamespace, list[str]]:
+    released: list[str] = []
+    parts = SimpleNamespace(
+        budget=budget,
+        fetcher=fetcher,
+        tracker=SimpleNamespace(fetched=lambda result: None),
+        release=lambda targets: released.extend(t.url for t in targets),
+    )
+    return parts, released
+
+
+def targets(n: int) -> list[FetchTarget]:
+    return [FetchTarget(url=f"https://site.test/p{i}") for i in range(n)]
+
+
+async def fetch_while_allowed(parts: SimpleNamespace, batch: list[FetchTarget]) -> list[str]:
+    # A deadlock would hang the test run: give up long after any healthy batch ends.
+    fetched = await asyncio.wait_for(session.CrawlSession._fetch_while_allowed(parts, batch), 30)  # type: ignore[arg-type]
+    return [result.url for result in fetched]
+
+
+@pytest.fixture(autouse=True)
+def no_stop() -> Iterator[None]:
+    session.clear_stop()
+    yield
+    session.clear_stop()
+
+
+@pytest.mark.parametrize("cost", [1, 5, 9])
+@pytest.mark.parametrize("limit", [18, 40, 100])
+def test_pages_costing_up_to_their_worst_case_never_overrun_the_budget(
+    cost: int, limit: int
+) -> None:
+    settings = CrawlConfig(max_requests=limit, max_attempts=3, max_redirects=2)  # worst case 9
+    worst = worst_case_per_page(settings)
+    budget = Budget(settings)
+    fetcher = FakeFetcher(budget, cost)
+    parts, released = gate(budget, fetcher)
+    batch = targets(40)
+    fetched = asyncio.run(fetch_while_allowed(parts, batch))
+    assert budget.spent <= limit - worst  # a robots.txt read's worst case still fits
+    assert fetcher.peak <= limit - worst
+    assert budget.reserved == 0
+    assert sorted(fetched + released) == sorted(t.url for t in batch)  # each once, none lost
+    assert fetched == fetcher.started
+    assert fetched  # the batch was claimable (limit >= 2 worst cases): its first page starts
+    if released:  # given back only once not one more worst case fits
+        assert limit - budget.spent < 2 * worst
+
+
+def test_a_stop_ends_a_batch_whose_pages_wait_for_room() -> None:
+    settings = CrawlConfig(max_requests=26, max_attempts=3, max_redirects=2)  # room for one page
+    budget = Budget(settings)
+    fetcher = FakeFetcher(budget, cost=1)
+    fetcher.may_end.clear()
+    parts, released = gate(budget, fetcher)
+    batch = targets(10)
+
+    async def run() -> list[str]:
+        batch_task = asyncio.create_task(fetch_while_allowed(parts, batch))
+        while not fetcher.started:
+            await asyncio.sleep(0)
+        for _ in range(10):  # the other runners are waiting for room now
+            await asyncio.sleep(0)
+        assert len(fetcher.started) == 1
+        session.request_stop()
+        fetcher.may_end.set()  # the page in flight ends; nothing else may start
+        return await batch_task
+
+    fetched = asyncio.run(run())
+    assert fetched == [batch[0].url]
+    assert released == [t.url for t in batch[1:]]
+    assert budget.reserved == 0
+
+
+def test_a_page_that_raises_gives_its_reservation_back() -> None:
+    budget = Budget(CrawlConfig(max_requests=100, max_attempts=1, max_redirects=0))
+    fetcher = FakeFetcher(budget, cost=1)
+
+    async def broken(target: FetchTarget) -> FetchResult:
+        raise RuntimeError("boom")
+
+    fetcher.fetch = broken  # type: ignore[method-assign]
+    parts, _released = gate(budget, fetcher)
+    with pytest.raises(ExceptionGroup):
+        asyncio.run(fetch_while_allowed(parts, targets(6)))
+    assert budget.reserved == 0
+
+
+def test_scale_out_claims_fit_their_worst_case_beside_each_workers_robots_read() -> None:
+    now = datetime.now(UTC)
+    for limit in range(1, 200, 7):
+        for fetchers in (1, 2, 4):
+            settings = CrawlConfig(max_requests=limit, max_attempts=3, max_redirects=2)
+            worst = worst_case_per_page(settings)
+            claimed = Budget(settings).pages_affordable(1000, now, fetchers=fetchers)
+            assert (claimed + fetchers) * worst <= limit or claimed == 0
+
+
+# --- whole runs against the replica ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def looping() -> Iterator[ReplicaServer]:
+    """Every study page a redirect loop: each costs its full worst case, and fails."""
+    replica = Replica(pages=20, seed=5)
+    replica.set_faults(FaultPlan(rate=0.0, broken=dict.fromkeys(replica.study_paths(), "redirect-loop")))
+    with ReplicaServer(replica) as running:
+        yield running
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("limit", [30, 60])
+def test_pages_that_loop_through_redirects_never_overrun_the_budget(
+    looping: ReplicaServer, tmp_path: Path, limit: int
+) -> None:
+    settings = CrawlConfig().with_options(
+        base_url=looping.base_url,
+        rate=200.0,
+        concurrency=4,
+        batch_size=5,
+        max_attempts=2,
+        max_redirects=2,
+        max_requests=limit,
+    )
+    looping.clear_log()
+    done = crawl(settings, tmp_path / "w.duckdb")
+    made = len(looping.request_log)
+    assert made <= limit
+    assert done.report.summary.requests_counted == done.report.summary.requests == made
