@@ -18,10 +18,12 @@ from replica import Replica, ReplicaServer
 from replica.faults import FaultPlan
 from scraper import session
 from scraper.budget import Budget, requests_of, worst_case_per_page
+from scraper.client import make_client
 from scraper.config import CrawlConfig
+from scraper.fetcher import Fetcher
 from scraper.responses import FetchResult, FetchTarget
 from tests.crawling import crawl
-from tests.test_fetch import BASE, FakeTime, config, fetch_with, html, sequence
+from tests.test_fetch import BASE, FakeTime, Handler, config, fetch_with, html, sequence
 
 # --- the fetcher counts every request it sends ---------------------------------------------------
 
@@ -31,7 +33,7 @@ def _redirect(location: str) -> httpx.Response:
 
 
 def test_a_page_that_redirects_then_fails_counts_every_hop_of_every_attempt() -> None:
-    routes = {
+    routes: dict[str, Handler | httpx.Response] = {
         "/a": _redirect(f"{BASE}/b"),
         "/b": httpx.Response(503, headers={"content-type": "text/html"}, content=b"busy"),
     }
@@ -43,14 +45,17 @@ def test_a_page_that_redirects_then_fails_counts_every_hop_of_every_attempt() ->
 
 def test_a_page_that_succeeds_after_a_redirected_failure_counts_the_failed_chain() -> None:
     busy = httpx.Response(503, headers={"content-type": "text/html"}, content=b"busy")
-    routes = {"/a": _redirect(f"{BASE}/b"), "/b": sequence(busy, html())}
+    routes: dict[str, Handler | httpx.Response] = {
+        "/a": _redirect(f"{BASE}/b"),
+        "/b": sequence(busy, html()),
+    }
     [result], log = asyncio.run(fetch_with(routes, [f"{BASE}/a"], config(max_attempts=3)))
     assert result.ok
     assert requests_of(result) == len([r for r in log if r.url.path != "/robots.txt"]) == 4
 
 
 def test_a_redirect_loop_counts_every_hop() -> None:
-    routes = {"/a": _redirect("/b"), "/b": _redirect("/a")}
+    routes: dict[str, Handler | httpx.Response] = {"/a": _redirect("/b"), "/b": _redirect("/a")}
     cfg = config(max_attempts=2, max_redirects=3)
     [result], log = asyncio.run(fetch_with(routes, [f"{BASE}/a"], cfg))
     assert result.error is not None
@@ -72,9 +77,6 @@ def test_robots_txt_reads_are_counted_as_side_results_retries_and_failures_too(
         return robots(request) if request.url.path == "/robots.txt" else html()
 
     async def run() -> list[FetchResult]:
-        from scraper.client import make_client
-        from scraper.fetcher import Fetcher
-
         client = make_client(cfg, transport=httpx.MockTransport(handle))
         async with client, Fetcher(cfg, client=client, clock=clock.clock, sleep=clock.sleep) as f:
             await f.fetch(f"{BASE}/a")
@@ -214,7 +216,9 @@ def test_scale_out_claims_fit_their_worst_case_beside_each_workers_robots_read()
 def looping() -> Iterator[ReplicaServer]:
     """Every study page a redirect loop: each costs its full worst case, and fails."""
     replica = Replica(pages=20, seed=5)
-    replica.set_faults(FaultPlan(rate=0.0, broken=dict.fromkeys(replica.study_paths(), "redirect-loop")))
+    replica.set_faults(
+        FaultPlan(rate=0.0, broken=dict.fromkeys(replica.study_paths(), "redirect-loop"))
+    )
     with ReplicaServer(replica) as running:
         yield running
 

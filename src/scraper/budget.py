@@ -56,8 +56,11 @@ def parse_duration(text: str) -> timedelta:
 
 
 def requests_of(result: FetchResult) -> int:
-    """HTTP requests behind one result: its attempts, and the redirect hops of the last one
-    (earlier attempts' hops are not kept; the claim cap assumes the worst for them)."""
+    """HTTP requests behind one result: all the fetcher sent for it (`FetchResult.requests`), or
+    where that is not known (a shard's results) its attempts and the redirect hops of the last
+    one (earlier attempts' hops are not kept; the claim cap assumes the worst for them)."""
+    if result.requests is not None:
+        return result.requests
     return max(result.attempts, 1) + len(result.redirects)
 
 

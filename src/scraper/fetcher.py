@@ -11,6 +11,7 @@ carries the reason (`error`), which the frontier records. The error hierarchy an
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -144,7 +145,7 @@ class Fetcher:
         cap = max_bytes if max_bytes is not None else self.config.max_body_bytes
         started = self._clock()
         attempts = 0
-        wire: list[int] = []
+        wire: list[int] = []  # one entry per request sent (`_request`): the bytes it brought
 
         async def chain() -> list[RawResponse]:
             nonlocal attempts
@@ -154,8 +155,8 @@ class Fetcher:
         try:
             hops = await self._with_retries(chain)
         except FetchError as exc:
-            return self._failure(target, exc, attempts, sum(wire), self._clock() - started)
-        return self._success(target, hops, attempts, sum(wire), self._clock() - started)
+            return self._failure(target, exc, attempts, wire, self._clock() - started)
+        return self._success(target, hops, attempts, wire, self._clock() - started)
 
     async def robots(self, url: str) -> RobotsPolicy:
         """robots.txt of the URL's origin, read again once it is `robots_ttl_s` old (concurrent
@@ -243,9 +244,12 @@ class Fetcher:
     async def _request(
         self, url: str, headers: dict[str, str], expect: Expect, cap: int, wire: list[int]
     ) -> RawResponse:
-        """One GET through the host's limiter. Transient failures raise `TransientError`."""
+        """One GET through the host's limiter. Transient failures raise `TransientError`.
+        `wire` gets an entry for the request as it is sent, whether or not an answer comes (a
+        timeout was still seen by the server): the budget counts requests by these entries."""
         limiter = self.limiter(url)
         async with limiter.slot():
+            wire.append(0)
             try:
                 async with asyncio.timeout(self.config.request_deadline_s):
                     response = await self._stream(url, headers, expect, cap, wire)
@@ -273,7 +277,7 @@ class Fetcher:
                 _check_declared(raw, expect, cap)
                 body, truncated = await _read_capped(response, cap)
             finally:
-                wire.append(response.num_bytes_downloaded)
+                wire[-1] = response.num_bytes_downloaded  # the entry `_request` made
         raw = _raw(url, response, body=body, truncated=truncated, received_at=self.config.clock())
         if truncated:
             raise TooLarge("too-large", response=raw)
@@ -316,22 +320,29 @@ class Fetcher:
         return policy
 
     async def _load_robots(self, origin: str) -> RobotsPolicy:
-        """Fetch robots.txt (with retries, like any request) and read it as RFC 9309 says."""
+        """Fetch robots.txt (with retries, like any request) and read it as RFC 9309 says.
+        Every read is a side result, a failed one too (without its response: nothing to
+        archive), so that the budget counts its requests."""
         wire: list[int] = []
         target = FetchTarget(url=f"{origin}/robots.txt")
+        attempts = 0
 
         async def chain() -> list[RawResponse]:
+            nonlocal attempts
+            attempts += 1
             return await self._follow_robots(target.url, wire)
 
         try:
             hops = await self._with_retries(chain)
-            response = hops[-1]
-            self._side_results.append(self._success(target, hops, 1, sum(wire), 0.0))
-        except TooLarge as exc:
-            body = exc.response.body if exc.response else None
-            return policy_from_body(body or b"", self.config.robots_agent)
         except FetchError as exc:
+            failed = self._failure(target, exc, attempts, wire, 0.0)
+            self._side_results.append(dataclasses.replace(failed, response=None))
+            if isinstance(exc, TooLarge):
+                body = exc.response.body if exc.response else None
+                return policy_from_body(body or b"", self.config.robots_agent)
             return unreachable(origin, exc.reason)
+        self._side_results.append(self._success(target, hops, attempts, wire, 0.0))
+        response = hops[-1]
         return policy_from_answer(response.status, response.body, self.config.robots_agent)
 
     async def _follow_robots(self, url: str, wire: list[int]) -> list[RawResponse]:
@@ -357,7 +368,7 @@ class Fetcher:
         target: FetchTarget,
         hops: list[RawResponse],
         attempts: int,
-        wire_bytes: int,
+        wire: Sequence[int],
         elapsed: float,
     ) -> FetchResult:
         final = hops[-1]
@@ -382,9 +393,10 @@ class Fetcher:
             unchanged=error is None and (not_modified or same),
             error=error,
             failure="http" if error else None,
-            bytes=wire_bytes,
+            bytes=sum(wire),
             elapsed=elapsed,
             attempts=attempts,
+            requests=len(wire),
             fetched_at=final.received_at,
             content_type=final.media_type,
             response=final,
@@ -392,7 +404,12 @@ class Fetcher:
         )
 
     def _failure(
-        self, target: FetchTarget, exc: FetchError, attempts: int, wire_bytes: int, elapsed: float
+        self,
+        target: FetchTarget,
+        exc: FetchError,
+        attempts: int,
+        wire: Sequence[int],
+        elapsed: float,
     ) -> FetchResult:
         reason = exc.reason
         if isinstance(exc, TransientError):
@@ -406,9 +423,10 @@ class Fetcher:
             body=None,
             error=reason,
             failure=failure_kind(exc),
-            bytes=wire_bytes,
+            bytes=sum(wire),
             elapsed=elapsed,
             attempts=attempts,
+            requests=len(wire),
             fetched_at=response.received_at if response else self.config.clock(),
             content_type=response.media_type if response else None,
             retry_after_s=exc.retry_after if isinstance(exc, RetryAfterTooLong) else None,

@@ -166,6 +166,10 @@ class FetchResult:
     bytes: int = 0  # bytes received on the wire over all attempts and hops
     elapsed: float = 0.0  # seconds from the first attempt to the result
     attempts: int = 0  # requests made for the final hop chain, retries included
+    # Every HTTP request this fetch sent: each attempt's every hop (the budget's count); 0 when
+    # it was refused before any (robots.txt, off-site). None: not known (a result read back from
+    # a shard's staged visits), see `budget.requests_of`.
+    requests: int | None = None
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     content_type: str | None = None  # media type of the final response
     retry_after_s: float | None = None  # a pause the server asked for and we did not wait out
