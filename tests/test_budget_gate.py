@@ -242,3 +242,42 @@ def test_pages_that_loop_through_redirects_never_overrun_the_budget(
     made = len(looping.request_log)
     assert made <= limit
     assert done.report.summary.requests_counted == done.report.summary.requests == made
+
+
+@pytest.fixture(scope="module")
+def healthy() -> Iterator[ReplicaServer]:
+    with ReplicaServer(Replica(pages=20, seed=5)) as running:
+        yield running
+
+
+@pytest.mark.slow
+def test_pages_a_batch_could_not_start_are_left_due_and_the_next_run_fetches_them(
+    healthy: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = CrawlConfig().with_options(
+        base_url=healthy.base_url,
+        rate=200.0,
+        concurrency=4,
+        batch_size=5,
+        max_attempts=3,
+        max_redirects=2,
+    )
+    given_back: list[str] = []
+    release = session.CrawlSession.release
+
+    def noting(self: session.CrawlSession, targets: list[FetchTarget]) -> None:
+        given_back.extend(target.url for target in targets)
+        release(self, targets)
+
+    monkeypatch.setattr(session.CrawlSession, "release", noting)
+    db_path = tmp_path / "w.duckdb"
+    healthy.clear_log()
+    first = crawl(settings.with_options(max_requests=40), db_path).report.summary
+    assert given_back  # the last batch's pages that could not start
+    assert len(healthy.request_log) == first.requests_counted <= 40
+    assert first.pages_failed == 0  # given back unvisited, not failed
+    assert first.pages_left_due >= len(given_back)
+    rest = crawl(settings, db_path)
+    assert rest.complete
+    assert rest.report.summary.pages_fetched == first.pages_left_due
+    assert rest.report.summary.pages_failed == 0
