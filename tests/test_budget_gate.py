@@ -109,6 +109,9 @@ class FakeFetcher:
         await self.may_end.wait()
         return FetchResult(url=target.url, final_url=target.url, status=200, attempts=self.cost)
 
+    def take_side_results(self) -> list[FetchResult]:
+        return []  # no robots.txt reads on the way
+
 
 def gate(budget: Budget, fetcher: FakeFetcher) -> tuple[SimpleNamespace, list[str]]:
     released: list[str] = []
@@ -127,7 +130,9 @@ def targets(n: int) -> list[FetchTarget]:
 
 async def fetch_while_allowed(parts: SimpleNamespace, batch: list[FetchTarget]) -> list[str]:
     # A deadlock would hang the test run: give up long after any healthy batch ends.
-    fetched = await asyncio.wait_for(session.CrawlSession._fetch_while_allowed(parts, batch), 30)  # type: ignore[arg-type]
+    gated = session.CrawlSession._fetch_while_allowed(parts, batch)  # type: ignore[arg-type]
+    fetched, robots = await asyncio.wait_for(gated, 30)
+    assert robots == []
     return [result.url for result in fetched]
 
 
@@ -151,7 +156,7 @@ def test_pages_costing_up_to_their_worst_case_never_overrun_the_budget(
     batch = targets(40)
     fetched = asyncio.run(fetch_while_allowed(parts, batch))
     assert budget.spent <= limit - worst  # a robots.txt read's worst case still fits
-    assert fetcher.peak <= limit - worst
+    assert fetcher.peak <= limit  # every page in flight reserved its worst case and a robots read's
     assert budget.reserved == 0
     assert sorted(fetched + released) == sorted(t.url for t in batch)  # each once, none lost
     assert fetched == fetcher.started
@@ -281,3 +286,28 @@ def test_pages_a_batch_could_not_start_are_left_due_and_the_next_run_fetches_the
     assert rest.complete
     assert rest.report.summary.pages_fetched == first.pages_left_due
     assert rest.report.summary.pages_failed == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("limit", [40, 70])
+def test_robots_reads_in_the_middle_of_batches_are_counted_before_the_next_page_starts(
+    healthy: ReplicaServer, tmp_path: Path, limit: int
+) -> None:
+    # robots.txt good for no time at all: read again on the way of many pages of a batch.
+    settings = CrawlConfig().with_options(
+        base_url=healthy.base_url,
+        rate=200.0,
+        concurrency=4,
+        batch_size=5,
+        max_attempts=2,
+        max_redirects=1,
+        robots_ttl_s=0.0,
+        max_requests=limit,
+    )
+    healthy.clear_log()
+    done = crawl(settings, tmp_path / "w.duckdb").report.summary
+    made = len(healthy.request_log)
+    robots_reads = sum(1 for entry in healthy.request_log if "robots.txt" in str(entry))
+    assert robots_reads > 2  # read again within batches, not only at the start
+    assert made <= limit
+    assert done.requests_counted == made

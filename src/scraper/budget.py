@@ -5,18 +5,19 @@ pages, each retry and each redirect hop (`requests_of`). The worst case of a pag
 following every redirect it may (`worst_case_per_page`: 18 requests by default), and a page is
 only started while its worst case still fits, so the budget is never exceeded:
 
-- the run's own fetching starts each page only after reserving its worst case beside the pages in
-  flight (`reserve`), and counts the page's real cost when it ends, so its batches stay full (a
-  page costs one request, nearly always) until the last one, whose pages that could not start
-  are given back unvisited. Claiming each batch at the worst case instead would shrink the
-  batches geometrically over a run's last ~900 requests: some 60 batches of a few pages, each a
-  warehouse open, load and checkpoint;
+- the run's own fetching starts each page only after reserving its worst case, and a robots.txt
+  read's (it may be the page that reads it again), beside the pages in flight (`reserve`), and
+  counts the page's real cost (`FetchResult.requests`) and any robots.txt read when it ends, so
+  its batches stay full (a page costs one request, nearly always) until the last one, whose
+  pages that could not start are given back unvisited. Claiming each batch at the worst case
+  instead would shrink the batches geometrically over a run's last ~900 requests: some 60
+  batches of a few pages, each a warehouse open, load and checkpoint;
 - a batch fetched elsewhere (scale-out's shard workers) cannot be gated page by page, so it claims
   only as many pages as each one's worst case fits (`pages_affordable(gated=False)`).
 
-What is left at the end is less than two pages' worst case (one is kept back for a robots.txt
-read). A deadline stops claiming once it has passed and sizes the last batch to what the polite
-rate can fetch before it.
+What is left at the end is less than two pages' worst case (one for a robots.txt read). A
+deadline stops claiming once it has passed and sizes the last batch to what the polite rate can
+fetch before it.
 
 `--until` takes a duration from the run's start (`8h`, `90m`, `1h30m`, `45s`, `2d`), one syntax:
 a daily schedule wants "at most this long", and a duration needs no clock or time zone agreed.
@@ -87,22 +88,26 @@ class Budget:
         return None if limit is None else max(limit - self.spent, 0)
 
     def fits_another(self) -> bool:
-        """Whether one more page's worst case fits beside those of the pages in flight and the
-        robots.txt read kept back."""
-        worst = worst_case_per_page(self.config)
+        """Whether one more page's reservation fits beside those of the pages in flight."""
         left = self.left
-        return left is None or left - self.reserved - worst >= worst
+        return left is None or left - self.reserved >= self._page_reservation
 
     def reserve(self) -> bool:
-        """Reserve a page's worst case if it fits (`fits_another`), until `unreserve`."""
+        """Reserve a page's requests if they fit (`fits_another`), until `unreserve`: its own
+        worst case and a robots.txt read's, since the page may be the one that reads robots.txt
+        again on the way (each read is counted when a page ends)."""
         if not self.fits_another():
             return False
-        self.reserved += worst_case_per_page(self.config)
+        self.reserved += self._page_reservation
         return True
 
     def unreserve(self) -> None:
         """A reserved page has ended (its requests are counted by `count`)."""
-        self.reserved -= worst_case_per_page(self.config)
+        self.reserved -= self._page_reservation
+
+    @property
+    def _page_reservation(self) -> int:
+        return 2 * worst_case_per_page(self.config)
 
     def allows_discovery_step(self) -> bool:
         """Another sitemap may be read: one worst case for it and one for a robots.txt re-read

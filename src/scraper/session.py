@@ -314,10 +314,8 @@ class CrawlSession:
         if not targets:
             return None
         try:
-            results = await self._fetch_while_allowed(targets)
+            results, side = await self._fetch_while_allowed(targets)
             self.tracker.settled(results)
-            side = self.fetcher.take_side_results()  # robots.txt read on the way: archived too
-            self.budget.count(side)  # the pages were counted as each ended
             entries = self.archive.writer.write([*side, *results], crawl_id=self.crawl.crawl_id)
             items = [parse_result(result) for result in results]
             spooled = self.spool.write(entries, results, items)
@@ -449,15 +447,23 @@ class CrawlSession:
         if left_by is not None and left_by not in note.inherited_from:
             note.inherited_from = (*note.inherited_from, left_by)
 
-    async def _fetch_while_allowed(self, targets: Sequence[FetchTarget]) -> list[FetchResult]:
-        """The batch's fetches, except those not yet started when a stop was asked for or when
-        the budget cannot cover another page's worst case even once the pages in flight have
-        ended (`Budget.reserve`): those are given back to the frontier unvisited, and the
-        requests in flight finish."""
+    async def _fetch_while_allowed(
+        self, targets: Sequence[FetchTarget]
+    ) -> tuple[list[FetchResult], list[FetchResult]]:
+        """The batch's fetches, and the robots.txt reads made on the way (archived too). Pages
+        not yet started when a stop was asked for, or when the budget cannot cover another
+        page even once the pages in flight have ended (`Budget.reserve`), are given back to
+        the frontier unvisited; the requests in flight finish. Every request is counted as the
+        page that made it ends, before its reservation is freed for the next page."""
         page_ended = asyncio.Condition()
+        robots: list[FetchResult] = []
 
         def may_start() -> bool:  # or will never: stopped, or nothing in flight to free room
             return _stop.is_set() or not self.budget.reserved or self.budget.fits_another()
+
+        def count(results: list[FetchResult]) -> None:
+            robots.extend(side := self.fetcher.take_side_results())
+            self.budget.count([*results, *side])
 
         async def fetch(target: FetchTarget) -> FetchResult | None:
             async with page_ended:
@@ -466,7 +472,7 @@ class CrawlSession:
                     return None
             try:
                 result = await self.fetcher.fetch(target)
-                self.budget.count([result])
+                count([result])
             finally:
                 self.budget.unreserve()
                 async with page_ended:
@@ -474,11 +480,14 @@ class CrawlSession:
             self.tracker.fetched(result)
             return result
 
-        fetched = await in_order(targets, fetch, self.fetcher.runners)
+        try:
+            fetched = await in_order(targets, fetch, self.fetcher.runners)
+        finally:
+            count([])  # a robots.txt read of a page that raised
         skipped = [t for t, result in zip(targets, fetched, strict=True) if result is None]
         if skipped:
             self.release(skipped)
-        return [result for result in fetched if result is not None]
+        return [result for result in fetched if result is not None], robots
 
     def due(self, limit: int | None = None, *, fetchers: int = 1) -> list[FetchTarget]:
         """Claim the next due URLs (a batch's worth by default, fewer when the budget is nearly
