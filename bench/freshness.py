@@ -79,13 +79,11 @@ RUNS_PER_DAY = 24
 # smaller, so it gets fewer, larger runs, each of at least this many requests, which also keeps a
 # simulated day to tens of seconds (5,000 studies: 8 runs a day, one every 3 hours).
 RUN_BUDGET_FLOOR = 1_000
-# A run with nothing due waits `CrawlConfig.due_wait` (5 minutes: 300 requests' time at the polite
-# rate) before it looks again. A bench request takes longer (`LiveSite.pace`: the day over a
-# smaller budget), so the wait is scaled the same way, to 300 requests' time: else the bench's
-# runs would look every 15-30 requests and load a dozen pages per batch, the per-batch warehouse
-# work (an open, a load, a checkpoint) would cost more than the pages, and the live crawl's
-# batches are full.
-WAIT_REQUESTS = 300
+# A run with nothing due waits `CrawlConfig.due_wait` (5 minutes) before it looks again, in the
+# bench as on the live site, although a bench request takes longer than a live one: the wait is
+# time set against a change process counted in days, not requests. Scaled to 300 requests' time
+# (50 minutes here) it let the fixed policy's daily visits drift hours later in the day over two
+# weeks, nearer the day's end, where freshness is read: 0.986 against 0.980 unscaled.
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,12 +205,7 @@ async def _crawl_day(config: CrawlConfig, db_path: Path) -> Crawled:
 
 
 def day_config(
-    site: LiveSite,
-    policy: Policy,
-    budget: int,
-    deadline: datetime | None = None,
-    *,
-    pace_s: float = 1.0,
+    site: LiveSite, policy: Policy, budget: int, deadline: datetime | None = None
 ) -> CrawlConfig:
     clock: Callable[[], datetime] = lambda: site.now  # noqa: E731 -- the replica's time
 
@@ -230,7 +223,6 @@ def day_config(
         deadline=deadline,
         clock=clock,
         sleep=sleep,
-        due_wait=timedelta(seconds=WAIT_REQUESTS * pace_s),
         **policy.changes,
     )
 
@@ -248,15 +240,14 @@ def run_day(site: LiveSite, policy: Policy, budget: int, db_path: Path) -> Crawl
     runs = runs_per_day(budget)
     share = budget // runs
     crawled = NOTHING
-    pace_s = DAY.total_seconds() / budget
-    site.pace(pace_s)
+    site.pace(DAY.total_seconds() / budget)
     try:
         for slice_ in range(1, runs + 1):
             end = start + slice_ * DAY / runs
             if policy.oracle:
                 point_oracle(db_path, site.now, by_study(site.truth()), site.removed())
             if site.now < end:
-                crawled += crawl_day(day_config(site, policy, share, end, pace_s=pace_s), db_path)
+                crawled += crawl_day(day_config(site, policy, share, end), db_path)
             site.pass_time(max(0, round((end - site.now).total_seconds())))
     finally:
         site.pace(None)
