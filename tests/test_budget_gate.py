@@ -311,3 +311,33 @@ def test_robots_reads_in_the_middle_of_batches_are_counted_before_the_next_page_
     assert robots_reads > 2  # read again within batches, not only at the start
     assert made <= limit
     assert done.requests_counted == made
+
+
+@pytest.mark.slow
+def test_each_batch_report_counts_the_requests_its_pages_made(
+    looping: ReplicaServer, tmp_path: Path
+) -> None:
+    settings = CrawlConfig().with_options(
+        base_url=looping.base_url,
+        rate=200.0,
+        concurrency=4,
+        batch_size=5,
+        max_redirects=2,
+        backoff_initial_s=0.01,
+        backoff_jitter_s=0.0,
+    )
+    looping.clear_log()
+    before_batches, batches = asyncio.run(_batch_requests(settings, tmp_path / "w.duckdb"))
+    assert len(batches) > 1
+    # Every page a redirect loop, tried 3 times: 9 requests each, all in its batch's report.
+    assert sum(batches) == len(looping.request_log) - before_batches
+
+
+async def _batch_requests(settings: CrawlConfig, db_path: Path) -> tuple[int, list[int]]:
+    async with session.CrawlSession.open(settings, db_path) as crawl_session:
+        await crawl_session.discover()
+        before_batches = crawl_session.budget.spent  # robots.txt and the sitemaps
+        while await crawl_session.run_batch() is not None:
+            pass
+        crawl_session.finish()
+        return before_batches, [batch.requests for batch in crawl_session.batches]

@@ -401,8 +401,9 @@ class CrawlSession:
         spooled.remove()
         if number is None:
             self._inherited(report, entries)
-        else:
-            self.batches[number - 1] = report
+        else:  # the spool keeps no request counts: those of the fetch, exact, stay
+            waiting = self.batches[number - 1]
+            self.batches[number - 1] = dataclasses.replace(report, requests=waiting.requests)
 
     def _set_aside(
         self, spooled: SpooledBatch, number: int | None, urls: Sequence[str], exc: Exception
@@ -696,7 +697,7 @@ def _waiting(number: int, results: Sequence[FetchResult]) -> BatchReport:
         number=number,
         outcomes=Counter(),
         not_modified=sum(r.not_modified for r in results),
-        requests=sum(r.attempts for r in results),
+        requests=sum(requests_of(r) for r in results),
         wire_bytes=sum(r.bytes for r in results),
         failures=(),
         load=load.LoadStats(),
