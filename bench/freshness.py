@@ -398,9 +398,10 @@ def measure(
 # --- the run ------------------------------------------------------------------------------------
 
 
-# A run keeps back a worst case (`scraper.budget.worst_case_per_page`: 18 requests) for each page
-# it claims and one for a robots.txt read: on a site of a few dozen studies that would be most of
-# a day's budget, so tiny runs (the tests) get at least this much.
+# A run starts a page only while its worst case (`scraper.budget.worst_case_per_page`: 18
+# requests) and a robots.txt read's still fit, so up to 35 of its requests go unspent: on a site
+# of a few dozen studies that would be much of a day's budget, so tiny runs (the tests) get at
+# least this much.
 MIN_BUDGET = 120
 
 

@@ -138,8 +138,9 @@ class CrawlConfig:
     spend_ahead: bool = True
     # How long a run with a deadline and nothing to claim waits before it looks again (if
     # something falls due before the deadline): what falls due meanwhile is fetched as one batch,
-    # at most this late -- little against revisit intervals of 6 hours and more. 300 requests'
-    # time at the polite rate; a simulation that makes each request take longer scales it too.
+    # at most this late -- little against revisit intervals of 6 hours and more. It is time set
+    # against the site's changes, not a count of requests: a simulation whose requests take
+    # longer keeps it (bench/freshness.py says why).
     due_wait: timedelta = timedelta(minutes=5)
 
     # --- budget (scraper.budget) ----------------------------------------------------------------
