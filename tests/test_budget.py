@@ -255,29 +255,6 @@ def test_no_two_scheduled_runs_start_within_a_runs_length_of_each_other() -> Non
     assert min(gaps) >= parse_duration(RUN_UNTIL)
 
 
-def test_shard_workers_requests_are_counted_from_their_archive() -> None:
-    from scraper.warc import ArchiveEntry  # noqa: PLC0415
-
-    def entry(url: str, target: str, kind: str = "response") -> ArchiveEntry:
-        return ArchiveEntry(
-            warc_file="f", offset=0, length=1, url=url, target_uri=target,
-            record_type=kind, status_code=200, content_sha256=None, error=None,  # type: ignore[arg-type]
-            fetched_at=datetime.now(UTC), crawl_id=None,
-        )  # fmt: skip
-
-    budget = Budget(CrawlConfig(max_requests=1000))
-    page = "https://tressless.com/research/a-Aaa"
-    budget.count_archived([
-        entry("https://tressless.com/robots.txt", "https://tressless.com/robots.txt"),
-        entry(page, "https://tressless.com/research/old-Aaa"),  # a redirect hop
-        entry(page, page),  # the page itself: counted from the shard's results
-    ])  # fmt: skip
-    assert budget.spent == 2
-    # Each shard worker reads robots.txt: a worst case is kept back per fetcher.
-    budget.spent = 1000 - 5 * 18
-    assert budget.pages_affordable(50, datetime.now(UTC), fetchers=2) == 3
-
-
 class FakeTime:
     """A crawl clock that moves only when the crawl sleeps."""
 

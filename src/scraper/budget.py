@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:  # annotations only: the CLI validates --until without the archive's imports
     from scraper.config import CrawlConfig
     from scraper.responses import FetchResult
-    from scraper.warc import ArchiveEntry
 
 # "done": nothing due is left; "budget", "deadline": what ended the run early; "stopped": it ended
 # with pages due for another reason (`max_pages`, an error).
@@ -57,9 +56,14 @@ def parse_duration(text: str) -> timedelta:
 
 
 def requests_of(result: FetchResult) -> int:
-    """HTTP requests behind one result: all the fetcher sent for it (`FetchResult.requests`), or
-    where that is not known (a shard's results) its attempts and the redirect hops of the last
-    one (earlier attempts' hops are not kept; the claim cap assumes the worst for them)."""
+    """HTTP requests behind one result: all the fetcher sent for it (`FetchResult.requests`).
+
+    A result read back from a staging file does not know it: then its attempts, and the
+    redirect hops it carries (none: staging keeps none), an undercount. Such results never
+    reach the budget: a shard worker counts what it sent before it stages its visits
+    (`ShardManifest.requests`, `count_sent`), and a spooled batch was counted as it was
+    fetched. They make only batch reports: a spooled batch's report keeps the fetch's exact
+    count (`CrawlSession._load_one`); a shard's report undercounts its redirect hops."""
     if result.requests is not None:
         return result.requests
     return max(result.attempts, 1) + len(result.redirects)
@@ -115,15 +119,10 @@ class Budget:
         left = self.left
         return left is None or left >= 2 * worst_case_per_page(self.config)
 
-    def count_archived(self, entries: Iterable[ArchiveEntry]) -> None:
-        """Count what a shard worker's results do not show, from the records it archived: its
-        robots.txt reads (each worker's fetcher reads it) and the redirect hops of its pages."""
-        self.spent += sum(
-            1
-            for entry in entries
-            if entry.record_type == "response"
-            and (entry.url.endswith("/robots.txt") or entry.target_uri != entry.url)
-        )
+    def count_sent(self, requests: int) -> None:
+        """Count requests made elsewhere, as their sender counted them: a shard worker's
+        (`ShardManifest.requests`), whose results read back do not know their own."""
+        self.spent += requests
 
     def pages_affordable(
         self, wanted: int, now: datetime, *, fetchers: int = 1, gated: bool = False

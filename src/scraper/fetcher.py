@@ -164,7 +164,8 @@ class Fetcher:
         return await self._robots.get(_origin(url), self._read_robots)
 
     def take_side_results(self) -> list[FetchResult]:
-        """The robots.txt responses fetched since the last call (for the archive)."""
+        """The robots.txt reads made since the last call: for the budget, which counts their
+        requests, and the archive (a failed read comes without its response: nothing to keep)."""
         taken, self._side_results = self._side_results, []
         return taken
 

@@ -167,8 +167,9 @@ class FetchResult:
     elapsed: float = 0.0  # seconds from the first attempt to the result
     attempts: int = 0  # requests made for the final hop chain, retries included
     # Every HTTP request this fetch sent: each attempt's every hop (the budget's count); 0 when
-    # it was refused before any (robots.txt, off-site). None: not known (a result read back from
-    # a shard's staged visits), see `budget.requests_of`.
+    # it was refused before any (robots.txt, off-site). None: not known, in a result read back
+    # from a staging file (a shard's visits, a spooled batch), which keeps neither this count nor
+    # the redirect hops; see `budget.requests_of`.
     requests: int | None = None
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     content_type: str | None = None  # media type of the final response

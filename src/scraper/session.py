@@ -506,10 +506,13 @@ class CrawlSession:
         with self.warehouse():
             self.frontier.release(self.crawl, [target.url for target in targets])
 
-    def merge(self, results: Sequence[FetchResult], items: Sequence[LoadItem]) -> BatchReport:
+    def merge(
+        self, results: Sequence[FetchResult], items: Sequence[LoadItem], *, requests: int
+    ) -> BatchReport:
         """Load and record fetched pages that are already archived (and indexed): `items` are
-        the parsed ones, parsed here or by a shard worker (`scraper.shards`)."""
-        self.budget.count(results)
+        the parsed ones, parsed here or by a shard worker (`scraper.shards`), which counted the
+        `requests` it sent for them and for robots.txt (its results read back do not know)."""
+        self.budget.count_sent(requests)
         with self.warehouse():
             report = self._apply(results, items, len(self.batches) + 1)
         self.batches.append(report)

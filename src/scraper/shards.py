@@ -11,6 +11,7 @@ open the database. A round of the crawl:
                                                       WARC -> the archive directory
                                                       records + visits -> one Parquet file
     merge_shard(session, manifest):         <----     ShardManifest (file names, counts)
+      count the requests the worker sent
       index the shard's WARC records
       load the records, add their links, record the visits (CrawlSession.merge)
 
@@ -43,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scraper import archive, warc
+from scraper.budget import requests_of
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.db import TIMESTAMP_UTC
@@ -95,6 +97,9 @@ class ShardManifest:
     parsed: int
     wire_bytes: int
     seconds: float
+    # Every request the worker sent, its pages' and its robots.txt reads' (`budget.requests_of`):
+    # the visits read back from the Parquet file do not know theirs, nor does the archive.
+    requests: int
 
 
 # --- coordinator: planning ----------------------------------------------------------------------
@@ -179,6 +184,7 @@ async def fetch_shard(spec: ShardSpec) -> ShardManifest:
         parsed=sum(item is not None for item in items),
         wire_bytes=sum(result.bytes for result in results),
         seconds=time.monotonic() - started,
+        requests=sum(requests_of(result) for result in [*side, *results]),
     )
 
 
@@ -283,8 +289,7 @@ def merge_shard(session: CrawlSession, manifest: ShardManifest) -> BatchReport:
         for name in manifest.warc_files:
             report = warc.scan(directory / name)
             archive.index(session.con, report.entries)
-            session.budget.count_archived(report.entries)
-        batch = session.merge(results, items)
+        batch = session.merge(results, items, requests=manifest.requests)
     staged.unlink(missing_ok=True)
     return batch
 
