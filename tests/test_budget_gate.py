@@ -217,6 +217,13 @@ def test_scale_out_claims_fit_their_worst_case_beside_each_workers_robots_read()
 # --- whole runs against the replica ---------------------------------------------------------------
 
 
+def on_replica(server: ReplicaServer, **changes: object) -> CrawlConfig:
+    """A whole run's settings against `server`: fast, several pages in flight, small batches."""
+    return CrawlConfig().with_options(
+        base_url=server.base_url, rate=200.0, concurrency=4, batch_size=5, **changes
+    )
+
+
 @pytest.fixture(scope="module")
 def looping() -> Iterator[ReplicaServer]:
     """Every study page a redirect loop: each costs its full worst case, and fails."""
@@ -233,11 +240,8 @@ def looping() -> Iterator[ReplicaServer]:
 def test_pages_that_loop_through_redirects_never_overrun_the_budget(
     looping: ReplicaServer, tmp_path: Path, limit: int
 ) -> None:
-    settings = CrawlConfig().with_options(
-        base_url=looping.base_url,
-        rate=200.0,
-        concurrency=4,
-        batch_size=5,
+    settings = on_replica(
+        looping,
         max_attempts=2,
         max_redirects=2,
         max_requests=limit,
@@ -259,11 +263,8 @@ def healthy() -> Iterator[ReplicaServer]:
 def test_pages_a_batch_could_not_start_are_left_due_and_the_next_run_fetches_them(
     healthy: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = CrawlConfig().with_options(
-        base_url=healthy.base_url,
-        rate=200.0,
-        concurrency=4,
-        batch_size=5,
+    settings = on_replica(
+        healthy,
         max_attempts=3,
         max_redirects=2,
     )
@@ -294,11 +295,8 @@ def test_robots_reads_in_the_middle_of_batches_are_counted_before_the_next_page_
     healthy: ReplicaServer, tmp_path: Path, limit: int
 ) -> None:
     # robots.txt good for no time at all: read again on the way of many pages of a batch.
-    settings = CrawlConfig().with_options(
-        base_url=healthy.base_url,
-        rate=200.0,
-        concurrency=4,
-        batch_size=5,
+    settings = on_replica(
+        healthy,
         max_attempts=2,
         max_redirects=1,
         robots_ttl_s=0.0,
@@ -317,11 +315,8 @@ def test_robots_reads_in_the_middle_of_batches_are_counted_before_the_next_page_
 def test_each_batch_report_counts_the_requests_its_pages_made(
     looping: ReplicaServer, tmp_path: Path
 ) -> None:
-    settings = CrawlConfig().with_options(
-        base_url=looping.base_url,
-        rate=200.0,
-        concurrency=4,
-        batch_size=5,
+    settings = on_replica(
+        looping,
         max_redirects=2,
         backoff_initial_s=0.01,
         backoff_jitter_s=0.0,
@@ -349,11 +344,8 @@ def test_a_scale_out_round_counts_every_request_its_workers_made(
 ) -> None:
     # Every page a redirect loop: a failed page's hops leave no redirect record in the archive,
     # so counted from the archive a round would spend more than its budget knows.
-    settings = CrawlConfig().with_options(
-        base_url=looping.base_url,
-        rate=200.0,
-        concurrency=4,
-        batch_size=5,
+    settings = on_replica(
+        looping,
         max_redirects=2,
         max_requests=1000,
     )
