@@ -272,6 +272,8 @@ def test_change_rates_make_the_same_studies_change_more_often() -> None:
     assert 0 < 3 * calm_changes < busy_changes
     with pytest.raises(ReplicaError, match="change_rates"):
         Replica(10, SEED, profile="live", change_rates=0)
+    with pytest.raises(ReplicaError, match="change_rates needs the live profile"):
+        Replica(10, SEED, change_rates=8)
 
 
 def test_bad_profile_and_validators_are_refused() -> None:

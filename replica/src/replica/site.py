@@ -159,6 +159,8 @@ class Replica:
         self._lock = threading.RLock()
         if not 0 < change_rates < math.inf:
             raise ReplicaError(f"change_rates must be positive, got {change_rates}")
+        if change_rates != 1.0 and profile != "live":  # the kind world does not change by itself
+            raise ReplicaError("change_rates needs the live profile")
         self._world = (
             LiveWorld(pages, seed, change_rates=change_rates)
             if profile == "live"
