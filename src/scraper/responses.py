@@ -165,7 +165,7 @@ class FetchResult:
     failure: FailureKind | None = None  # what kind of give-up `error` is
     bytes: int = 0  # bytes received on the wire over all attempts and hops
     elapsed: float = 0.0  # seconds from the first attempt to the result
-    attempts: int = 0  # requests made for the final hop chain, retries included
+    attempts: int = 0  # tries of the hop chain, the first and each retry (`requests`: its requests)
     # Every HTTP request this fetch sent: each attempt's every hop (the budget's count); 0 when
     # it was refused before any (robots.txt, off-site). None: not known, in a result read back
     # from a staging file (a shard's visits, a spooled batch), which keeps neither this count nor
