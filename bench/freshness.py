@@ -79,11 +79,6 @@ RUNS_PER_DAY = 24
 # smaller, so it gets fewer, larger runs, each of at least this many requests, which also keeps a
 # simulated day to tens of seconds (5,000 studies: 8 runs a day, one every 3 hours).
 RUN_BUDGET_FLOOR = 1_000
-# A run with nothing due waits `CrawlConfig.due_wait` (5 minutes) before it looks again, in the
-# bench as on the live site, although a bench request takes longer than a live one: the wait is
-# time set against a change process counted in days, not requests. Scaled to 300 requests' time
-# (50 minutes here) it let the fixed policy's daily visits drift hours later in the day over two
-# weeks, nearer the day's end, where freshness is read: 0.986 against 0.980 unscaled.
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +208,11 @@ def day_config(
         site.pass_time(max(1, round(seconds)))
         await asyncio.sleep(0)
 
+    # A run with nothing due waits `CrawlConfig.due_wait` (5 minutes) before it looks again, in the
+    # bench as on the live site, although a bench request takes longer than a live one: the wait is
+    # time set against a change process counted in days, not requests. Scaled to 300 requests' time
+    # (50 minutes here) it let the fixed policy's daily visits drift hours later in the day over two
+    # weeks, nearer the day's end, where freshness is read: 0.986 against 0.980 unscaled.
     return CrawlConfig(
         base_url=site.base_url,
         rate=BENCH_RATE,

@@ -7,6 +7,7 @@ import gzip
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -151,3 +152,22 @@ def test_the_replica_can_serve_sitemaps_without_lastmod() -> None:
     urlsets = _urlsets(replica)
     assert "/research/" in urlsets
     assert "<lastmod>" not in urlsets
+
+
+def test_change_rates_reach_the_changing_site(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    given: list[float] = []
+
+    class Noting(LiveSite):
+        def __init__(self, *args: Any, change_rates: float = 1.0, **kwargs: Any) -> None:
+            given.append(change_rates)
+            super().__init__(*args, change_rates=change_rates, **kwargs)
+
+    monkeypatch.setattr(freshness, "LiveSite", Noting)
+    settings = freshness.Settings(studies=12, days=0, change_rates=3.0)
+    freshness.simulate(settings, freshness.Job(freshness.POLICIES[0]), tmp_path)
+    assert given == [3.0]
+    with pytest.raises(SystemExit) as refused:
+        freshness.main(["--change-rates", "0"])
+    assert refused.value.code == 2
