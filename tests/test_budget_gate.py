@@ -364,3 +364,18 @@ async def _one_scale_out_round(settings: CrawlConfig, tmp_path: Path) -> int:
         spent = crawl_session.budget.spent
         crawl_session.finish()
     return spent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("limit", [2, 3, 4, 5, 6])
+def test_discovery_fetches_a_level_of_sitemaps_only_as_far_as_the_budget_goes(
+    healthy: ReplicaServer, tmp_path: Path, limit: int
+) -> None:
+    # A request at most per sitemap: the replica's index leads to several urlsets, one level
+    # fetched at once unless the budget cuts it into slices.
+    settings = on_replica(healthy, max_attempts=1, max_redirects=0, max_requests=limit)
+    healthy.clear_log()
+    done = crawl(settings, tmp_path / "w.duckdb").report.summary
+    made = len(healthy.request_log)
+    assert made <= limit
+    assert done.requests_counted == made

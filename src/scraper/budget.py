@@ -119,6 +119,15 @@ class Budget:
         left = self.left
         return left is None or left >= 2 * worst_case_per_page(self.config)
 
+    def sitemaps_affordable(self) -> int | None:
+        """How many sitemaps discovery may fetch at once (None: no limit): each one's worst case,
+        beside one kept back for a robots.txt re-read."""
+        left = self.left
+        if left is None:
+            return None
+        worst = worst_case_per_page(self.config)
+        return max(left - worst, 0) // worst
+
     def count_sent(self, requests: int) -> None:
         """Count requests made elsewhere, as their sender counted them: a shard worker's
         (`ShardManifest.requests`), whose results read back do not know their own."""

@@ -350,6 +350,7 @@ async def sitemap_steps(
     *,
     previous: PreviousLookup | None = None,
     settled: SettledCheck | None = None,
+    affordable: Callable[[], int | None] | None = None,
 ) -> AsyncIterator[Discovery]:
     """robots.txt `Sitemap:` lines (or /sitemap.xml) -> indexes -> urlsets, level by level; what
     each sitemap brought is yielded as soon as it is read, so that a caller can store it before
@@ -360,6 +361,9 @@ async def sitemap_steps(
     leads to its children. A urlset that answered 304 and whose archived copy is `settled` (a
     finished discovery put its URLs and lastmods in the frontier) brings nothing new: its URLs are
     not classified again, which is most of a daily recrawl's discovery on a large site.
+
+    `affordable` (a run's budget) says how many more sitemaps may be fetched at once (None: any),
+    asked before each slice of a level; 0 ends the discovery there.
     """
     robots = await fetcher.robots(config.base_url)
     level = list(robots.sitemaps) or [canonicalize("/sitemap.xml", base=config.base_url)]
@@ -369,19 +373,24 @@ async def sitemap_steps(
         if batch.checked.rejected:
             yield batch.checked
         priors = previous(batch.urls) if previous else {}
-        targets = [_conditional(url, priors.get(url)) for url in batch.urls]
-        # A sitemap may be ten times a page's cap (sitemaps.org allows 50 MB); under the page
-        # cap a large site's sitemaps would be refused and its pages never found.
-        results = await fetcher.fetch_batch(
-            targets, expect="any", max_bytes=config.max_sitemap_bytes
-        )
-        level = []
-        for result in results:
-            prior = priors.get(result.url)
-            known = bool(result.not_modified and prior and settled and settled(prior))
-            step, children = _read_sitemap(result, prior, config, known=known)
-            level.extend(children)
-            yield step
+        level, pending = [], batch.urls
+        while pending:
+            allowed = affordable() if affordable else None
+            if allowed is not None and allowed <= 0:
+                return
+            chunk, pending = pending[:allowed], pending[len(pending[:allowed]) :]
+            targets = [_conditional(url, priors.get(url)) for url in chunk]
+            # A sitemap may be ten times a page's cap (sitemaps.org allows 50 MB); under the
+            # page cap a large site's sitemaps would be refused and its pages never found.
+            results = await fetcher.fetch_batch(
+                targets, expect="any", max_bytes=config.max_sitemap_bytes
+            )
+            for result in results:
+                prior = priors.get(result.url)
+                known = bool(result.not_modified and prior and settled and settled(prior))
+                step, children = _read_sitemap(result, prior, config, known=known)
+                level.extend(children)
+                yield step
 
 
 def _conditional(url: str, prior: ArchivedResponse | None) -> FetchTarget:

@@ -146,6 +146,8 @@ class CrawlSession:
         self.tracker = RunProgress()  # what people watching see, page by page
         self.sitemaps_served = False  # a sitemap named a study, or answered 304 (it did before)
         self.budget = Budget(config)  # requests spent, and what ends the run early
+        # robots.txt reads of the discovery, counted as they happen, archived when it ends
+        self._robots_reads: list[FetchResult] = []
         self._claims = ClaimQueue(config)  # claimed, not fetched yet
         # spooled batch -> its number in this run and its claimed URLs (another run's: absent)
         self._spooled_here: dict[int, tuple[int, list[str]]] = {}
@@ -222,9 +224,9 @@ class CrawlSession:
         with self.warehouse():
             if self._wants_listings():
                 added += self.frontier.add(keyword_listings(self.config)).new
-            side = self.fetcher.take_side_results()
-            self.budget.count(side)
-            self.archive.append(side, crawl_id=self.crawl.crawl_id)
+            self._count_robots_reads()
+            self.archive.append(self._robots_reads, crawl_id=self.crawl.crawl_id)
+            self._robots_reads = []
             self.crawl = self.frontier.mark_discovered(self.crawl)
         return added
 
@@ -242,6 +244,17 @@ class CrawlSession:
             return self.config.seed_listings
         return self.config.use_sitemaps and not self.sitemaps_served
 
+    def _sitemaps_affordable(self) -> int | None:
+        """How many sitemaps discovery may fetch next: the robots.txt reads made so far are
+        counted first (they are archived when discovery ends)."""
+        self._count_robots_reads()
+        return self.budget.sitemaps_affordable()
+
+    def _count_robots_reads(self) -> None:
+        taken = self.fetcher.take_side_results()
+        self.budget.count(taken)
+        self._robots_reads.extend(taken)
+
     def _previous_sitemaps(self, urls: Sequence[str]) -> dict[str, ArchivedResponse]:
         with self.warehouse():
             return self.archive.read_many(urls)
@@ -258,6 +271,7 @@ class CrawlSession:
             self.config,
             previous=self._previous_sitemaps,
             settled=lambda prior: self._discovery_finished(prior.crawl_id),
+            affordable=self._sitemaps_affordable,
         )
         # A generator: closed (its client streams too) when the budget stops reading early.
         async with aclosing(cast(AsyncGenerator[Discovery], steps)):
