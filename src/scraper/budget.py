@@ -17,7 +17,12 @@ only started while its worst case still fits, so the budget is never exceeded:
 
 What is left at the end is less than two pages' worst case (one for a robots.txt read). A
 deadline stops claiming once it has passed and sizes the last batch to what the polite rate can
-fetch before it.
+fetch before it. Discovery fetches each level of sitemaps in slices the budget affords.
+
+Where the bound is not exact (each at most once per robots.txt TTL, a day by default): a page
+whose redirects cross to the site's other origin (www, http) may read that origin's robots.txt
+too, a second read beyond its reservation; and a scale-out shard whose Prefect task is retried
+counts only the requests of the attempt that returned.
 
 `--until` takes a duration from the run's start (`8h`, `90m`, `1h30m`, `45s`, `2d`), one syntax:
 a daily schedule wants "at most this long", and a duration needs no clock or time zone agreed.
