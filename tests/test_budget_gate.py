@@ -22,6 +22,7 @@ from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.fetcher import Fetcher
 from scraper.responses import FetchResult, FetchTarget
+from scraper.runs import RunSummary
 from tests.crawling import crawl
 from tests.test_fetch import BASE, FakeTime, Handler, config, fetch_with, html, sequence
 
@@ -224,6 +225,18 @@ def on_replica(server: ReplicaServer, **changes: object) -> CrawlConfig:
     )
 
 
+def crawl_within(server: ReplicaServer, settings: CrawlConfig, db_path: Path) -> RunSummary:
+    """A whole run, held to its budget: no more requests reached `server` than the budget, and
+    the run counted exactly those."""
+    server.clear_log()
+    summary = crawl(settings, db_path).report.summary
+    made = len(server.request_log)
+    assert settings.max_requests is not None
+    assert made <= settings.max_requests
+    assert summary.requests_counted == summary.requests == made
+    return summary
+
+
 @pytest.fixture(scope="module")
 def looping() -> Iterator[ReplicaServer]:
     """Every study page a redirect loop: each costs its full worst case, and fails."""
@@ -246,11 +259,7 @@ def test_pages_that_loop_through_redirects_never_overrun_the_budget(
         max_redirects=2,
         max_requests=limit,
     )
-    looping.clear_log()
-    done = crawl(settings, tmp_path / "w.duckdb")
-    made = len(looping.request_log)
-    assert made <= limit
-    assert done.report.summary.requests_counted == done.report.summary.requests == made
+    crawl_within(looping, settings, tmp_path / "w.duckdb")
 
 
 @pytest.fixture(scope="module")
@@ -302,13 +311,9 @@ def test_robots_reads_in_the_middle_of_batches_are_counted_before_the_next_page_
         robots_ttl_s=0.0,
         max_requests=limit,
     )
-    healthy.clear_log()
-    done = crawl(settings, tmp_path / "w.duckdb").report.summary
-    made = len(healthy.request_log)
+    crawl_within(healthy, settings, tmp_path / "w.duckdb")
     robots_reads = sum(1 for entry in healthy.request_log if "robots.txt" in str(entry))
     assert robots_reads > 2  # read again within batches, not only at the start
-    assert made <= limit
-    assert done.requests_counted == made
 
 
 @pytest.mark.slow
@@ -374,8 +379,4 @@ def test_discovery_fetches_a_level_of_sitemaps_only_as_far_as_the_budget_goes(
     # A request at most per sitemap: the replica's index leads to several urlsets, one level
     # fetched at once unless the budget cuts it into slices.
     settings = on_replica(healthy, max_attempts=1, max_redirects=0, max_requests=limit)
-    healthy.clear_log()
-    done = crawl(settings, tmp_path / "w.duckdb").report.summary
-    made = len(healthy.request_log)
-    assert made <= limit
-    assert done.requests_counted == made
+    crawl_within(healthy, settings, tmp_path / "w.duckdb")
