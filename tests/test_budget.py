@@ -99,6 +99,25 @@ def test_a_run_ended_by_its_budget_completes_and_reports_what_is_left(
     assert run_row(db_path)[1:5] == ("done", None, rest.report.summary.requests_counted, 0)
 
 
+def test_sitemaps_a_small_budget_left_unread_bring_in_no_keyword_listings(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    # Worst case 18: after robots.txt, 30 requests afford no sitemap. The site has sitemaps:
+    # their not being read is no reason to fall back on every keyword's listings.
+    db_path = tmp_path / "w.duckdb"
+    small = config(server, max_requests=30, max_attempts=3, max_redirects=5)
+    assert crawl(small, db_path).report.summary.requests_counted <= 30
+    rest = crawl(config(server), db_path)
+    assert rest.complete
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        kinds = dict(con.execute("SELECT page_kind, count(*) FROM pages GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    assert "listing" not in kinds
+    assert kinds["study"] >= PAGES
+
+
 def test_a_deadline_that_has_passed_claims_nothing_and_completes(
     server: ReplicaServer, tmp_path: Path
 ) -> None:
@@ -183,6 +202,7 @@ BAD_OPTIONS = [
     ["--budget", "-5"],
     ["--budget", "lots"],
     ["--budget", "1.5"],
+    ["--budget", "30"],  # too small for robots.txt, a sitemap and a page at their worst case
     ["--until", "tomorrow"],
     ["--until", "0h"],
     ["--until", "8"],

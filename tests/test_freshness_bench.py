@@ -101,6 +101,7 @@ def test_the_report_has_its_verdicts_tables_and_chart(
     assert len(verdicts) == 6
     assert all(target in text for target, _met, _figures in verdicts)
     assert ("never over budget", True, "0 runs over") in verdicts
+    assert "**One run a day**" in text  # a site this small: the oracle is no bound
     assert text.count("| day | policy |") == 2
     path = tmp_path / "freshness.png"
     freshness_report.chart(tiny_run, path)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from scraper.budget import parse_duration
+from scraper.budget import parse_duration, worst_case_per_page
 from scraper.children import start_ephemeral_server
 from scraper.cli_errors import (
     EXIT_BAD_INPUT,
@@ -151,6 +151,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     requests_budget = _checked_budget(budget)
     _checked_until(until)
     config = _checked_config(base_url, rate, concurrency, batch_size)
+    _check_budget_fetches_a_page(requests_budget, config)
     seed_keywords = _checked_keywords(seed_keyword)
     if workers > concurrency:
         fail(f"--workers {workers} is more than --concurrency {concurrency}: each needs a request")
@@ -348,6 +349,19 @@ def _checked_budget(text: str | None) -> int | None:
     if not value.isdigit() or int(value) < 1:
         fail(f"--budget must be a whole number of requests, at least 1, not {text!r}")
     return int(value)
+
+
+def _check_budget_fetches_a_page(budget: int | None, config: CrawlConfig) -> None:
+    """A budget too small for robots.txt, a sitemap and one page at their worst case would end
+    every run having fetched nothing: refused, rather than a run that "completes" empty."""
+    worst = worst_case_per_page(config)
+    least = 4 * worst  # robots.txt, a sitemap, a page and a robots.txt re-read kept back for it
+    if budget is not None and budget < least:
+        fail(
+            f"--budget {budget} cannot fetch a page: robots.txt, a sitemap and a page may take"
+            f" {worst} requests each, and a page starts only while its own and a robots.txt"
+            f" read's worst case fit; give at least {least}"
+        )
 
 
 def _checked_until(text: str | None) -> None:

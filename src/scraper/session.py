@@ -148,6 +148,7 @@ class CrawlSession:
         self.budget = Budget(config)  # requests spent, and what ends the run early
         # robots.txt reads of the discovery, counted as they happen, archived when it ends
         self._robots_reads: list[FetchResult] = []
+        self._discovery_cut = False  # the budget ended the sitemaps' reading early
         self._claims = ClaimQueue(config)  # claimed, not fetched yet
         # spooled batch -> its number in this run and its claimed URLs (another run's: absent)
         self._spooled_here: dict[int, tuple[int, list[str]]] = {}
@@ -242,13 +243,17 @@ class CrawlSession:
         discovery brought no study, so a site without a usable sitemap is still crawled."""
         if self.config.seed_listings is not None:
             return self.config.seed_listings
-        return self.config.use_sitemaps and not self.sitemaps_served
+        # Sitemaps the budget left unread are no sign that the site has none: a run with a small
+        # budget would otherwise put every keyword's listings in the frontier for later runs.
+        return self.config.use_sitemaps and not self.sitemaps_served and not self._discovery_cut
 
     def _sitemaps_affordable(self) -> int | None:
         """How many sitemaps discovery may fetch next: the robots.txt reads made so far are
         counted first (they are archived when discovery ends)."""
         self._count_robots_reads()
-        return self.budget.sitemaps_affordable()
+        affordable = self.budget.sitemaps_affordable()
+        self._discovery_cut |= affordable == 0
+        return affordable
 
     def _count_robots_reads(self) -> None:
         taken = self.fetcher.take_side_results()
@@ -305,6 +310,7 @@ class CrawlSession:
             self.tracker.add_bytes(sum(result.bytes for result in step.responses))
             self.budget.count(step.responses)
             if not self.budget.allows_discovery_step():
+                self._discovery_cut = True
                 break
         return added, unarchived
 
