@@ -499,9 +499,13 @@ def _line(row: DayRow) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench freshness", description=__doc__)
-    parser.add_argument("--studies", type=int, default=5000)
-    parser.add_argument("--days", type=int, default=14)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench freshness",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the docstring's own layout
+    )
+    parser.add_argument("--studies", type=int, help="live studies (default 5000)")
+    parser.add_argument("--days", type=int, help="simulated days (default 14)")
     parser.add_argument("--ratio", type=float, default=LIVE_RATIO, help="requests per study a day")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -520,11 +524,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chart", type=Path, help="write the freshness chart (PNG) here")
     parser.add_argument("--markdown", type=Path, help="write the report (markdown) here")
     args = parser.parse_args(argv)
-    if args.studies < 10 or args.days < 2 or args.ratio <= 0 or not 0 < args.change_rates < 1e3:
+    if args.quick and (args.studies is not None or args.days is not None):
+        parser.error("--quick is 300 studies for 4 days: leave out --studies and --days")
+    if args.quick:
+        studies, days = 300, 4
+    else:
+        studies = 5000 if args.studies is None else args.studies
+        days = 14 if args.days is None else args.days
+    if studies < 10 or days < 2 or args.ratio <= 0 or not 0 < args.change_rates < 1e3:
         parser.error(
             "need --studies >= 10, --days >= 2, a positive --ratio and --change-rates in (0, 1000)"
         )
-    studies, days = (300, 4) if args.quick else (args.studies, args.days)
     settings = Settings(
         studies=studies,
         days=days,

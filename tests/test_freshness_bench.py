@@ -172,3 +172,12 @@ def test_change_rates_reach_the_changing_site(
     with pytest.raises(SystemExit) as refused:
         freshness.main(["--change-rates", "0"])
     assert refused.value.code == 2
+
+
+def test_quick_refuses_studies_or_days_it_would_override(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        freshness.main(["--quick", "--days", "3"])
+    assert refused.value.code == 2
+    assert "--quick is 300 studies for 4 days" in capsys.readouterr().err
