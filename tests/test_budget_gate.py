@@ -253,12 +253,7 @@ def looping() -> Iterator[ReplicaServer]:
 def test_pages_that_loop_through_redirects_never_overrun_the_budget(
     looping: ReplicaServer, tmp_path: Path, limit: int
 ) -> None:
-    settings = on_replica(
-        looping,
-        max_attempts=2,
-        max_redirects=2,
-        max_requests=limit,
-    )
+    settings = on_replica(looping, max_attempts=2, max_redirects=2, max_requests=limit)
     crawl_within(looping, settings, tmp_path / "w.duckdb")
 
 
@@ -272,11 +267,7 @@ def healthy() -> Iterator[ReplicaServer]:
 def test_pages_a_batch_could_not_start_are_left_due_and_the_next_run_fetches_them(
     healthy: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = on_replica(
-        healthy,
-        max_attempts=3,
-        max_redirects=2,
-    )
+    settings = on_replica(healthy, max_attempts=3, max_redirects=2)
     given_back: list[str] = []
     release = session.CrawlSession.release
 
@@ -305,11 +296,7 @@ def test_robots_reads_in_the_middle_of_batches_are_counted_before_the_next_page_
 ) -> None:
     # robots.txt good for no time at all: read again on the way of many pages of a batch.
     settings = on_replica(
-        healthy,
-        max_attempts=2,
-        max_redirects=1,
-        robots_ttl_s=0.0,
-        max_requests=limit,
+        healthy, max_attempts=2, max_redirects=1, robots_ttl_s=0.0, max_requests=limit
     )
     crawl_within(healthy, settings, tmp_path / "w.duckdb")
     robots_reads = sum(1 for entry in healthy.request_log if "robots.txt" in str(entry))
@@ -320,12 +307,7 @@ def test_robots_reads_in_the_middle_of_batches_are_counted_before_the_next_page_
 def test_each_batch_report_counts_the_requests_its_pages_made(
     looping: ReplicaServer, tmp_path: Path
 ) -> None:
-    settings = on_replica(
-        looping,
-        max_redirects=2,
-        backoff_initial_s=0.01,
-        backoff_jitter_s=0.0,
-    )
+    settings = on_replica(looping, max_redirects=2, backoff_initial_s=0.01, backoff_jitter_s=0.0)
     looping.clear_log()
     before_batches, batches = asyncio.run(_batch_requests(settings, tmp_path / "w.duckdb"))
     assert len(batches) > 1
@@ -349,11 +331,7 @@ def test_a_scale_out_round_counts_every_request_its_workers_made(
 ) -> None:
     # Every page a redirect loop: a failed page's hops leave no redirect record in the archive,
     # so counted from the archive a round would spend more than its budget knows.
-    settings = on_replica(
-        looping,
-        max_redirects=2,
-        max_requests=1000,
-    )
+    settings = on_replica(looping, max_redirects=2, max_requests=1000)
     looping.clear_log()
     spent = asyncio.run(_one_scale_out_round(settings, tmp_path))
     assert spent == len(looping.request_log)

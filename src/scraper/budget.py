@@ -74,6 +74,12 @@ def requests_of(result: FetchResult) -> int:
     return max(result.attempts, 1) + len(result.redirects)
 
 
+def smallest_useful(config: CrawlConfig) -> int:
+    """The least budget that can fetch a page: robots.txt and a sitemap at their worst case, then
+    a page's reservation (`Budget.reserve`: its own worst case and a robots.txt read's)."""
+    return 4 * worst_case_per_page(config)
+
+
 def worst_case_per_page(config: CrawlConfig) -> int:
     """The most requests one page can cost: every attempt following every redirect allowed."""
     return config.max_attempts * (config.max_redirects + 1)
@@ -117,12 +123,6 @@ class Budget:
     @property
     def _page_reservation(self) -> int:
         return 2 * worst_case_per_page(self.config)
-
-    def allows_discovery_step(self) -> bool:
-        """Another sitemap may be read: one worst case for it and one for a robots.txt re-read
-        still fit (discovery comes first; it is cheap next to the pages it finds)."""
-        left = self.left
-        return left is None or left >= 2 * worst_case_per_page(self.config)
 
     def sitemaps_affordable(self) -> int | None:
         """How many sitemaps discovery may fetch at once (None: no limit): each one's worst case,

@@ -378,7 +378,8 @@ async def sitemap_steps(
             allowed = affordable() if affordable else None
             if allowed is not None and allowed <= 0:
                 return
-            chunk, pending = pending[:allowed], pending[len(pending[:allowed]) :]
+            chunk = pending[:allowed]
+            pending = pending[len(chunk) :]
             targets = [_conditional(url, priors.get(url)) for url in chunk]
             # A sitemap may be ten times a page's cap (sitemaps.org allows 50 MB); under the
             # page cap a large site's sitemaps would be refused and its pages never found.

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from scraper.budget import parse_duration, worst_case_per_page
+from scraper.budget import parse_duration, smallest_useful, worst_case_per_page
 from scraper.children import start_ephemeral_server
 from scraper.cli_errors import (
     EXIT_BAD_INPUT,
@@ -354,8 +354,7 @@ def _checked_budget(text: str | None) -> int | None:
 def _check_budget_fetches_a_page(budget: int | None, config: CrawlConfig) -> None:
     """A budget too small for robots.txt, a sitemap and one page at their worst case would end
     every run having fetched nothing: refused, rather than a run that "completes" empty."""
-    worst = worst_case_per_page(config)
-    least = 4 * worst  # robots.txt, a sitemap, a page and a robots.txt re-read kept back for it
+    worst, least = worst_case_per_page(config), smallest_useful(config)
     if budget is not None and budget < least:
         fail(
             f"--budget {budget} cannot fetch a page: robots.txt, a sitemap and a page may take"

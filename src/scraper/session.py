@@ -278,7 +278,7 @@ class CrawlSession:
             settled=lambda prior: self._discovery_finished(prior.crawl_id),
             affordable=self._sitemaps_affordable,
         )
-        # A generator: closed (its client streams too) when the budget stops reading early.
+        # A generator: closed (its client streams too) however the reading ends.
         async with aclosing(cast(AsyncGenerator[Discovery], steps)):
             added, unarchived = await self._read_steps(steps)
         with self.warehouse():
@@ -286,8 +286,8 @@ class CrawlSession:
         return added
 
     async def _read_steps(self, steps: AsyncIterator[Discovery]) -> tuple[int, list[FetchResult]]:
-        """The sitemaps' URLs into the frontier while the budget allows another sitemap; returns
-        the new URLs and the responses not archived yet."""
+        """The sitemaps' URLs into the frontier (as many sitemaps as the budget affords: the steps
+        ask `_sitemaps_affordable`); returns the new URLs and the responses not archived yet."""
         added = 0
         unarchived: list[FetchResult] = []
         async for step in steps:
@@ -309,9 +309,6 @@ class CrawlSession:
             self.discovery_bytes += sum(result.bytes for result in step.responses)
             self.tracker.add_bytes(sum(result.bytes for result in step.responses))
             self.budget.count(step.responses)
-            if not self.budget.allows_discovery_step():
-                self._discovery_cut = True
-                break
         return added, unarchived
 
     # --- a batch: due -> fetch -> archive -> parse -> load -> record ----------------------------
