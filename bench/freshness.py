@@ -529,8 +529,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         studies, days = 300, 4
     else:
-        studies = 5000 if args.studies is None else args.studies
-        days = 14 if args.days is None else args.days
+        defaults = Settings()
+        studies = defaults.studies if args.studies is None else args.studies
+        days = defaults.days if args.days is None else args.days
     if studies < 10 or days < 2 or args.ratio <= 0 or not 0 < args.change_rates < 1e3:
         parser.error(
             "need --studies >= 10, --days >= 2, a positive --ratio and --change-rates in (0, 1000)"
