@@ -17,6 +17,7 @@ WELL_ABOVE = 0.05  # "well above the fixed policy": this much more freshness
 # daily), no policy can be: the crawler is then judged on the share of the oracle's lead over
 # the fixed policy it wins, of every live study and of the studies that change.
 LEAD_WON = 0.5
+POLICIES = ("crawler", "fixed", "oracle")  # in the order `lead_won` takes them
 
 
 def by_policy(rows: Sequence[DayRow]) -> dict[str, list[DayRow]]:
@@ -26,22 +27,23 @@ def by_policy(rows: Sequence[DayRow]) -> dict[str, list[DayRow]]:
     return grouped
 
 
-def mean_freshness(rows: Sequence[DayRow], *, changing: bool = False) -> float:
-    """Over the days after the first crawl (day 0, every page new, is alike for every policy);
-    of every live study, or of the studies that change after publication."""
-    later = [row.changing_freshness if changing else row.freshness for row in rows if row.day > 0]
-    return sum(later) / len(later) if later else 1.0
+def mean_freshness(
+    rows: Sequence[DayRow], *, changing: bool = False, days: range | None = None
+) -> float:
+    """Over the days after the first crawl (day 0, every page new, is alike for every policy), or
+    over `days`; of every live study, or of the studies that change after publication."""
+    days = days or range(1, max((row.day for row in rows), default=0) + 1)
+    chosen = [
+        row.changing_freshness if changing else row.freshness for row in rows if row.day in days
+    ]
+    return sum(chosen) / len(chosen) if chosen else 1.0
 
 
 def verdicts(outcome: Outcome) -> list[tuple[str, bool, str]]:
     """(target, met, the figures) for each of the issue's targets."""
     policies = by_policy(outcome.rows)
-    crawler, fixed, oracle = (
-        mean_freshness(policies[name]) for name in ("crawler", "fixed", "oracle")
-    )
-    changing = [
-        mean_freshness(policies[name], changing=True) for name in ("crawler", "fixed", "oracle")
-    ]
+    crawler, fixed, oracle = (mean_freshness(policies[name]) for name in POLICIES)
+    changing = [mean_freshness(policies[name], changing=True) for name in POLICIES]
     over = [row for row in outcome.rows + outcome.quiet if row.requests > row.budget]
     waits = {name: max(r.new_wait_max_days for r in rows) for name, rows in policies.items()}
     quiet = list(outcome.quiet)
@@ -115,6 +117,10 @@ def markdown(outcome: Outcome) -> str:
         )
         + ".",
         "",
+        "By week (freshness of every live study, of the studies that change in brackets):",
+        "",
+        markdown_weeks(outcome.rows),
+        "",
         *_table(outcome.rows),
         "",
         "Quiet site (change process off; noise and ticking ages on), the crawler's policy:",
@@ -122,6 +128,29 @@ def markdown(outcome: Outcome) -> str:
         *_table(outcome.quiet),
     ]
     return "\n".join(lines) + "\n"
+
+
+def markdown_weeks(rows: Sequence[DayRow]) -> str:
+    """Mean freshness week by week and the share of the oracle's lead the crawler wins: it learns
+    which pages change from their own histories, so its first weeks are not its steady state."""
+    policies = by_policy(rows)
+    last = max(row.day for row in rows)
+    lines = [
+        "| days | crawler | fixed | oracle | lead won (all; changing) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for start in range(1, last + 1, 7):
+        days = range(start, min(start + 7, last + 1))
+        every, changing = (
+            [mean_freshness(policies[name], changing=c, days=days) for name in POLICIES]
+            for c in (False, True)
+        )
+        lines.append(
+            f"| {days[0]}-{days[-1]} | "
+            + " | ".join(f"{e:.3f} ({c:.3f})" for e, c in zip(every, changing, strict=True))
+            + f" | {lead_won(*every):.0%}; {lead_won(*changing):.0%} |"
+        )
+    return "\n".join(lines)
 
 
 def _one_run_a_day(outcome: Outcome) -> list[str]:

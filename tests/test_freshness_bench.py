@@ -103,6 +103,7 @@ def test_the_report_has_its_verdicts_tables_and_chart(
     assert ("never over budget", True, "0 runs over") in verdicts
     assert "**One run a day**" in text  # a site this small: the oracle is no bound
     assert text.count("| day | policy |") == 2
+    assert "| 1-2 | " in text  # the week-by-week table: days 1 and 2 of a 3-day run
     path = tmp_path / "freshness.png"
     freshness_report.chart(tiny_run, path)
     assert path.read_bytes().startswith(b"\x89PNG")
@@ -112,6 +113,45 @@ def test_the_lead_won_is_the_crawlers_share_of_the_oracles_lead_over_the_fixed_p
     assert freshness_report.lead_won(0.99, 0.98, 1.0) == pytest.approx(0.5)
     assert freshness_report.lead_won(0.97, 0.98, 1.0) == pytest.approx(-0.5)
     assert freshness_report.lead_won(0.9, 0.95, 0.95) == 1.0  # no lead to win
+
+
+def day_row(policy: str, day: int, fresh: int) -> freshness.DayRow:
+    """A day of 100 live studies (20 that change: the `fresh - 80` of them fresh)."""
+    return freshness.DayRow(
+        policy=policy,
+        day=day,
+        budget=170,
+        requests=100,
+        pages_fetched=100,
+        changed=0,
+        live=100,
+        fresh=fresh,
+        changing=20,
+        changing_fresh=fresh - 80,
+        stalest_days=1.0,
+        new_pending=0,
+        new_wait_max_days=0.0,
+        mean_interval_days=1.0,
+        ended_by="budget",
+    )
+
+
+def test_the_report_gives_the_lead_won_week_by_week() -> None:
+    """A crawler that learns: level with the fixed policy in its first week, level with the
+    oracle after; day 0 (the first crawl) is left out, as in the means."""
+    rows = [
+        row
+        for day in range(10)
+        for row in (
+            day_row("crawler", day, 90 if day <= 7 else 98),
+            day_row("fixed", day, 90),
+            day_row("oracle", day, 98),
+        )
+    ]
+    text = freshness_report.markdown_weeks(rows)
+    assert "| 1-7 | 0.900 (0.500) | 0.900 (0.500) | 0.980 (0.900) | 0%; 0% |" in text
+    assert "| 8-9 | 0.980 (0.900) | 0.900 (0.500) | 0.980 (0.900) | 100%; 100% |" in text
+    assert freshness_report.mean_freshness(rows[::3]) == pytest.approx((90 * 7 + 98 * 2) / 900)
 
 
 def test_a_warehouse_duckdb_shortened_by_its_free_tail_opens(tmp_path: Path) -> None:

@@ -1,5 +1,7 @@
 """A run with a request budget and nothing due spends what is left on the pages likeliest to have
-changed since their last visit (above `SPEND_AHEAD_FLOOR`); without a budget it fetches nothing."""
+changed since their last visit (above `SPEND_AHEAD_FLOOR`, or the lower
+`SPEND_AHEAD_FLOOR_SEEN_CHANGING` for a page seen changing); without a budget it fetches
+nothing."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import pytest
 
 from replica import Replica, ReplicaServer
 from scraper.config import CrawlConfig
-from scraper.frontier import SPEND_AHEAD_FLOOR
+from scraper.frontier import SPEND_AHEAD_FLOOR, SPEND_AHEAD_FLOOR_SEEN_CHANGING
+from scraper.schedule import change_rate, p_changed
 from tests.crawling import crawl
 from tests.test_budget import config as budget_config
 
@@ -102,6 +105,42 @@ def test_a_page_under_the_floor_is_never_claimed_ahead(
     crawl(config(server, max_requests=500), db_path)  # a budget far above what is worth it
     assert len(page_paths(server)) == len(CHANGES) - 1  # P = 0 for the rest: under the floor
     assert SPEND_AHEAD_FLOOR > 0
+
+
+def test_a_page_seen_changing_clears_a_lower_floor_than_one_never_seen_changing(
+    server: ReplicaServer, crawled_once: Path, tmp_path: Path
+) -> None:
+    """Two pages a day after their last visit, each with P(changed) ~0.025: one changed once in
+    ten visits over 40 days (its own record), the other never in ten over 20 days (the benefit
+    of the doubt). Only the first is worth a request ahead of its time; the rest are under both
+    floors."""
+    day = 86_400
+    seen, unseen = (p_changed(change_rate(10, x, d * day, day), day) for x, d in ((1, 40), (0, 20)))
+    for p in (seen, unseen):
+        assert SPEND_AHEAD_FLOOR_SEEN_CHANGING < p < SPEND_AHEAD_FLOOR
+    db_path = copy_of(crawled_once, tmp_path)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute("UPDATE pages SET observed_changes = 0")  # P = 0 for all: under both floors
+        urls = [
+            row[0]
+            for row in con.execute(
+                "SELECT url FROM pages WHERE judged_at IS NOT NULL AND alias_of IS NULL"
+                " AND url LIKE '%/research/%' ORDER BY url LIMIT 2"
+            ).fetchall()
+        ]
+        assert len(urls) == 2
+        first, second = urls
+        con.execute(
+            "UPDATE pages SET observed_changes = 1, observed_seconds = 40 * 86400 WHERE url = ?",
+            [first],
+        )
+        con.execute("UPDATE pages SET observed_seconds = 20 * 86400 WHERE url = ?", [second])
+    finally:
+        con.close()
+    server.clear_log()
+    crawl(config(server, max_requests=500), db_path)
+    assert page_paths(server) == [first.removeprefix(first.split("/research/")[0])]
 
 
 def test_without_a_budget_a_run_with_nothing_due_fetches_nothing(
