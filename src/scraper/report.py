@@ -170,9 +170,10 @@ def left_due(s: runs.RunSummary) -> str:
     head = f"{s.requests_counted}{budget} requests{ended.get(s.ended_by, '')}"
     if not s.pages_left_due or s.stalest_due_s is None:
         return f"{head}; nothing left due"
+    # "unread for": since its last read, or since it was found if it was never read (a run cut
+    # short by its budget may leave new pages behind).
     return (
-        f"{head}; {s.pages_left_due} pages left due,"
-        f" the stalest last read {_age(s.stalest_due_s)} ago"
+        f"{head}; {s.pages_left_due} pages left due, the stalest unread for {_age(s.stalest_due_s)}"
     )
 
 
