@@ -57,6 +57,7 @@ from typing import Any
 
 import duckdb
 
+from bench import ArgumentParser
 from replica.livesite import LiveSite
 from scraper.config import CrawlConfig
 from scraper.records import StudyPage
@@ -499,7 +500,7 @@ def _line(row: DayRow) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m bench freshness",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,  # the docstring's own layout
@@ -532,10 +533,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         defaults = Settings()
         studies = defaults.studies if args.studies is None else args.studies
         days = defaults.days if args.days is None else args.days
-    if studies < 10 or days < 2 or args.ratio <= 0 or not 0 < args.change_rates < 1e3:
-        parser.error(
-            "need --studies >= 10, --days >= 2, a positive --ratio and --change-rates in (0, 1000)"
-        )
+    rates = args.change_rates
+    for wrong, message in (
+        (studies < 10, f"--studies must be 10 or more, not {studies}"),
+        (days < 2, f"--days must be 2 or more, not {days}"),
+        (not args.ratio > 0, f"--ratio must be positive, not {args.ratio:g}"),
+        (not 0 < rates < 1e3, f"--change-rates must be in (0, 1000), not {rates:g}"),
+    ):
+        if wrong:
+            parser.error(message)
     settings = Settings(
         studies=studies,
         days=days,

@@ -23,7 +23,6 @@ before and after are printed with the figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import floors, machine, report
+from bench import ArgumentParser, floors, machine, report
 from bench.prefect_api import count_task_runs, prefect_env, prefect_server
 from bench.server import Served, free_port, serve
 from replica import Replica
@@ -258,7 +257,7 @@ def _say(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 studies (5,000 for memory)")
     parser.add_argument("--pages", type=int, help="studies in the main replica")
     parser.add_argument("--big-pages", type=int, help="studies in the memory-check replica")

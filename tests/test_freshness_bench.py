@@ -221,3 +221,22 @@ def test_quick_refuses_studies_or_days_it_would_override(
         freshness.main(["--quick", "--days", "3"])
     assert refused.value.code == 2
     assert "--quick is 300 studies for 4 days" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--studies", "abc"], "argument --studies: invalid int value: 'abc'"),
+        (["--studies", "5"], "--studies must be 10 or more, not 5"),
+        (["--days", "1"], "--days must be 2 or more, not 1"),
+        (["--ratio", "nan"], "--ratio must be positive, not nan"),
+    ],
+)
+def test_wrong_arguments_get_one_line_each(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        freshness.main(argv)
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert err == f"python -m bench freshness: error: {says} (--help for usage)\n"
