@@ -168,6 +168,18 @@ def test_new_before_likely_changed_before_the_rest(con: duckdb.DuckDBPyConnectio
     ]
 
 
+def test_among_pages_never_fetched_the_newest_found_goes_first(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """A first crawl's backlog found at T0; a study new on the site found a day ago goes before
+    all of it (oldest found first would leave it behind the backlog)."""
+    Frontier(con, CONFIG).add(found("/research/a-Aaa", "/research/b-Bbb"), now=T0)
+    Frontier(con, CONFIG).add(found("/research/published-Ppp"), now=NOW - timedelta(days=1))
+    assert due_paths(con) == ["/research/published-Ppp", "/research/a-Aaa", "/research/b-Bbb"]
+    plain = CONFIG.with_options(priority="due-order")
+    assert due_paths(con, plain)[-1] == "/research/published-Ppp"  # longest overdue first
+
+
 def test_a_high_rate_page_before_a_low_rate_one(con: duckdb.DuckDBPyConnection) -> None:
     Frontier(con, CONFIG).add(found("/research/slow-Sss", "/research/fast-Fst"), now=T0)
     # The slow page waited longer, but changed once in 20 visits; the fast one in 15 of 20.
