@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import math
 import multiprocessing
 import os
 import sys
@@ -537,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for wrong, message in (
         (studies < 10, f"--studies must be 10 or more, not {studies}"),
         (days < 2, f"--days must be 2 or more, not {days}"),
-        (not args.ratio > 0, f"--ratio must be positive, not {args.ratio:g}"),
+        (not 0 < args.ratio < math.inf, f"--ratio must be positive and finite, not {args.ratio:g}"),
         (not 0 < rates < 1e3, f"--change-rates must be in (0, 1000), not {rates:g}"),
     ):
         if wrong:

@@ -32,7 +32,8 @@ def mean_freshness(
 ) -> float:
     """Over the days after the first crawl (day 0, every page new, is alike for every policy), or
     over `days`; of every live study, or of the studies that change after publication."""
-    days = days or range(1, max((row.day for row in rows), default=0) + 1)
+    if days is None:
+        days = range(1, max((row.day for row in rows), default=0) + 1)
     chosen = [
         row.changing_freshness if changing else row.freshness for row in rows if row.day in days
     ]
@@ -134,7 +135,7 @@ def markdown_weeks(rows: Sequence[DayRow]) -> str:
     """Mean freshness week by week and the share of the oracle's lead the crawler wins: it learns
     which pages change from their own histories, so its first weeks are not its steady state."""
     policies = by_policy(rows)
-    last = max(row.day for row in rows)
+    last = max((row.day for row in rows), default=0)
     lines = [
         "| days | crawler | fixed | oracle | lead won (all; changing) |",
         "|---|---:|---:|---:|---:|",

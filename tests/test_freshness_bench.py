@@ -229,7 +229,8 @@ def test_quick_refuses_studies_or_days_it_would_override(
         (["--studies", "abc"], "argument --studies: invalid int value: 'abc'"),
         (["--studies", "5"], "--studies must be 10 or more, not 5"),
         (["--days", "1"], "--days must be 2 or more, not 1"),
-        (["--ratio", "nan"], "--ratio must be positive, not nan"),
+        (["--ratio", "nan"], "--ratio must be positive and finite, not nan"),
+        (["--ratio", "inf"], "--ratio must be positive and finite, not inf"),
     ],
 )
 def test_wrong_arguments_get_one_line_each(

@@ -172,10 +172,14 @@ def test_among_pages_never_fetched_the_newest_found_goes_first(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
     """A first crawl's backlog found at T0; a study new on the site found a day ago goes before
-    all of it (oldest found first would leave it behind the backlog)."""
+    all of it (oldest found first would leave it behind the backlog); seeds before both."""
     Frontier(con, CONFIG).add(found("/research/a-Aaa", "/research/b-Bbb"), now=T0)
     Frontier(con, CONFIG).add(found("/research/published-Ppp"), now=NOW - timedelta(days=1))
     assert due_paths(con) == ["/research/published-Ppp", "/research/a-Aaa", "/research/b-Bbb"]
+    # Seeds the run was given (added before the sitemaps are read) still go first.
+    Frontier(con, CONFIG).add(found("/research/seeded-Sss"), now=T0 - timedelta(days=1))
+    con.execute("UPDATE pages SET source = 'seed' WHERE url LIKE '%seeded%'")
+    assert due_paths(con)[:2] == ["/research/seeded-Sss", "/research/published-Ppp"]
     plain = CONFIG.with_options(priority="due-order")
     assert due_paths(con, plain)[-1] == "/research/published-Ppp"  # longest overdue first
 

@@ -1,7 +1,7 @@
 """A run with a request budget and nothing due spends what is left on the pages likeliest to have
 changed since their last visit (above `SPEND_AHEAD_FLOOR`, or the lower
-`SPEND_AHEAD_FLOOR_SEEN_CHANGING` for a page seen changing); without a budget it fetches
-nothing."""
+`SPEND_AHEAD_FLOOR_SEEN_CHANGING` for a page seen changing `CHANGES_FOR_THE_LOW_FLOOR` times);
+without a budget it fetches nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ import pytest
 
 from replica import Replica, ReplicaServer
 from scraper.config import CrawlConfig
-from scraper.frontier import SPEND_AHEAD_FLOOR, SPEND_AHEAD_FLOOR_SEEN_CHANGING
+from scraper.frontier import (
+    CHANGES_FOR_THE_LOW_FLOOR,
+    SPEND_AHEAD_FLOOR,
+    SPEND_AHEAD_FLOOR_SEEN_CHANGING,
+)
 from scraper.schedule import change_rate, p_changed
 from tests.crawling import crawl
 from tests.test_budget import config as budget_config
@@ -21,8 +25,10 @@ from tests.test_budget import config as budget_config
 pytestmark = pytest.mark.slow
 
 PAGES = 12
-# Ten visits a day apart each; the changes seen set the estimated rate, and so P(changed) a day
-# after the last visit: 9 of 10 -> ~0.9, 0 of 10 -> 0 (under the floor).
+# Ten visits over 20 days; the changes seen set the estimated rate, and so P(changed) a day after
+# the last visit: 9 of 10 -> 0.62, 7 -> 0.42, 5 -> 0.28, 3 -> 0.15; 0 of 10 -> 0.025, the benefit
+# of the doubt, under its floor (0.05) by a margin that lasts the module's run.
+HISTORY_DAYS = 20
 CHANGES = [9, 7, 5, 3, 0]
 
 
@@ -52,8 +58,9 @@ def crawled_once(server: ReplicaServer, tmp_path_factory: pytest.TempPathFactory
         assert len(urls) >= len(CHANGES) + 1
         con.execute(
             "UPDATE pages SET observed_visits = 10, observed_changes = 0,"
-            " observed_seconds = 10 * 86400, judged_at = now() - INTERVAL 1 DAY,"
-            " next_visit_at = now() + INTERVAL 5 DAY"
+            " observed_seconds = ? * 86400, judged_at = now() - INTERVAL 1 DAY,"
+            " next_visit_at = now() + INTERVAL 5 DAY",
+            [HISTORY_DAYS],
         )
         for url, changes in zip(urls, CHANGES, strict=False):
             con.execute("UPDATE pages SET observed_changes = ? WHERE url = ?", [changes, url])
@@ -103,44 +110,44 @@ def test_a_page_under_the_floor_is_never_claimed_ahead(
     db_path = copy_of(crawled_once, tmp_path)
     server.clear_log()
     crawl(config(server, max_requests=500), db_path)  # a budget far above what is worth it
-    assert len(page_paths(server)) == len(CHANGES) - 1  # P = 0 for the rest: under the floor
+    assert len(page_paths(server)) == len(CHANGES) - 1  # the rest: never seen changing, 0.025
     assert SPEND_AHEAD_FLOOR > 0
 
 
-def test_a_page_seen_changing_clears_a_lower_floor_than_one_never_seen_changing(
+def test_a_page_seen_changing_twice_clears_a_lower_floor_than_one_seen_once_or_never(
     server: ReplicaServer, crawled_once: Path, tmp_path: Path
 ) -> None:
-    """Two pages a day after their last visit, each with P(changed) ~0.025: one changed once in
-    ten visits over 40 days (its own record), the other never in ten over 20 days (the benefit
-    of the doubt). Only the first is worth a request ahead of its time; the rest are under both
-    floors."""
+    """Three pages a day after their last visit, each with P(changed) ~0.025 from ten visits:
+    two changes over 80 days, one over 40, none over 20 (the benefit of the doubt). Only the
+    first is worth a request ahead of its time: one change may be a one-off."""
     day = 86_400
-    seen, unseen = (p_changed(change_rate(10, x, d * day, day), day) for x, d in ((1, 40), (0, 20)))
-    for p in (seen, unseen):
+    histories = {"twice": (2, 80), "once": (1, 40), "never": (0, 20)}
+    for changes, days in histories.values():
+        p = p_changed(change_rate(10, changes, days * day, day), day)
         assert SPEND_AHEAD_FLOOR_SEEN_CHANGING < p < SPEND_AHEAD_FLOOR
+    assert CHANGES_FOR_THE_LOW_FLOOR == 2
     db_path = copy_of(crawled_once, tmp_path)
     con = duckdb.connect(str(db_path))
     try:
-        con.execute("UPDATE pages SET observed_changes = 0")  # P = 0 for all: under both floors
+        con.execute("UPDATE pages SET observed_changes = 0")  # P = 0.025 for all, never changed
         urls = [
             row[0]
             for row in con.execute(
                 "SELECT url FROM pages WHERE judged_at IS NOT NULL AND alias_of IS NULL"
-                " AND url LIKE '%/research/%' ORDER BY url LIMIT 2"
+                " AND url LIKE '%/research/%' ORDER BY url LIMIT 3"
             ).fetchall()
         ]
-        assert len(urls) == 2
-        first, second = urls
-        con.execute(
-            "UPDATE pages SET observed_changes = 1, observed_seconds = 40 * 86400 WHERE url = ?",
-            [first],
-        )
-        con.execute("UPDATE pages SET observed_seconds = 20 * 86400 WHERE url = ?", [second])
+        assert len(urls) == 3
+        for url, (changes, days) in zip(urls, histories.values(), strict=True):
+            con.execute(
+                "UPDATE pages SET observed_changes = ?, observed_seconds = ? * 86400 WHERE url = ?",
+                [changes, days, url],
+            )
     finally:
         con.close()
     server.clear_log()
     crawl(config(server, max_requests=500), db_path)
-    assert page_paths(server) == [first.removeprefix(first.split("/research/")[0])]
+    assert page_paths(server) == [urls[0].removeprefix(urls[0].split("/research/")[0])]
 
 
 def test_without_a_budget_a_run_with_nothing_due_fetches_nothing(

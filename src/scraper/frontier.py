@@ -42,6 +42,7 @@ from scraper.discover import Discovered, Discovery, Rejected
 from scraper.responses import FetchResult, FetchTarget
 from scraper.schedule import (
     OUTCOMES,
+    P_CHANGED_SQL,
     Outcome,
     PageState,
     Visit,
@@ -99,7 +100,7 @@ class CrawlStats:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Leftover:
     """What a run left due: how many pages, and seconds since the stalest was last read (or
-    found, if never read); None when nothing is due."""
+    found, if never read: failed attempts read nothing); None when nothing is due."""
 
     pages_due: int
     stalest_s: float | None
@@ -362,21 +363,16 @@ class Frontier:
         self, crawl: Crawl, limit: int, *, now: datetime | None = None
     ) -> list[FetchTarget]:
         """Claim up to `limit` pages NOT yet due in `crawl`, likeliest changed first (estimated
-        P(changed since the last visit) at or above the floor for its history: `SPEND_AHEAD_FLOOR`,
-        or `SPEND_AHEAD_FLOOR_SEEN_CHANGING` for a page seen changing): what a run with a budget
-        left and nothing due spends it on."""
+        P(changed since the last visit) at or above the floor for its history, `_AHEAD_FLOOR`):
+        what a run with a budget left and nothing due spends it on."""
         now = now or self.config.clock()
         stale = now - self.config.claim_timeout
-        p_now = (
-            "page_p_changed(page_change_rate(observed_visits, observed_changes,"
-            " observed_seconds, revisit_seconds), epoch(?::TIMESTAMPTZ) - epoch(judged_at))"
-        )
         return self._claim(
             crawl,
             now,
-            f"WHERE {_AHEAD} AND {p_now} >= CASE WHEN observed_changes > 0 THEN ? ELSE ? END"
-            f" ORDER BY {p_now} DESC, next_visit_at, url LIMIT ?",
-            [stale, crawl.crawl_id, now, now, *_SPEND_AHEAD_FLOORS, now, limit],
+            f"WHERE {_AHEAD} AND {P_CHANGED_SQL} >= {_AHEAD_FLOOR}"
+            f" ORDER BY {P_CHANGED_SQL} DESC, next_visit_at, url LIMIT ?",
+            [stale, crawl.crawl_id, now, now, now, limit],
         )
 
     def _claim(
@@ -592,7 +588,7 @@ class Frontier:
         # fetchall, not fetchone: a result left unfinished blocks registering Arrow tables next
         rows = self.con.execute(
             "SELECT count(*), max(epoch(?::TIMESTAMPTZ)"
-            "   - epoch(coalesce(judged_at, fetched_at, discovered_at)))"
+            "   - epoch(coalesce(judged_at, discovered_at)))"
             f" FROM pages WHERE {_DUE_IGNORING_CLAIMS}",
             [now, crawl.crawl_id, crawl.full, now],
         ).fetchall()
@@ -682,13 +678,19 @@ _AHEAD = (
 # have given the site back. For a page never seen changing the estimate is only the benefit of the
 # doubt (`schedule.UNSEEN_CHANGES`: half a change over its history), an upper bound, and the bar
 # is 1 in 20: such a page is revisited ahead at most every tenth of its history, so a quiet site
-# is read less and less. For a page seen changing the estimate is its own record, and the bar is
-# 1 in 100: with one bar of 1 in 20 for both, a slow page seen changing (once a month, say) waited
-# for its growing interval, and over six simulated weeks at the live ratio the crawler's lead
-# over a daily revisit of everything fell to half of the oracle's (bench/RESULTS.md).
+# is read less and less. For a page seen changing `CHANGES_FOR_THE_LOW_FLOOR` times the estimate
+# is its own record, and the bar is 1 in 100, so that slow pages known to change are not left to
+# their growing intervals: with one bar of 1 in 20 for all, the crawler's lead over a daily
+# revisit of everything shrank as the histories grew (bench/RESULTS.md, six simulated weeks).
+# Twice, not once: one change may be a one-off (a correction; a template or parser change that
+# every page shows once), and one that every page shows would lower every page's bar for good.
 SPEND_AHEAD_FLOOR = 0.05
 SPEND_AHEAD_FLOOR_SEEN_CHANGING = 0.01
-_SPEND_AHEAD_FLOORS = (SPEND_AHEAD_FLOOR_SEEN_CHANGING, SPEND_AHEAD_FLOOR)  # the CASE's order
+CHANGES_FOR_THE_LOW_FLOOR = 2
+_AHEAD_FLOOR = (
+    f"CASE WHEN observed_changes >= {CHANGES_FOR_THE_LOW_FLOOR}"
+    f" THEN {SPEND_AHEAD_FLOOR_SEEN_CHANGING} ELSE {SPEND_AHEAD_FLOOR} END"
+)
 
 
 # The visit history the change-rate estimate reads (migration 007): a revisit judged changed or

@@ -231,25 +231,31 @@ def with_lastmod_hint(probability: float, lastmod_newer: bool) -> float:
     return 1.0 - (1.0 - probability) * (1.0 - LASTMOD_HINT) if lastmod_newer else probability
 
 
-# Priority within what is due, per `CrawlConfig.priority`. "change-rate": never fetched first,
-# newest found first, then pages last read by P(changed since), a newer sitemap lastmod raising
-# it (`schedule.with_lastmod_hint`), then the rest (pages whose last visit failed or found them
-# gone: no estimate), longest overdue first. The macros are warehouse/views/030_freshness.sql's;
-# "due-order": longest overdue first, whatever the page.
+# A page's estimated P(changed) since its last judged visit, in SQL; parameter: now.
+P_CHANGED_SQL = (
+    "page_p_changed(page_change_rate(observed_visits, observed_changes,"
+    " observed_seconds, revisit_seconds), epoch(?::TIMESTAMPTZ) - epoch(judged_at))"
+)
+
+# Priority within what is due, per `CrawlConfig.priority`. "change-rate": never fetched first (the
+# seeds the run was given, then the newest found first), then pages last read by P(changed
+# since), a newer sitemap lastmod raising it (`schedule.with_lastmod_hint`), then the rest (pages
+# whose last visit failed or found them gone: no estimate), longest overdue first. The macros are
+# warehouse/views/030_freshness.sql's; "due-order": longest overdue first, whatever the page.
 # Newest found first: a study that appeared since the last discovery is what readers of the
 # warehouse wait for, whereas the backlog of a first crawl (days of it at a live site's budget)
 # is read in full whatever its order; oldest first left a study published during a first crawl
-# behind all of it. Nothing starves while a day's budget reads more pages than the site
-# publishes in a day (tens of thousands against a few hundred).
+# behind all of it. Nothing starves while a day's budget reads more pages than are found in a day
+# (by sitemaps, links and listings alike: on the live site, a few hundred against tens of
+# thousands read).
 # Parameters: now, the lastmod hint's weight.
 _CHANGE_RATE_ORDER = (
-    "CASE WHEN fetched_at IS NULL THEN 0"
-    "  WHEN judged_at IS NOT NULL AND last_outcome IN ('new', 'changed', 'unchanged') THEN 1"
-    "  ELSE 2 END,"
+    "CASE WHEN fetched_at IS NULL AND source = 'seed' THEN 0 WHEN fetched_at IS NULL THEN 1"
+    "  WHEN judged_at IS NOT NULL AND last_outcome IN ('new', 'changed', 'unchanged') THEN 2"
+    "  ELSE 3 END,"
     " CASE WHEN fetched_at IS NULL THEN discovered_at END DESC NULLS LAST,"
     " CASE WHEN judged_at IS NOT NULL AND last_outcome IN ('new', 'changed', 'unchanged')"
-    "  THEN (1 - page_p_changed(page_change_rate(observed_visits, observed_changes,"
-    "     observed_seconds, revisit_seconds), epoch(?::TIMESTAMPTZ) - epoch(judged_at)))"
+    f"  THEN (1 - {P_CHANGED_SQL})"
     "   * CASE WHEN sitemap_lastmod > judged_at THEN 1 - ? ELSE 1 END"
     "  END NULLS LAST,"
     " next_visit_at, url"
