@@ -46,11 +46,11 @@ import dataclasses
 import math
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -436,11 +436,15 @@ def run(
     if workers == 1:
         done = [simulate(settings, job, workdir, echo=echo) for job in jobs]
     else:
-        # Spawned, not forked: the parent may hold threads (a replica server, Prefect's).
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(simulate, settings, job, workdir, echo=echo) for job in jobs]
-            done = [future.result() for future in futures]
+        # Spawned, not forked: the parent may hold threads (a replica server, Prefect's). A
+        # multiprocessing Pool, not a ProcessPoolExecutor: leaving its block terminates the
+        # workers, so a bench stopped (Ctrl-C, SIGTERM: `main`) stops them too, where the
+        # executor would wait for their jobs, each minutes long, or leave them running orphaned.
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            pending = [
+                pool.apply_async(simulate, (settings, job, workdir), {"echo": echo}) for job in jobs
+            ]
+            done = [result.get() for result in pending]
     rows = [row for job, days in zip(jobs, done, strict=True) if not job.quiet for row in days]
     quiet = [row for job, days in zip(jobs, done, strict=True) if job.quiet for row in days]
     return Outcome(
@@ -555,6 +559,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from bench import freshness_report  # noqa: PLC0415 -- it imports this module
 
+    # SIGTERM unwinds like Ctrl-C: the workers are stopped and the work directory removed.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
     with tempfile.TemporaryDirectory(prefix="freshness-") as workdir:
         outcome = run(settings, Path(workdir), log=lambda line: print(line, flush=True), echo=True)
     text = freshness_report.markdown(outcome)

@@ -4,7 +4,11 @@ the report's shape and its invariants, never its timings."""
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ from bench import freshness, freshness_report
 from replica import Replica
 from replica.livesite import LiveSite
 from scraper.config import CrawlConfig
+from tests.test_cli_messages import alive, children, wait_for
 
 
 def test_a_crawl_takes_its_times_from_the_configured_clock(tmp_path: Path) -> None:
@@ -241,3 +246,32 @@ def test_wrong_arguments_get_one_line_each(
     assert refused.value.code == 2
     err = capsys.readouterr().err
     assert err == f"python -m bench freshness: error: {says} (--help for usage)\n"
+
+
+@pytest.mark.slow
+def test_a_bench_stopped_stops_its_worker_processes() -> None:
+    """SIGTERM ends a freshness bench and its workers, which would otherwise run their jobs
+    (minutes each) on, orphaned."""
+    workers: set[int] = set()
+    with subprocess.Popen(
+        [sys.executable, "-m", "bench", "freshness", "--studies", "400", "--days", "30",
+         "--workers", "2"],
+        cwd=freshness.REPO,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as bench:  # fmt: skip
+        try:
+            assert bench.stdout is not None
+            assert "jobs on 2 workers" in bench.stdout.readline()
+            assert wait_for(lambda: len(children(bench.pid)) >= 2, 60)
+            workers = children(bench.pid)
+            bench.send_signal(signal.SIGTERM)
+            assert bench.wait(timeout=60) == 128 + signal.SIGTERM
+            assert wait_for(lambda: not any(alive(pid) for pid in workers), 30)
+        finally:
+            bench.kill()
+            for pid in workers:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
