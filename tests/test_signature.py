@@ -16,10 +16,10 @@ import pytest
 from scraper import db, load
 from scraper.ages import AgeEstimate, consistent, estimate_age, settle
 from scraper.config import CrawlConfig
-from scraper.parse import parse_study
+from scraper.parse import PARSER_VERSION, parse_study
 from scraper.records import LoadItem, StudyPage
 from scraper.responses import FetchResult
-from scraper.schedule import outcome_of
+from scraper.schedule import Signature, outcome_of
 from scraper.staging import content_hash
 from tests.crawling import crawl
 
@@ -140,11 +140,22 @@ def test_a_visible_change_changes_the_signature(old: str, new: str) -> None:
 
 def test_outcome_is_judged_by_the_signature_when_both_visits_have_one() -> None:
     fetched = FetchResult(url="u", final_url="u", status=200, body=b"x", content_sha256="b" * 64)
-    assert outcome_of(fetched, "a" * 64, "sig", "sig") == "unchanged"
-    assert outcome_of(fetched, "a" * 64, "sig", "other") == "changed"
-    assert outcome_of(fetched, "a" * 64, "sig", None) == "changed"  # by the bytes, as before
-    assert outcome_of(fetched, "b" * 64, "sig", "other") == "unchanged"  # identical bytes
-    assert outcome_of(fetched, None, "sig", None) == "new"
+    sig, other = Signature("sig", "1.1.0"), Signature("other", "1.1.0")
+    assert outcome_of(fetched, "a" * 64, sig, sig) == "unchanged"
+    assert outcome_of(fetched, "a" * 64, sig, other) == "changed"
+    assert outcome_of(fetched, "a" * 64, sig, None) == "changed"  # by the bytes, as before
+    assert outcome_of(fetched, "b" * 64, sig, other) == "unchanged"  # identical bytes
+    assert outcome_of(fetched, None, sig, None) == "new"
+
+
+def test_records_read_by_two_parser_versions_are_not_compared() -> None:
+    """A parser release may read every page differently: that is no change of the site. A
+    signature kept before versions were (None) is compared by its hash, as before."""
+    fetched = FetchResult(url="u", final_url="u", status=200, body=b"x", content_sha256="b" * 64)
+    now, before = Signature("new-reading", "1.2.0"), Signature("old-reading", "1.1.0")
+    assert outcome_of(fetched, "a" * 64, now, before) == "unchanged"
+    assert outcome_of(fetched, "a" * 64, now, Signature("old-reading")) == "changed"
+    assert outcome_of(fetched, "a" * 64, now, Signature("new-reading")) == "unchanged"
 
 
 # --- the loader: ages as estimates, the content hash and last_changed_at --------------------------
@@ -209,9 +220,10 @@ def test_session_signatures_are_the_stored_content_hashes(tmp_path: Path) -> Non
         item = LoadItem(page=page, fetched_url=BASE + STUDY_PATH, fetched_at=SEEN)
         load.load_pages(con, [item], observed_at=SEEN, run_id=None)
         listing = LoadItem(page=StudyPage(page_kind="search"), fetched_url=BASE + "/search?q=x")
-        stored = con.execute("SELECT content_hash FROM studies").fetchone()
+        stored = con.execute("SELECT content_hash, parser_version FROM studies").fetchone()
         assert stored is not None
-        assert load.signatures(con, [item, listing]) == {BASE + STUDY_PATH: stored[0]}
+        assert stored[1] == PARSER_VERSION
+        assert load.signatures(con, [item, listing]) == {BASE + STUDY_PATH: stored}
     finally:
         con.close()
 
@@ -291,3 +303,31 @@ def test_a_noisy_but_unchanged_page_is_unchanged_and_its_interval_grows(tmp_path
         assert re.fullmatch("[0-9a-f]{64}", str((signature.fetchone() or ("",))[0]))
     finally:
         con.close()
+
+
+def test_a_parser_release_is_no_change_of_the_site(tmp_path: Path) -> None:
+    """The last visit was read by an older parser, which read the page differently: the next
+    visit of the same page is unchanged, and its signature is kept with today's version."""
+    site = NoisySite()
+    config = CrawlConfig(base_url=BASE, rate=1000.0, batch_size=10)
+    db_path = tmp_path / "crawl.duckdb"
+    transport = httpx.MockTransport(site.handle)
+    crawl(config, db_path, transport=transport, full=True)
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute(
+            "UPDATE pages SET signature = ?, signature_parser = '0.9.0' WHERE url = ?",
+            ["0" * 64, BASE + STUDY_PATH],
+        )
+    finally:
+        con.close()
+    crawl(config, db_path, transport=transport, full=True)
+    assert _page_state(db_path)[::2] == ("unchanged", 1)
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        kept = con.execute(
+            "SELECT signature_parser FROM pages WHERE url = ?", [BASE + STUDY_PATH]
+        ).fetchone()
+    finally:
+        con.close()
+    assert kept == (PARSER_VERSION,)

@@ -45,6 +45,7 @@ from scraper.schedule import (
     P_CHANGED_SQL,
     Outcome,
     PageState,
+    Signature,
     Visit,
     due_order,
     newest_lastmods,
@@ -421,7 +422,7 @@ class Frontier:
         results: Sequence[FetchResult],
         *,
         now: datetime | None = None,
-        signatures: Mapping[str, str] | None = None,
+        signatures: Mapping[str, Signature] | None = None,
     ) -> list[Outcome]:
         """Record a batch of visits in one transaction; returns each result's outcome.
 
@@ -473,7 +474,13 @@ class Frontier:
                 "etag": pa.array([v.etag for v in visits], pa.string()),
                 "last_modified": pa.array([v.last_modified for v in visits], pa.string()),
                 "content_sha256": pa.array([v.content_sha256 for v in visits], pa.string()),
-                "signature": pa.array([v.signature for v in visits], pa.string()),
+                "signature": pa.array(
+                    [v.signature.content_hash if v.signature else None for v in visits], pa.string()
+                ),
+                "signature_parser": pa.array(
+                    [v.signature.parser_version if v.signature else None for v in visits],
+                    pa.string(),
+                ),
                 "error": pa.array([v.error for v in visits], pa.string()),
                 "next_visit_at": pa.array([v.next_visit_at for v in visits], TIMESTAMP_UTC),
                 "revisit_seconds": pa.array([v.revisit_seconds for v in visits], pa.int64()),
@@ -485,7 +492,8 @@ class Frontier:
             self.con.execute(
                 "UPDATE pages SET status_code = v.status_code, fetched_at = v.fetched_at,"
                 " etag = v.etag, last_modified = v.last_modified,"
-                " content_sha256 = v.content_sha256, signature = v.signature, error = v.error,"
+                " content_sha256 = v.content_sha256, signature = v.signature,"
+                " signature_parser = v.signature_parser, error = v.error,"
                 " next_visit_at = v.next_visit_at, revisit_seconds = v.revisit_seconds,"
                 " failures = v.failures, attempts = pages.attempts + v.attempts,"
                 " visits = pages.visits + 1,"
@@ -653,9 +661,19 @@ class Frontier:
         with self._registered("probe", pa.table({"url": pa.array(urls, pa.string())})):
             rows = self.con.execute(
                 "SELECT url, revisit_seconds, failures, etag, last_modified, content_sha256,"
-                " signature FROM pages JOIN probe USING (url)"
+                " signature, signature_parser FROM pages JOIN probe USING (url)"
             ).fetchall()
-        return {row[0]: PageState(*row[1:]) for row in rows}
+        return {
+            url: PageState(
+                revisit_seconds=interval,
+                failures=failures,
+                etag=etag,
+                last_modified=modified,
+                content_sha256=sha256,
+                signature=Signature(digest, parser) if digest else None,
+            )
+            for url, interval, failures, etag, modified, sha256, digest, parser in rows
+        }
 
 
 # The due predicate; parameters: stale-claim cutoff, crawl id, full flag, now.

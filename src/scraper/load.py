@@ -210,9 +210,12 @@ def _with_ages(con: duckdb.DuckDBPyConnection, visits: list[Candidate]) -> list[
     return [settled[index] for index in range(len(visits))]
 
 
-def signatures(con: duckdb.DuckDBPyConnection, pages: Iterable[LoadItem]) -> dict[str, str]:
-    """Fetched URL -> the content hash now stored for the study the page was read into: what
-    the frontier judges a study page's visit by. Pages that are not studies are absent."""
+def signatures(
+    con: duckdb.DuckDBPyConnection, pages: Iterable[LoadItem]
+) -> dict[str, tuple[str, str]]:
+    """Fetched URL -> the content hash now stored for the study the page was read into and the
+    parser version that read it: what the frontier judges a study page's visit by
+    (`schedule.Signature`). Pages that are not studies are absent."""
     by_url = {
         item.fetched_url: study_id
         for item in pages
@@ -220,11 +223,11 @@ def signatures(con: duckdb.DuckDBPyConnection, pages: Iterable[LoadItem]) -> dic
         if (study_id := item.page.study_id or study_id_from_url(canonicalize(item.fetched_url)))
     }
     rows = con.execute(
-        "SELECT study_id, content_hash FROM studies"
+        "SELECT study_id, content_hash, parser_version FROM studies"
         " WHERE study_id IN (SELECT unnest(?::VARCHAR[]))",
         [sorted(set(by_url.values()))],
     ).fetchall()
-    hashes = dict(rows)
+    hashes = {study_id: (digest, version) for study_id, digest, version in rows}
     return {url: hashes[sid] for url, sid in by_url.items() if sid in hashes}
 
 

@@ -33,6 +33,27 @@ OUTCOMES: tuple[Outcome, ...] = ("new", "changed", "unchanged", "gone", "failed"
 
 
 @dataclass(frozen=True, slots=True)
+class Signature:
+    """What a study page's visit is judged by: the `content_hash` of the record the page was read
+    into, and the version of the parser that read it (None: kept before versions were)."""
+
+    content_hash: str
+    parser_version: str | None = None
+
+    def judged_against(self, previous: Signature) -> Outcome:
+        """Unchanged or changed since `previous`. Records read by two parser versions are not
+        compared: a parser release may read every page differently (a field it now finds, a
+        fix), and judging that a change of each page would shrink every interval and count a
+        change in every history (lowering each page's floor for spending ahead). It is judged
+        unchanged instead: at worst one real change, made between the two visits, goes
+        unnoticed by the schedule (the warehouse stores the new record either way)."""
+        versions = (self.parser_version, previous.parser_version)
+        if None not in versions and versions[0] != versions[1]:
+            return "unchanged"
+        return "unchanged" if self.content_hash == previous.content_hash else "changed"
+
+
+@dataclass(frozen=True, slots=True)
 class PageState:
     """What the frontier holds about a URL before a visit is recorded."""
 
@@ -41,7 +62,7 @@ class PageState:
     etag: str | None
     last_modified: str | None
     content_sha256: str | None
-    signature: str | None = None  # of the record last read from the page (study pages)
+    signature: Signature | None = None  # of the record last read from the page (study pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +81,7 @@ class Visit:
     revisit_seconds: int
     failures: int
     attempts: int
-    signature: str | None = None
+    signature: Signature | None = None
 
 
 def visit(
@@ -68,7 +89,7 @@ def visit(
     before: PageState,
     now: datetime,
     config: CrawlConfig,
-    signature: str | None = None,
+    signature: Signature | None = None,
 ) -> Visit:
     """The row update for `result`: its outcome, the next visit, and the validators to keep (a
     failed visit keeps those of the last good one). `signature`: of the record the page was read
@@ -98,8 +119,8 @@ def visit(
 def outcome_of(
     result: FetchResult,
     previous_sha256: str | None,
-    signature: str | None = None,
-    previous_signature: str | None = None,
+    signature: Signature | None = None,
+    previous_signature: Signature | None = None,
 ) -> Outcome:
     """What a visit found: judged by the record's signature when this visit and an earlier one
     were both read into a record, else against the hash of the last body we saw (identical bytes
@@ -116,15 +137,15 @@ def outcome_of(
 def _ok_outcome(
     result: FetchResult,
     previous_sha256: str | None,
-    signature: str | None,
-    previous_signature: str | None,
+    signature: Signature | None,
+    previous_signature: Signature | None,
 ) -> Outcome:
     if result.unchanged or (previous_sha256 and result.content_sha256 == previous_sha256):
         return "unchanged"
     if previous_sha256 is None:
         return "new"
     if signature is not None and previous_signature is not None:
-        return "unchanged" if signature == previous_signature else "changed"
+        return signature.judged_against(previous_signature)
     return "changed"
 
 

@@ -62,6 +62,7 @@ from scraper.progress import RunProgress
 from scraper.records import LoadItem
 from scraper.report import BatchReport, RunReport, SpoolNote, drift_message
 from scraper.responses import FetchResult, FetchTarget
+from scraper.schedule import Signature
 from scraper.shards import StagingError
 from scraper.spool import Spool, SpooledBatch, default_spool_dir
 from scraper.warc import ArchivedResponse, ArchiveEntry
@@ -561,10 +562,12 @@ class CrawlSession:
 
     def _signatures(
         self, results: Sequence[FetchResult], items: Sequence[LoadItem]
-    ) -> dict[str, str]:
+    ) -> dict[str, Signature]:
         """Target URL -> the signature of the record its page was read into (study pages)."""
         by_final = load.signatures(self.con, items)
-        return {r.url: by_final[r.final_url] for r in results if r.final_url in by_final}
+        return {
+            r.url: Signature(*by_final[r.final_url]) for r in results if r.final_url in by_final
+        }
 
     def _load(
         self, results: Sequence[FetchResult], items: Sequence[LoadItem]
