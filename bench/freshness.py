@@ -51,6 +51,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -436,15 +437,7 @@ def run(
     if workers == 1:
         done = [simulate(settings, job, workdir, echo=echo) for job in jobs]
     else:
-        # Spawned, not forked: the parent may hold threads (a replica server, Prefect's). A
-        # multiprocessing Pool, not a ProcessPoolExecutor: leaving its block terminates the
-        # workers, so a bench stopped (Ctrl-C, SIGTERM: `main`) stops them too, where the
-        # executor would wait for their jobs, each minutes long, or leave them running orphaned.
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            pending = [
-                pool.apply_async(simulate, (settings, job, workdir), {"echo": echo}) for job in jobs
-            ]
-            done = [result.get() for result in pending]
+        done = _in_processes(settings, jobs, workdir, min(workers, len(jobs)), echo=echo)
     rows = [row for job, days in zip(jobs, done, strict=True) if not job.quiet for row in days]
     quiet = [row for job, days in zip(jobs, done, strict=True) if job.quiet for row in days]
     return Outcome(
@@ -453,6 +446,26 @@ def run(
         quiet=tuple(quiet),
         seconds=time.monotonic() - started,
     )
+
+
+def _in_processes(
+    settings: Settings, jobs: list[Job], workdir: Path, workers: int, *, echo: bool
+) -> list[list[DayRow]]:
+    """`simulate` each job in a pool of `workers` processes. Spawned, not forked: the parent may
+    hold threads (a replica server, Prefect's). A bench stopped (Ctrl-C; SIGTERM, which `main`
+    turns into an exit) terminates its workers: the executor alone would wait for their jobs,
+    minutes each, or leave them running orphaned. A worker that dies breaks the pool (an error),
+    where a multiprocessing Pool would wait for its lost job for ever."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        try:
+            futures = [pool.submit(simulate, settings, job, workdir, echo=echo) for job in jobs]
+            return [future.result() for future in futures]
+        except BaseException:
+            for child in multiprocessing.active_children():
+                child.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False) -> list[DayRow]:
@@ -559,8 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from bench import freshness_report  # noqa: PLC0415 -- it imports this module
 
-    # SIGTERM unwinds like Ctrl-C: the workers are stopped and the work directory removed.
-    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
+    signal.signal(signal.SIGTERM, _terminated)
     with tempfile.TemporaryDirectory(prefix="freshness-") as workdir:
         outcome = run(settings, Path(workdir), log=lambda line: print(line, flush=True), echo=True)
     text = freshness_report.markdown(outcome)
@@ -570,6 +582,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.chart:
         freshness_report.chart(outcome, args.chart)
     return 0
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C: the workers are stopped and the work directory removed; a
+    second SIGTERM meanwhile is ignored, so that the clean-up finishes."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(128 + signal.SIGTERM)
 
 
 if __name__ == "__main__":
