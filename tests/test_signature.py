@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -307,12 +308,27 @@ def test_a_noisy_but_unchanged_page_is_unchanged_and_its_interval_grows(tmp_path
 
 def test_a_parser_release_is_no_change_of_the_site(tmp_path: Path) -> None:
     """The last visit was read by an older parser, which read the page differently: the next
-    visit of the same page is unchanged, and its signature is kept with today's version."""
+    visit of the same page cannot be judged. It is taken as unchanged, keeps the page's interval
+    and adds nothing to its observed history; its signature is kept with today's version, so the
+    visit after it is judged again."""
     site = NoisySite()
     config = CrawlConfig(base_url=BASE, rate=1000.0, batch_size=10)
     db_path = tmp_path / "crawl.duckdb"
     transport = httpx.MockTransport(site.handle)
+    history = "SELECT revisit_seconds, observed_visits, signature_parser FROM pages WHERE url = ?"
+
+    def row() -> tuple[int, int, str]:
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
+            found = con.execute(history, [BASE + STUDY_PATH]).fetchone()
+        finally:
+            con.close()
+        assert found is not None
+        return found[0], found[1], found[2]
+
     crawl(config, db_path, transport=transport, full=True)
+    crawl(config, db_path, transport=transport, full=True)  # a judged revisit: the interval grew
+    interval, observed, _ = row()
     con = duckdb.connect(str(db_path))
     try:
         con.execute(
@@ -323,11 +339,40 @@ def test_a_parser_release_is_no_change_of_the_site(tmp_path: Path) -> None:
         con.close()
     crawl(config, db_path, transport=transport, full=True)
     assert _page_state(db_path)[::2] == ("unchanged", 1)
-    con = duckdb.connect(str(db_path), read_only=True)
+    assert row() == (interval, observed, PARSER_VERSION)
+    crawl(config, db_path, transport=transport, full=True)  # judged again
+    grown, more, _ = row()
+    assert grown > interval
+    assert more == observed + 1
+
+
+def test_migration_009_gives_kept_signatures_the_version_of_their_study(tmp_path: Path) -> None:
+    """A page whose signature is still its stored study's hash takes that study's parser
+    version; one whose study was read again since (its hash moved on) stays NULL, compared by
+    its hash as before."""
+    older = tmp_path / "sql"
+    (older / "migrations").mkdir(parents=True)
+    (older / "views").mkdir()
+    for migration in sorted((db.sql_dir() / "migrations").glob("00[1-8]_*.sql")):
+        shutil.copy(migration, older / "migrations")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
     try:
-        kept = con.execute(
-            "SELECT signature_parser FROM pages WHERE url = ?", [BASE + STUDY_PATH]
-        ).fetchone()
+        db.migrate(con, older)
+        for study_id, digest in (("Aaaa", "kept"), ("Bbbb", "moved-on")):
+            con.execute(
+                "INSERT INTO studies (study_id, url, title, sections, page_kind, parser_version,"
+                " warnings, content_hash, first_seen_at, last_seen_at, last_changed_at)"
+                " VALUES (?, 'u', 't', [], 'study', '1.0.0', [], ?, ?, ?, ?)",
+                [study_id, digest, SEEN, SEEN, SEEN],
+            )
+            con.execute(
+                "INSERT INTO pages (url, study_id, page_kind, source, discovered_at,"
+                " next_visit_at, revisit_seconds, signature)"
+                " VALUES (?, ?, 'study', 'sitemap', ?, ?, 86400, 'kept')",
+                [f"{BASE}/research/x-{study_id}", study_id, SEEN, SEEN],
+            )
+        assert 9 in db.migrate(con)
+        rows = con.execute("SELECT study_id, signature_parser FROM pages ORDER BY 1").fetchall()
     finally:
         con.close()
-    assert kept == (PARSER_VERSION,)
+    assert rows == [("Aaaa", "1.0.0"), ("Bbbb", None)]

@@ -486,6 +486,7 @@ class Frontier:
                 "revisit_seconds": pa.array([v.revisit_seconds for v in visits], pa.int64()),
                 "failures": pa.array([v.failures for v in visits], pa.int64()),
                 "attempts": pa.array([v.attempts for v in visits], pa.int64()),
+                "judged": pa.array([v.judged for v in visits], pa.bool_()),
             }
         )
         with self._registered("visits", table):
@@ -712,8 +713,9 @@ _AHEAD_FLOOR = (
 
 
 # The visit history the change-rate estimate reads (migration 007): a revisit judged changed or
-# unchanged adds one visit, its change, and the time since the judged visit before it.
-_REVISIT = "v.outcome IN ('changed', 'unchanged') AND pages.judged_at IS NOT NULL"
+# unchanged adds one visit, its change, and the time since the judged visit before it (one that
+# could not be judged, `Visit.judged`, adds nothing, and the next counts from it).
+_REVISIT = "v.judged AND v.outcome IN ('changed', 'unchanged') AND pages.judged_at IS NOT NULL"
 _OBSERVED_HISTORY = (
     "observed_visits = coalesce(pages.observed_visits, 0)"
     f"   + CASE WHEN {_REVISIT} THEN 1 ELSE 0 END,"

@@ -40,17 +40,14 @@ class Signature:
     content_hash: str
     parser_version: str | None = None
 
-    def judged_against(self, previous: Signature) -> Outcome:
-        """Unchanged or changed since `previous`. Records read by two parser versions are not
-        compared: a parser release may read every page differently (a field it now finds, a
-        fix), and judging that a change of each page would shrink every interval and count a
-        change in every history (lowering each page's floor for spending ahead). It is judged
-        unchanged instead: at worst one real change, made between the two visits, goes
-        unnoticed by the schedule (the warehouse stores the new record either way)."""
+    def comparable_with(self, previous: Signature) -> bool:
+        """Whether a visit can be judged against `previous`: not when two parser versions read
+        them. A parser release may read every page differently (a field it now finds, a fix),
+        and judging that a change of each page would shrink every interval and count a change
+        in every history (lowering each page's floor for spending ahead). A signature kept
+        before versions were is compared by its hash."""
         versions = (self.parser_version, previous.parser_version)
-        if None not in versions and versions[0] != versions[1]:
-            return "unchanged"
-        return "unchanged" if self.content_hash == previous.content_hash else "changed"
+        return None in versions or versions[0] == versions[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +79,9 @@ class Visit:
     failures: int
     attempts: int
     signature: Signature | None = None
+    # False for a visit that could not be judged (`Signature.comparable_with`): it adds nothing
+    # to the page's observed history and keeps its interval.
+    judged: bool = True
 
 
 def visit(
@@ -95,8 +95,11 @@ def visit(
     failed visit keeps those of the last good one). `signature`: of the record the page was read
     into on this visit, when it was read into one."""
     outcome = outcome_of(result, before.content_sha256, signature, before.signature)
-    interval, wait, failures = schedule(
-        outcome, before.revisit_seconds, before.failures, config, result.retry_after_s
+    judged = not _read_by_another_parser(result, before, signature)
+    interval, wait, failures = (
+        schedule(outcome, before.revisit_seconds, before.failures, config, result.retry_after_s)
+        if judged
+        else (before.revisit_seconds, timedelta(seconds=before.revisit_seconds), 0)
     )
     fine = outcome in ("new", "changed", "unchanged")
     return Visit(
@@ -113,6 +116,22 @@ def visit(
         failures=failures,
         attempts=result.attempts,
         signature=signature if fine and signature is not None else before.signature,
+        judged=judged,
+    )
+
+
+def _read_by_another_parser(
+    result: FetchResult, before: PageState, signature: Signature | None
+) -> bool:
+    """A visit whose bytes differ from the last one's and whose record another parser version
+    read: it cannot be judged (`Signature.comparable_with`), and it is taken as unchanged."""
+    return (
+        result.ok
+        and not result.unchanged
+        and result.content_sha256 != before.content_sha256
+        and signature is not None
+        and before.signature is not None
+        and not signature.comparable_with(before.signature)
     )
 
 
@@ -145,7 +164,10 @@ def _ok_outcome(
     if previous_sha256 is None:
         return "new"
     if signature is not None and previous_signature is not None:
-        return signature.judged_against(previous_signature)
+        same = signature.content_hash == previous_signature.content_hash
+        comparable = signature.comparable_with(previous_signature)
+        # Not comparable: taken as unchanged, and `visit` keeps the interval and the history.
+        return "unchanged" if same or not comparable else "changed"
     return "changed"
 
 
