@@ -148,7 +148,9 @@ class Settings:
     seed: int = 7
     quiet_studies: int = 1000  # the quiet site's size
     quiet_days: int | None = None  # its days; None: `days`
-    lastmods: bool = True  # the sitemaps give each study's <lastmod> (true to its last change)
+    # The sitemaps give each study's <lastmod> (true to its last change): off by default, since
+    # with them every policy that reads sitemaps hourly is as good as an oracle.
+    lastmods: bool = False
     change_rates: float = 1.0  # multiplies the changing studies' rates (`LiveSite`)
     workers: int = 0  # processes, one policy each; 0: as many as there are cores; 1: in this one
 
@@ -433,7 +435,10 @@ def run(
     started = time.monotonic()
     jobs = [Job(policy) for policy in POLICIES] + [Job(POLICIES[0], quiet=True)]
     workers = settings.workers or os.cpu_count() or 1
-    log(f"{settings.studies} studies, {settings.days} days, {len(jobs)} jobs on {workers} workers")
+    log(
+        f"{settings.studies} studies, {settings.days} days: {len(POLICIES)} policies and the quiet"
+        f" site, {len(jobs)} jobs on {workers} workers"
+    )
     if workers == 1:
         done = [simulate(settings, job, workdir, echo=echo) for job in jobs]
     else:
@@ -528,8 +533,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ratio", type=float, default=LIVE_RATIO, help="requests per study a day")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--no-lastmod", action="store_true", help="sitemaps without <lastmod>: no change hints"
+        "--lastmod",
+        action="store_true",
+        help="sitemaps give each study's true <lastmod>: every policy near the oracle",
     )
+    # The default since session 8; kept so that the commands of earlier results still run.
+    parser.add_argument("--no-lastmod", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--change-rates",
         type=float,
@@ -557,6 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (days < 2, f"--days must be 2 or more, not {days}"),
         (not 0 < args.ratio < math.inf, f"--ratio must be positive and finite, not {args.ratio:g}"),
         (not 0 < rates < 1e3, f"--change-rates must be in (0, 1000), not {rates:g}"),
+        (args.workers < 0, f"--workers must be 0 (one per core) or more, not {args.workers}"),
     ):
         if wrong:
             parser.error(message)
@@ -566,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio=args.ratio,
         seed=args.seed,
         quiet_studies=max(10, studies // 5),
-        lastmods=not args.no_lastmod,
+        lastmods=args.lastmod and not args.no_lastmod,
         change_rates=args.change_rates,
         workers=args.workers,
     )

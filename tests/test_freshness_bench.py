@@ -107,6 +107,9 @@ def test_the_report_has_its_verdicts_tables_and_chart(
     assert all(target in text for target, _met, _figures in verdicts)
     assert ("never over budget", True, "0 runs over") in verdicts
     assert "**One run a day**" in text  # a site this small: the oracle is no bound
+    # No verdict on the lead where the oracle is not above the fixed policy.
+    lead = next(v for v in verdicts if v[0].startswith("of the oracle's lead"))
+    assert (lead[1] is None) == ("n/a" in lead[2])
     assert text.count("| day | policy |") == 2
     assert "| 1-2 | " in text  # the week-by-week table: days 1 and 2 of a 3-day run
     path = tmp_path / "freshness.png"
@@ -117,7 +120,7 @@ def test_the_report_has_its_verdicts_tables_and_chart(
 def test_the_lead_won_is_the_crawlers_share_of_the_oracles_lead_over_the_fixed_policy() -> None:
     assert freshness_report.lead_won(0.99, 0.98, 1.0) == pytest.approx(0.5)
     assert freshness_report.lead_won(0.97, 0.98, 1.0) == pytest.approx(-0.5)
-    assert freshness_report.lead_won(0.9, 0.95, 0.95) == 1.0  # no lead to win
+    assert freshness_report.lead_won(0.9, 0.95, 0.95) is None  # no lead to win
 
 
 def day_row(policy: str, day: int, fresh: int) -> freshness.DayRow:
@@ -236,6 +239,7 @@ def test_quick_refuses_studies_or_days_it_would_override(
         (["--days", "1"], "--days must be 2 or more, not 1"),
         (["--ratio", "nan"], "--ratio must be positive and finite, not nan"),
         (["--ratio", "inf"], "--ratio must be positive and finite, not inf"),
+        (["--workers", "-1"], "--workers must be 0 (one per core) or more, not -1"),
     ],
 )
 def test_wrong_arguments_get_one_line_each(

@@ -83,6 +83,11 @@ def sql_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "warehouse"
 
 
+def missing_warehouse(path: str | Path) -> str:
+    """The refusal for a warehouse file that is not there, with what makes one."""
+    return f"no warehouse at {path} (a crawl makes one: `scraper crawl --db {path}`)"
+
+
 def connect(
     path: str | Path,
     *,
@@ -100,7 +105,7 @@ def connect(
     connections of a process: a `SET` would leak into the other connections to the same file.
     """
     if read_only and not Path(path).exists():
-        raise WarehouseError(f"no warehouse at {path}")
+        raise WarehouseError(missing_warehouse(path))
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
     except duckdb.ConnectionException as exc:

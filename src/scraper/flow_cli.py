@@ -261,8 +261,10 @@ def reparse_command(
     verbose: VerboseOption = False,
 ) -> None:
     """Rebuild every record from the WARC archive with the current parser (no network)."""
+    from scraper import db  # noqa: PLC0415  # DuckDB: on use, not for `--help`
+
     if not db_path.exists():
-        fail(f"no warehouse at {db_path}")
+        fail(db.missing_warehouse(db_path))
     if archive_dir is not None and not archive_dir.is_dir():  # read from, never created
         fail(f"no archive directory at {archive_dir}")
     _check_not_held(db_path)
@@ -272,7 +274,6 @@ def reparse_command(
     if waiting := unloaded_message(db_path):
         fail(waiting)
     prefect_settings(verbose=verbose)
-    from scraper import db  # noqa: PLC0415  # DuckDB: on use, not for `--help`
     from scraper.flows import run_reparse  # noqa: PLC0415  # Prefect loads only for flow commands
 
     archive = str(archive_dir) if archive_dir else None
@@ -341,13 +342,14 @@ def _checked_config(base_url: str, rate: float, concurrency: int, batch_size: in
 
 
 def _checked_budget(text: str | None) -> int | None:
-    """--budget as a whole number of requests, at least 1 (typer's int type would print a
-    framed usage error; this is one line like every other refusal)."""
+    """--budget as a whole number of requests (typer's int type would print a framed usage
+    error; this is one line like every other refusal). How small is too small is
+    `_check_budget_fetches_a_page`'s to say, with the least that fetches a page."""
     if text is None:
         return None
     value = text.strip().replace("_", "")
-    if not value.isdigit() or int(value) < 1:
-        fail(f"--budget must be a whole number of requests, at least 1, not {text!r}")
+    if not value.isdigit():
+        fail(f"--budget must be a whole number of requests, not {text!r}")
     return int(value)
 
 

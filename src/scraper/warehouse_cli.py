@@ -154,7 +154,7 @@ def shell_command(db_path: DbOption) -> None:
     from scraper import db, warehouse  # noqa: PLC0415  # DuckDB: on use, not for `--help`
 
     if not db_path.exists():
-        fail(f"no warehouse at {db_path}", EXIT_FAILED)
+        fail(db.missing_warehouse(db_path), EXIT_FAILED)
     interactive = sys.stdin.isatty()
     pending: list[str] = []
     while True:
