@@ -12,10 +12,16 @@ from bench.freshness import RUN_BUDGET_FLOOR, DayRow, Outcome, runs_per_day
 # The issue's targets.
 ORACLE_SHARE = 0.9  # the crawler's freshness, at least this share of the oracle's
 NEW_WITHIN_DAYS = 1.0  # every new study in the warehouse within a simulated day
-WELL_ABOVE = 0.05  # "well above the fixed policy": this much more freshness
-# Where the oracle itself is not WELL_ABOVE the fixed policy (a budget that revisits everything
-# daily), no policy can be: the crawler is then judged on the share of the oracle's lead over
-# the fixed policy it wins, of every live study and of the studies that change.
+# "Well above the fixed policy": read on the scale where freshness differs, its complement. With
+# most studies never changing after publication, every policy keeps ~80% of them fresh once read,
+# so freshness itself spreads little (the oracle was 0.015 above the fixed policy at the live
+# ratio: a fixed margin such as +0.05, this bench's first reading, no policy could meet). Well
+# above is the crawler leaving at most this share of the fixed policy's stale studies stale, of
+# every live study and of those that change; i.e. winning at least half of what perfect
+# freshness would win over the fixed policy (stricter than half of the oracle's lead, the bound).
+STALE_SHARE = 0.5
+# And of what the oracle (visiting exactly the pages that changed) wins over the fixed policy,
+# the crawler wins at least this share, of every live study and of the studies that change.
 LEAD_WON = 0.5
 POLICIES = ("crawler", "fixed", "oracle")  # in the order `lead_won` takes them
 
@@ -51,6 +57,7 @@ def verdicts(outcome: Outcome) -> list[tuple[str, bool | None, str]]:
     quiet = list(outcome.quiet)
     grows = len(quiet) >= 2 and quiet[-1].mean_interval_days > quiet[1].mean_interval_days
     won = (lead_won(crawler, fixed, oracle), lead_won(*changing))
+    stale = (stale_share(crawler, fixed), stale_share(changing[0], changing[1]))
     return [
         (
             f"crawler freshness >= {ORACLE_SHARE:.0%} of the oracle's",
@@ -58,14 +65,12 @@ def verdicts(outcome: Outcome) -> list[tuple[str, bool | None, str]]:
             f"{crawler:.3f} vs {oracle:.3f} ({crawler / oracle:.1%})" if oracle else "n/a",
         ),
         (
-            f"crawler freshness well above the fixed policy's (+{WELL_ABOVE:g})",
-            crawler >= fixed + WELL_ABOVE,
-            f"{crawler:.3f} vs {fixed:.3f}; the oracle's: {oracle:.3f}"
-            + (
-                " (no policy can: the oracle is not that far above)"
-                if oracle < fixed + WELL_ABOVE
-                else ""
-            ),
+            f"crawler freshness well above the fixed policy's: at most {STALE_SHARE:.0%} of its"
+            " stale share (every live study; the studies that change)",
+            all(share <= STALE_SHARE for share in stale),
+            f"{stale[0]:.0%}; {stale[1]:.0%} (stale {1 - crawler:.3f} vs {1 - fixed:.3f};"
+            f" {1 - changing[0]:.3f} vs {1 - changing[1]:.3f}; freshness {crawler:.3f} vs"
+            f" {fixed:.3f}, the oracle's {oracle:.3f})",
         ),
         (
             f"of the oracle's lead over the fixed policy, the crawler wins >= {LEAD_WON:.0%}"
@@ -95,6 +100,12 @@ def lead_won(crawler: float, fixed: float, oracle: float) -> float | None:
     """The share of the oracle's lead over the fixed policy that the crawler wins (it may pass
     1, or fall below 0); None where the oracle is not above the fixed policy: no lead to win."""
     return (crawler - fixed) / (oracle - fixed) if oracle > fixed else None
+
+
+def stale_share(crawler: float, fixed: float) -> float:
+    """The crawler's stale share (1 - freshness) as a share of the fixed policy's (0: none
+    stale; 1: as many; 0 where neither has any)."""
+    return (1 - crawler) / (1 - fixed) if fixed < 1 else 0.0 if crawler >= 1 else float("inf")
 
 
 def _share(won: float | None) -> str:

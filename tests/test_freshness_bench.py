@@ -117,6 +117,13 @@ def test_the_report_has_its_verdicts_tables_and_chart(
     assert path.read_bytes().startswith(b"\x89PNG")
 
 
+def test_well_above_is_read_as_a_share_of_the_fixed_policys_stale_studies() -> None:
+    assert freshness_report.stale_share(0.99, 0.98) == pytest.approx(0.5)
+    assert freshness_report.stale_share(0.97, 0.98) == pytest.approx(1.5)
+    assert freshness_report.stale_share(1.0, 1.0) == 0.0
+    assert freshness_report.stale_share(0.99, 1.0) == float("inf")
+
+
 def test_the_lead_won_is_the_crawlers_share_of_the_oracles_lead_over_the_fixed_policy() -> None:
     assert freshness_report.lead_won(0.99, 0.98, 1.0) == pytest.approx(0.5)
     assert freshness_report.lead_won(0.97, 0.98, 1.0) == pytest.approx(-0.5)
