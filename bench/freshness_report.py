@@ -202,7 +202,8 @@ def _table(rows: Sequence[DayRow]) -> list[str]:
     ]
     return head + [
         f"| {r.day} | {r.policy} | {r.requests:,} / {r.budget:,} | {r.pages_fetched:,}"
-        f" | {r.changed:,} | {r.freshness:.3f} | {r.changing_freshness:.3f}"
+        f" | {r.changed:,} | {r.freshness:.3f}"
+        f" | {f'{r.changing_freshness:.3f}' if r.changing else '-'}"
         f" | {r.stalest_days:.1f} | {r.new_pending}"
         f" | {r.new_wait_max_days:.1f} | {r.mean_interval_days:.2f} |"
         for r in rows
