@@ -522,7 +522,35 @@ def _line(row: DayRow) -> str:
 # --- command line ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Command:
+    """What the command line asks for: the run's settings and where to write its report."""
+
+    settings: Settings
+    chart: Path | None = None
+    markdown: Path | None = None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    command = parse_command(argv)
+    from bench import freshness_report  # noqa: PLC0415 -- it imports this module
+
+    signal.signal(signal.SIGTERM, _terminated)
+    with tempfile.TemporaryDirectory(prefix="freshness-") as workdir:
+        outcome = run(
+            command.settings, Path(workdir), log=lambda line: print(line, flush=True), echo=True
+        )
+    text = freshness_report.markdown(outcome)
+    print(text)
+    if command.markdown:
+        command.markdown.write_text(text)
+    if command.chart:
+        freshness_report.chart(outcome, command.chart)
+    return 0
+
+
+def parse_command(argv: Sequence[str] | None = None) -> Command:
+    """The command line read, or one line on stderr and exit 2."""
     parser = ArgumentParser(
         prog="python -m bench freshness",
         description=__doc__,
@@ -580,18 +608,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         change_rates=args.change_rates,
         workers=args.workers,
     )
-    from bench import freshness_report  # noqa: PLC0415 -- it imports this module
-
-    signal.signal(signal.SIGTERM, _terminated)
-    with tempfile.TemporaryDirectory(prefix="freshness-") as workdir:
-        outcome = run(settings, Path(workdir), log=lambda line: print(line, flush=True), echo=True)
-    text = freshness_report.markdown(outcome)
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text)
-    if args.chart:
-        freshness_report.chart(outcome, args.chart)
-    return 0
+    return Command(settings, chart=args.chart, markdown=args.markdown)
 
 
 def _terminated(_signum: int, _frame: object) -> None:

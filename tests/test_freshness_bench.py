@@ -296,3 +296,17 @@ def test_a_bench_stopped_stops_its_worker_processes() -> None:
             for pid in workers:
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
+
+
+def test_the_command_line_reads_into_settings() -> None:
+    quick = freshness.parse_command(["--quick"])
+    assert (quick.settings.studies, quick.settings.days) == (300, 4)
+    assert quick.settings.lastmods is False  # the honest case: a change is learnt by visiting
+    assert freshness.parse_command(["--quick", "--lastmod"]).settings.lastmods is True
+    assert freshness.parse_command(["--no-lastmod"]).settings.lastmods is False  # older commands
+    default = freshness.parse_command([])
+    assert default.settings == freshness.Settings(quiet_studies=1000)
+    assert (default.chart, default.markdown) == (None, None)
+    written = freshness.parse_command(["--chart", "c.png", "--markdown", "r.md", "--ratio", "0.5"])
+    assert (written.chart, written.markdown) == (Path("c.png"), Path("r.md"))
+    assert written.settings.ratio == 0.5
