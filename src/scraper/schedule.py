@@ -94,8 +94,7 @@ def visit(
     """The row update for `result`: its outcome, the next visit, and the validators to keep (a
     failed visit keeps those of the last good one). `signature`: of the record the page was read
     into on this visit, when it was read into one."""
-    outcome = outcome_of(result, before.content_sha256, signature, before.signature)
-    judged = not _read_by_another_parser(result, before, signature)
+    outcome, judged = _judged(result, before.content_sha256, signature, before.signature)
     interval, wait, failures = (
         schedule(outcome, before.revisit_seconds, before.failures, config, result.retry_after_s)
         if judged
@@ -120,21 +119,6 @@ def visit(
     )
 
 
-def _read_by_another_parser(
-    result: FetchResult, before: PageState, signature: Signature | None
-) -> bool:
-    """A visit whose bytes differ from the last one's and whose record another parser version
-    read: it cannot be judged (`Signature.comparable_with`), and it is taken as unchanged."""
-    return (
-        result.ok
-        and not result.unchanged
-        and result.content_sha256 != before.content_sha256
-        and signature is not None
-        and before.signature is not None
-        and not signature.comparable_with(before.signature)
-    )
-
-
 def outcome_of(
     result: FetchResult,
     previous_sha256: str | None,
@@ -144,13 +128,25 @@ def outcome_of(
     """What a visit found: judged by the record's signature when this visit and an earlier one
     were both read into a record, else against the hash of the last body we saw (identical bytes
     are unchanged either way)."""
+    return _judged(result, previous_sha256, signature, previous_signature)[0]
+
+
+def _judged(
+    result: FetchResult,
+    previous_sha256: str | None,
+    signature: Signature | None,
+    previous_signature: Signature | None,
+) -> tuple[Outcome, bool]:
+    """`outcome_of`, and whether the visit was judged at all: not when its record and the last
+    one were read by two parser versions (`Signature.comparable_with`); it is then taken as
+    unchanged, and `visit` keeps the interval and the history."""
     if result.ok:
         return _ok_outcome(result, previous_sha256, signature, previous_signature)
     if result.gone:
-        return "gone"
+        return "gone", True
     if result.failure == "refused":
-        return "refused"
-    return "failed"
+        return "refused", True
+    return "failed", True
 
 
 def _ok_outcome(
@@ -158,17 +154,17 @@ def _ok_outcome(
     previous_sha256: str | None,
     signature: Signature | None,
     previous_signature: Signature | None,
-) -> Outcome:
+) -> tuple[Outcome, bool]:
     if result.unchanged or (previous_sha256 and result.content_sha256 == previous_sha256):
-        return "unchanged"
+        return "unchanged", True
     if previous_sha256 is None:
-        return "new"
+        return "new", True
     if signature is not None and previous_signature is not None:
+        if not signature.comparable_with(previous_signature):
+            return "unchanged", False
         same = signature.content_hash == previous_signature.content_hash
-        comparable = signature.comparable_with(previous_signature)
-        # Not comparable: taken as unchanged, and `visit` keeps the interval and the history.
-        return "unchanged" if same or not comparable else "changed"
-    return "changed"
+        return ("unchanged" if same else "changed"), True
+    return "changed", True
 
 
 def schedule(
