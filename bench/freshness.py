@@ -32,7 +32,8 @@ The policies run in parallel processes (`--workers`; each serves its own replica
 a few thousand studies is a few minutes of parsing 50-300 KB pages.
 
 Measures, per day and policy, at the end of the day: requests counted by the run's budget,
-freshness (live studies whose stored record equals the truth; see `comparable`), the stalest
+freshness (live studies whose stored record equals the truth; see `comparable`; read at the end of
+each run of the day too, for its mean through the day), the stalest
 page (the longest time since a live study's page was last fetched), new studies not yet in the
 warehouse and the longest wait of those that arrived (from appearing on the site to their first
 fetch), and the mean revisit interval.
@@ -130,6 +131,42 @@ class DayRow:
     new_wait_max_days: float  # longest wait of a new study for its first fetch (pending: so far)
     mean_interval_days: float  # mean revisit interval of the fetched study pages
     ended_by: str
+    # Freshness read at the end of each of the day's runs (its end included), evenly spaced
+    # through it: of every live study, and of the studies that change. Read at the day's end alone,
+    # freshness favours a policy whose visits drift late in the day.
+    through_day: tuple[Snapshot, ...] = ()
+
+    @property
+    def freshness(self) -> float:
+        return self.fresh / self.live if self.live else 1.0
+
+    @property
+    def changing_freshness(self) -> float:
+        return self.changing_fresh / self.changing if self.changing else 1.0
+
+    @property
+    def day_freshness(self) -> float:
+        """Mean freshness over the day's instants (the day's end alone, without them)."""
+        if not self.through_day:
+            return self.freshness
+        return sum(s.freshness for s in self.through_day) / len(self.through_day)
+
+    @property
+    def day_changing_freshness(self) -> float:
+        if not self.through_day:
+            return self.changing_freshness
+        return sum(s.changing_freshness for s in self.through_day) / len(self.through_day)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Freshness at one instant: live studies, how many stored as the truth has them, and the
+    same of the studies that change after publication."""
+
+    live: int
+    fresh: int
+    changing: int
+    changing_fresh: int
 
     @property
     def freshness(self) -> float:
@@ -237,14 +274,18 @@ def runs_per_day(budget: int) -> int:
     return max(1, min(RUNS_PER_DAY, budget // RUN_BUDGET_FLOOR))
 
 
-def run_day(site: LiveSite, policy: Policy, budget: int, db_path: Path) -> Crawled:
+def run_day(
+    site: LiveSite, policy: Policy, budget: int, db_path: Path
+) -> tuple[Crawled, list[Snapshot]]:
     """A policy's day from its start: runs at even intervals (`runs_per_day`), each with its
     share of the day's budget and stopping at the next one's start; requests paced so the day's
-    budget would fill the day."""
+    budget would fill the day. Returns what the runs did and the freshness at the end of each
+    run but the last (the day's end, which `measure` reads)."""
     start = site.now
     runs = runs_per_day(budget)
     share = budget // runs
     crawled = NOTHING
+    snapshots: list[Snapshot] = []
     site.pace(DAY.total_seconds() / budget)
     try:
         for slice_ in range(1, runs + 1):
@@ -254,9 +295,11 @@ def run_day(site: LiveSite, policy: Policy, budget: int, db_path: Path) -> Crawl
             if site.now < end:
                 crawled += crawl_day(day_config(site, policy, share, end), db_path)
             site.pass_time(max(0, round((end - site.now).total_seconds())))
+            if slice_ < runs and db_path.exists():
+                snapshots.append(snapshot(site, db_path))
     finally:
         site.pace(None)
-    return crawled
+    return crawled, snapshots
 
 
 # --- the truth against the warehouse --------------------------------------------------------------
@@ -347,6 +390,18 @@ class Arrivals:
         return len(pending), max([*pending, *self.waits.values()], default=0.0)
 
 
+def snapshot(site: LiveSite, db_path: Path) -> Snapshot:
+    """Freshness now: the warehouse against its site's truth."""
+    truth = by_study(site.truth())
+    changing = site.changing() & set(truth)
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        stale = stale_studies(con, truth)
+    finally:
+        con.close()
+    return Snapshot(len(truth), len(truth) - len(stale), len(changing), len(changing - stale))
+
+
 def measure(
     site: LiveSite,
     db_path: Path,
@@ -356,8 +411,10 @@ def measure(
     budget: int,
     crawled: Crawled,
     arrivals: Arrivals,
+    through_day: Sequence[Snapshot] = (),
 ) -> DayRow:
-    """The end of one policy's day, read from its warehouse."""
+    """The end of one policy's day, read from its warehouse; `through_day`: the freshness
+    read at the end of the day's earlier runs."""
     truth = by_study(site.truth())
     changing = site.changing() & set(truth)
     con = duckdb.connect(str(db_path), read_only=True)
@@ -381,6 +438,7 @@ def measure(
         for sid, pages in truth.items()
     ]
     pending, longest_wait = arrivals.observe(site, truth, first_seen)
+    end = Snapshot(len(truth), len(truth) - len(stale), len(changing), len(changing - stale))
     return DayRow(
         policy=policy.name,
         day=day,
@@ -388,15 +446,16 @@ def measure(
         requests=crawled.requests,
         pages_fetched=crawled.fetched,
         changed=crawled.changed,
-        live=len(truth),
-        fresh=len(truth) - len(stale),
-        changing=len(changing),
-        changing_fresh=len(changing - stale),
+        live=end.live,
+        fresh=end.fresh,
+        changing=end.changing,
+        changing_fresh=end.changing_fresh,
         stalest_days=max(ages, default=0.0),
         new_pending=pending,
         new_wait_max_days=longest_wait,
         mean_interval_days=float(interval) / 86400,
         ended_by=crawled.ended_by,
+        through_day=(*through_day, end),
     )
 
 
@@ -493,7 +552,7 @@ def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False)
         arrivals = Arrivals(site.now)
         for day in range(days):
             budget = daily_budget(site, settings.ratio)
-            crawled = run_day(site, job.policy, budget, path)
+            crawled, through_day = run_day(site, job.policy, budget, path)
             row = measure(
                 site,
                 path,
@@ -502,6 +561,7 @@ def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False)
                 budget=budget,
                 crawled=crawled,
                 arrivals=arrivals,
+                through_day=through_day,
             )
             rows.append(row)
             if echo:
@@ -513,7 +573,8 @@ def _line(row: DayRow) -> str:
     return (
         f"day {row.day:>2} {row.policy:<8} requests {row.requests:>6}/{row.budget:<6}"
         f" fetched {row.pages_fetched:>6} freshness {row.freshness:.3f}"
-        f" (changing studies {row.changing_freshness:.3f})"
+        f" (changing studies {row.changing_freshness:.3f}; through the day"
+        f" {row.day_freshness:.3f}, {row.day_changing_freshness:.3f})"
         f" stalest {row.stalest_days:4.1f} d new pending {row.new_pending}"
         f" interval {row.mean_interval_days:4.2f} d"
     )

@@ -34,16 +34,25 @@ def by_policy(rows: Sequence[DayRow]) -> dict[str, list[DayRow]]:
 
 
 def mean_freshness(
-    rows: Sequence[DayRow], *, changing: bool = False, days: range | None = None
+    rows: Sequence[DayRow],
+    *,
+    changing: bool = False,
+    days: range | None = None,
+    through_day: bool = False,
 ) -> float:
     """Over the days after the first crawl (day 0, every page new, is alike for every policy), or
-    over `days`; of every live study, or of the studies that change after publication."""
+    over `days`; of every live study, or of the studies that change after publication; read at
+    each day's end (the issue's measure), or `through_day` (at the end of each of its runs)."""
     if days is None:
         days = range(1, max((row.day for row in rows), default=0) + 1)
-    chosen = [
-        row.changing_freshness if changing else row.freshness for row in rows if row.day in days
-    ]
+    chosen = [_freshness(row, changing, through_day) for row in rows if row.day in days]
     return sum(chosen) / len(chosen) if chosen else 1.0
+
+
+def _freshness(row: DayRow, changing: bool, through_day: bool) -> float:
+    if through_day:
+        return row.day_changing_freshness if changing else row.day_freshness
+    return row.changing_freshness if changing else row.freshness
 
 
 def verdicts(outcome: Outcome) -> list[tuple[str, bool | None, str]]:
@@ -144,6 +153,12 @@ def markdown(outcome: Outcome) -> str:
         "",
         markdown_weeks(outcome.rows),
         "",
+        "Read through the day instead (the mean of freshness at the end of each of the day's"
+        " runs, evenly spaced; read at the day's end alone, freshness favours a policy whose"
+        " visits drift late in the day):",
+        "",
+        markdown_weeks(outcome.rows, through_day=True),
+        "",
         *_table(outcome.rows),
         "",
         "Quiet site (change process off; noise and ticking ages on), the crawler's policy:",
@@ -153,23 +168,27 @@ def markdown(outcome: Outcome) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_weeks(rows: Sequence[DayRow]) -> str:
+def markdown_weeks(rows: Sequence[DayRow], *, through_day: bool = False) -> str:
     """Mean freshness week by week and the share of the oracle's lead the crawler wins: it learns
-    which pages change from their own histories, so its first weeks are not its steady state."""
+    which pages change from their own histories, so its first weeks are not its steady state.
+    The last line is every day after the first crawl."""
     policies = by_policy(rows)
     last = max((row.day for row in rows), default=0)
     lines = [
         "| days | crawler | fixed | oracle | lead won (all; changing) |",
         "|---|---:|---:|---:|---:|",
     ]
-    for start in range(1, last + 1, 7):
-        days = range(start, min(start + 7, last + 1))
+    spans = [range(start, min(start + 7, last + 1)) for start in range(1, last + 1, 7)]
+    for days in [*spans, range(1, last + 1)] if len(spans) > 1 else spans:
         every, changing = (
-            [mean_freshness(policies[name], changing=c, days=days) for name in POLICIES]
+            [
+                mean_freshness(policies[name], changing=c, days=days, through_day=through_day)
+                for name in POLICIES
+            ]
             for c in (False, True)
         )
         lines.append(
-            f"| {days[0]}-{days[-1]} | "
+            f"| {days[0]}-{days[-1]}{' (all)' if len(days) > 7 else ''} | "
             + " | ".join(f"{e:.3f} ({c:.3f})" for e, c in zip(every, changing, strict=True))
             + f" | {_share(lead_won(*every))}; {_share(lead_won(*changing))} |"
         )
@@ -196,14 +215,15 @@ def _one_run_a_day(outcome: Outcome) -> list[str]:
 def _table(rows: Sequence[DayRow]) -> list[str]:
     head = [
         "| day | policy | requests / budget | fetched | new or changed | freshness"
-        " | of changing studies | stalest page (d) | new studies pending | longest new wait (d)"
-        " | mean interval (d) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | of changing studies | through the day | stalest page (d) | new studies pending"
+        " | longest new wait (d) | mean interval (d) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     return head + [
         f"| {r.day} | {r.policy} | {r.requests:,} / {r.budget:,} | {r.pages_fetched:,}"
         f" | {r.changed:,} | {r.freshness:.3f}"
         f" | {f'{r.changing_freshness:.3f}' if r.changing else '-'}"
+        f" | {r.day_freshness:.3f} ({f'{r.day_changing_freshness:.3f}' if r.changing else '-'})"
         f" | {r.stalest_days:.1f} | {r.new_pending}"
         f" | {r.new_wait_max_days:.1f} | {r.mean_interval_days:.2f} |"
         for r in rows
@@ -217,13 +237,21 @@ def chart(outcome: Outcome, path: Path) -> None:
     every, changing = figure.subplots(1, 2)
     for name, rows in by_policy(outcome.rows).items():
         days = [r.day for r in rows]
-        every.plot(days, [r.freshness for r in rows], marker="o", label=name)
+        line = every.plot(days, [r.freshness for r in rows], marker="o", label=name)[0]
         changing.plot(days, [r.changing_freshness for r in rows], marker="o", label=name)
+        for axes, changing_only in ((every, False), (changing, True)):
+            axes.plot(
+                days,
+                [_freshness(r, changing_only, True) for r in rows],
+                linestyle=":",
+                color=line.get_color(),
+                label=f"{name}, through the day",
+            )
     s = outcome.settings
     hints = "with" if s.lastmods else "without"
     figure.suptitle(
-        f"Freshness at each day's end: {s.studies} studies, {s.ratio:g} requests/study/day,"
-        f" sitemaps {hints} lastmod"
+        f"Freshness at each day's end (dotted: through the day): {s.studies} studies,"
+        f" {s.ratio:g} requests/study/day, sitemaps {hints} lastmod"
     )
     every.set_title("every live study")
     changing.set_title("studies that change after publication")

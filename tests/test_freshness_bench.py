@@ -3,6 +3,7 @@ the report's shape and its invariants, never its timings."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import re
@@ -167,6 +168,27 @@ def test_the_report_gives_the_lead_won_week_by_week() -> None:
     assert "| 1-7 | 0.900 (0.500) | 0.900 (0.500) | 0.980 (0.900) | 0%; 0% |" in text
     assert "| 8-9 | 0.980 (0.900) | 0.900 (0.500) | 0.980 (0.900) | 100%; 100% |" in text
     assert freshness_report.mean_freshness(rows[::3]) == pytest.approx((90 * 7 + 98 * 2) / 900)
+
+
+def test_freshness_through_the_day_is_the_mean_of_its_instants() -> None:
+    """A policy fresh at the day's end but stale earlier in it (its visits late in the day) is
+    read as such through the day; a row without instants is its day's end."""
+    late = dataclasses.replace(
+        day_row("fixed", 1, 98),
+        through_day=(freshness.Snapshot(100, 90, 20, 10), freshness.Snapshot(100, 98, 20, 18)),
+    )
+    assert late.freshness == pytest.approx(0.98)
+    assert late.day_freshness == pytest.approx(0.94)
+    assert late.day_changing_freshness == pytest.approx(0.7)
+    plain = day_row("crawler", 1, 96)
+    assert (plain.day_freshness, plain.day_changing_freshness) == (0.96, 0.8)
+    rows = [plain, late, day_row("oracle", 1, 99)]
+    assert freshness_report.mean_freshness([late]) == pytest.approx(0.98)
+    assert freshness_report.mean_freshness([late], through_day=True) == pytest.approx(0.94)
+    # the crawler behind the fixed policy at the day's end, ahead of it through the day
+    assert "| 1-1 | 0.960 (0.800) | 0.980 (0.900) |" in freshness_report.markdown_weeks(rows)
+    through = freshness_report.markdown_weeks(rows, through_day=True)
+    assert "| 1-1 | 0.960 (0.800) | 0.940 (0.700) |" in through
 
 
 def test_a_warehouse_duckdb_shortened_by_its_free_tail_opens(tmp_path: Path) -> None:

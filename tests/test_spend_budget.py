@@ -1,11 +1,13 @@
 """A run with a request budget and nothing due spends what is left on the pages likeliest to have
 changed since their last visit (above `SPEND_AHEAD_FLOOR`, or the lower
-`SPEND_AHEAD_FLOOR_SEEN_CHANGING` for a page seen changing `CHANGES_FOR_THE_LOW_FLOOR` times);
-without a budget it fetches nothing."""
+`SPEND_AHEAD_FLOOR_SEEN_CHANGING` for a page seen changing `CHANGES_FOR_THE_LOW_FLOOR` times),
+then on the pages unread for at least `sweep_after`, longest unread first; without a budget it
+fetches nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -39,8 +41,11 @@ def server() -> Iterator[ReplicaServer]:
 
 
 def config(server: ReplicaServer, **changes: object) -> CrawlConfig:
-    """test_budget's cheap pages (a page costs at most 2 requests), one fetcher, one batch."""
-    return budget_config(server, **{"concurrency": 1, "batch_size": 50, **changes})
+    """test_budget's cheap pages (a page costs at most 2 requests), one fetcher, one batch; no
+    sweep of the pages unread longest unless asked for (the floors alone)."""
+    return budget_config(
+        server, **{"concurrency": 1, "batch_size": 50, "sweep_after": None, **changes}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +163,46 @@ def test_without_a_budget_a_run_with_nothing_due_fetches_nothing(
     done = crawl(config(server), db_path)
     assert page_paths(server) == []
     assert done.complete
+
+
+def test_what_is_left_over_the_floors_goes_to_the_pages_unread_longest(
+    server: ReplicaServer, crawled_once: Path, tmp_path: Path
+) -> None:
+    """The pages seen changing first (over their floors), then the quiet ones unread for at least
+    `sweep_after`, longest unread first; a quiet page read more recently waits for its interval.
+    Every quiet page stays under its floor (P(changed) at most 0.021 here)."""
+    db_path = copy_of(crawled_once, tmp_path)
+    con = duckdb.connect(str(db_path))
+    try:
+        quiet = [
+            row[0]
+            for row in con.execute(
+                "SELECT url FROM pages WHERE judged_at IS NOT NULL AND alias_of IS NULL"
+                " AND observed_changes = 0 AND url LIKE '%/research/%' ORDER BY url"
+            ).fetchall()
+        ]
+        assert len(quiet) >= 4
+        con.execute(
+            "UPDATE pages SET judged_at = now() - INTERVAL 3 HOUR WHERE observed_changes = 0"
+        )
+        # unread 12, 20 and 16 hours: swept 20, 16, 12 (not in URL order); the rest, 3 hours, not
+        ages = dict(zip(quiet[:3], (12, 20, 16), strict=True))
+        for url, hours in ages.items():
+            con.execute(
+                "UPDATE pages SET judged_at = now() - to_hours(?::BIGINT) WHERE url = ?",
+                [hours, url],
+            )
+    finally:
+        con.close()
+    expected = likeliest(db_path) + [
+        url.removeprefix(url.split("/research/")[0])
+        for url in sorted(ages, key=lambda u: ages[u], reverse=True)
+    ]
+    server.clear_log()
+    crawl(config(server, max_requests=500, sweep_after=timedelta(hours=6)), db_path)
+    assert page_paths(server) == expected
+
+
+def test_a_sweep_interval_must_be_positive(server: ReplicaServer) -> None:
+    with pytest.raises(ValueError, match="sweep_after"):
+        config(server, sweep_after=timedelta(0))

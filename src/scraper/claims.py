@@ -42,11 +42,13 @@ class ClaimQueue:
         wanted = max(at_least, self._claim_ahead())
         self._targets.extend(frontier.due(crawl, wanted))
         # A run with a budget and nothing due left spends the rest on pages likeliest changed
-        # since their last visit; without one it ends when nothing is due.
+        # since their last visit, then on those unread longest; without one it ends when nothing
+        # is due.
         budgeted = self.config.max_requests is not None or self.config.deadline is not None
-        if budgeted and self.config.spend_ahead and len(self._targets) < wanted:
-            short = wanted - len(self._targets)
-            self._targets.extend(frontier.likely_changed(crawl, short))
+        if budgeted and self.config.spend_ahead:
+            for ahead in (frontier.likely_changed, frontier.long_unread):
+                if len(self._targets) < wanted:
+                    self._targets.extend(ahead(crawl, wanted - len(self._targets)))
 
     def give_back(self, frontier: Frontier, crawl: Crawl) -> None:
         """Release every target still claimed: they are due again (the run ends)."""

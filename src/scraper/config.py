@@ -136,6 +136,14 @@ class CrawlConfig:
     # A run with a budget or deadline and nothing due spends what is left on pages not due yet,
     # likeliest changed first (`Frontier.likely_changed`); off, it fetches only what is due.
     spend_ahead: bool = True
+    # What such a run has left after those (every page above its floor fetched) goes to the pages
+    # read longest ago, among those unread for at least this long (`Frontier.long_unread`): when
+    # the budget covers it, no page waits longer for a visit than a daily revisit of everything
+    # would make it wait. A page that never changes is still touched now and then (a new study
+    # listed on it); under the floors alone it waited out its 30-day interval while a third of the
+    # budget went unspent, and over six simulated weeks a daily revisit of everything overtook the
+    # crawler (bench/RESULTS.md). None: the floors alone, and a quiet site is read less and less.
+    sweep_after: timedelta | None = timedelta(days=1)
     # How long a run with a deadline and nothing to claim waits before it looks again (if
     # something falls due before the deadline): what falls due meanwhile is fetched as one batch,
     # at most this late -- little against revisit intervals of 6 hours and more. It is time set
@@ -182,6 +190,8 @@ class CrawlConfig:
             raise ValueError(f"max_listing_pages must be at least 1, not {self.max_listing_pages}")
         if self.max_requests is not None and self.max_requests < 1:
             raise ValueError(f"max_requests must be at least 1, not {self.max_requests}")
+        if self.sweep_after is not None and self.sweep_after <= timedelta(0):
+            raise ValueError(f"sweep_after must be positive or None, not {self.sweep_after}")
         if self.due_wait <= timedelta(0):
             raise ValueError(f"due_wait must be positive, not {self.due_wait}")
         if self.deadline is not None and self.deadline.tzinfo is None:

@@ -376,6 +376,26 @@ class Frontier:
             [stale, crawl.crawl_id, now, now, now, limit],
         )
 
+    def long_unread(
+        self, crawl: Crawl, limit: int, *, now: datetime | None = None
+    ) -> list[FetchTarget]:
+        """Claim up to `limit` pages NOT yet due in `crawl` and unread for at least
+        `config.sweep_after`, read longest ago first: what a budgeted run spends on once nothing
+        is due and nothing is over its floor (`likely_changed` first). Longest unread first, not
+        likeliest changed: it is a sweep, bounding how long any page waits while the budget
+        covers it, and by P(changed) a page with a long quiet history would wait behind every
+        younger one. Nothing when `sweep_after` is None."""
+        if self.config.sweep_after is None:
+            return []
+        now = now or self.config.clock()
+        stale = now - self.config.claim_timeout
+        return self._claim(
+            crawl,
+            now,
+            f"WHERE {_AHEAD} AND judged_at <= ? ORDER BY judged_at, url LIMIT ?",
+            [stale, crawl.crawl_id, now, now - self.config.sweep_after, limit],
+        )
+
     def _claim(
         self, crawl: Crawl, now: datetime, which: str, parameters: list[Any]
     ) -> list[FetchTarget]:
