@@ -6,6 +6,7 @@ fetches nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import duckdb
 import pytest
 
 from replica import Replica, ReplicaServer
+from scraper import shards
 from scraper.config import CrawlConfig
 from scraper.frontier import (
     CHANGES_FOR_THE_LOW_FLOOR,
@@ -21,6 +23,7 @@ from scraper.frontier import (
     SPEND_AHEAD_FLOOR_SEEN_CHANGING,
 )
 from scraper.schedule import change_rate, p_changed
+from scraper.session import CrawlSession
 from tests.crawling import crawl
 from tests.test_budget import config as budget_config
 
@@ -206,3 +209,28 @@ def test_what_is_left_over_the_floors_goes_to_the_pages_unread_longest(
 def test_a_sweep_interval_must_be_positive(server: ReplicaServer) -> None:
     with pytest.raises(ValueError, match="sweep_after"):
         config(server, sweep_after=timedelta(0))
+
+
+def test_a_budgeted_scale_out_round_spends_ahead_too(
+    server: ReplicaServer, crawled_once: Path, tmp_path: Path
+) -> None:
+    """The scale-out coordinator claims its rounds as a crawl run does: with a budget and nothing
+    due, the pages over their floors; without one, nothing."""
+    db_path = copy_of(crawled_once, tmp_path)
+    expected = sorted(likeliest(db_path))
+    budgeted = asyncio.run(_round_paths(config(server, max_requests=500), db_path, tmp_path))
+    assert budgeted == expected
+    assert asyncio.run(_round_paths(config(server), db_path, tmp_path)) == []
+
+
+async def _round_paths(settings: CrawlConfig, db_path: Path, tmp_path: Path) -> list[str]:
+    """The study paths the first scale-out round would fetch (claimed, then given back)."""
+    async with CrawlSession.open(settings, db_path) as crawl_session:
+        await crawl_session.discover()
+        specs = shards.plan_round(crawl_session, 1, 1, tmp_path / "staging")
+        targets = [target for spec in specs for target in spec.targets]
+        crawl_session.release(targets)
+        crawl_session.finish()
+    return sorted(
+        t.url.removeprefix(t.url.split("/research/")[0]) for t in targets if "/research/" in t.url
+    )

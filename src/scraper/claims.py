@@ -21,6 +21,21 @@ CLAIM_AHEAD_S = 3600.0
 CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) crawl
 
 
+def claim(frontier: Frontier, crawl: Crawl, wanted: int) -> list[FetchTarget]:
+    """Claim up to `wanted` targets in the order a run spends its requests: what is due, and
+    then, in a run with a budget or a deadline (and `spend_ahead`), pages not due yet: the
+    likeliest changed since their last visit, then those unread longest. A run without either
+    ends when nothing is due."""
+    config = frontier.config
+    targets = frontier.due(crawl, wanted)
+    budgeted = config.max_requests is not None or config.deadline is not None
+    if budgeted and config.spend_ahead:
+        for ahead in (frontier.likely_changed, frontier.long_unread):
+            if len(targets) < wanted:
+                targets.extend(ahead(crawl, wanted - len(targets)))
+    return targets
+
+
 class ClaimQueue:
     """Targets claimed for a crawl and not fetched yet, in the frontier's order."""
 
@@ -40,15 +55,7 @@ class ClaimQueue:
         frontier's order, with fresh claim times (inside a hold of the warehouse)."""
         self.give_back(frontier, crawl)
         wanted = max(at_least, self._claim_ahead())
-        self._targets.extend(frontier.due(crawl, wanted))
-        # A run with a budget and nothing due left spends the rest on pages likeliest changed
-        # since their last visit, then on those unread longest; without one it ends when nothing
-        # is due.
-        budgeted = self.config.max_requests is not None or self.config.deadline is not None
-        if budgeted and self.config.spend_ahead:
-            for ahead in (frontier.likely_changed, frontier.long_unread):
-                if len(self._targets) < wanted:
-                    self._targets.extend(ahead(crawl, wanted - len(self._targets)))
+        self._targets.extend(claim(frontier, crawl, wanted))
 
     def give_back(self, frontier: Frontier, crawl: Crawl) -> None:
         """Release every target still claimed: they are due again (the run ends)."""

@@ -49,7 +49,7 @@ from scraper import archive, db, drift, load, runs
 from scraper.access import PATIENT_LOG_S, WriteAccess
 from scraper.archive import Archive
 from scraper.budget import Budget, requests_of
-from scraper.claims import ClaimQueue
+from scraper.claims import ClaimQueue, claim
 from scraper.client import make_client
 from scraper.config import CrawlConfig
 from scraper.discover import Discovery, keyword_listings, links_from_item, seeds, sitemap_steps
@@ -509,15 +509,16 @@ class CrawlSession:
         return [result for result in fetched if result is not None], robots
 
     def due(self, limit: int | None = None, *, fetchers: int = 1) -> list[FetchTarget]:
-        """Claim the next due URLs (a batch's worth by default, fewer when the budget is nearly
-        spent; none once it is) for this crawl, to be fetched by `fetchers` fetchers."""
+        """Claim the next URLs (a batch's worth by default, fewer when the budget is nearly
+        spent; none once it is) for this crawl, to be fetched by `fetchers` fetchers: what is due,
+        and in a budgeted run what is worth fetching ahead (`claims.claim`)."""
         affordable = self.budget.pages_affordable(
             limit or self.config.batch_size, self.config.clock(), fetchers=fetchers
         )
         if not affordable:
             return []
         with self.warehouse():
-            return self.frontier.due(self.crawl, affordable)
+            return claim(self.frontier, self.crawl, affordable)
 
     def release(self, targets: Sequence[FetchTarget]) -> None:
         """Give claimed URLs back unvisited: they are due again."""

@@ -127,8 +127,9 @@ def plan_round(
     *,
     limit: int | None = None,
 ) -> list[ShardSpec]:
-    """Claim up to `shards` x batch_size due URLs (and at most `limit`) and split them into shard
-    specs; [] when none are due."""
+    """Claim up to `shards` x batch_size due URLs (and at most `limit`; with a budget, pages
+    worth fetching ahead too, as a crawl run claims them: `claims.claim`) and split them into
+    shard specs; [] when there is nothing to fetch."""
     config = session.config
     size = shards * config.batch_size
     targets = session.due(size if limit is None else min(size, limit), fetchers=shards)
