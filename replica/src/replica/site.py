@@ -570,9 +570,7 @@ class Replica:
         names = list(children)
         for path in self.study_paths():
             study_index = self._study_index(path)
-            children[names[study_index // self._chunk]].append(
-                (path, self._pages[path].changed_at)
-            )
+            children[names[study_index // self._chunk]].append((path, self._pages[path].changed_at))
         children["pages.xml"] = [
             (p, page.changed_at)
             for p, page in self._pages.items()
@@ -711,12 +709,9 @@ class Replica:
                 pages[path] = _Page(view, old.changed_at, old.markup)
                 changed.append(path)
                 continue
-            changed_at = (
-                day_start(-1 - zlib.crc32(path.encode()) % INITIAL_AGE_DAYS) if initial else self.now
-            )
-            pages[path] = _Page(
-                view, changed_at, _markup_for(view.study_id if isinstance(view, StudyView) else path)
-            )
+            changed_at = _initial_revision(path) if initial else self.now
+            markup = _markup_for(view.study_id if isinstance(view, StudyView) else path)
+            pages[path] = _Page(view, changed_at, markup)
             changed.append(path)
         self._pages = pages
         studies = self._world.studies
@@ -741,6 +736,12 @@ class Replica:
 def _markup_for(key: str) -> str:
     """A page's markup, fixed by its study id (both slugs alike) or its path."""
     return MARKUPS[zlib.crc32(key.encode()) % len(MARKUPS)]
+
+
+def _initial_revision(path: str) -> datetime:
+    """A page's last revision before day 0: a midnight up to INITIAL_AGE_DAYS before, fixed by
+    its path."""
+    return day_start(-1 - zlib.crc32(path.encode()) % INITIAL_AGE_DAYS)
 
 
 def _lastmod(instant: datetime) -> date | datetime:
