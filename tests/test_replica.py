@@ -12,6 +12,7 @@ import subprocess
 import sys
 import unicodedata
 from collections.abc import Iterator
+from datetime import timedelta
 from itertools import pairwise
 
 import httpx
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 from replica import FORCED_VARIANTS, MARKUPS, Replica, ReplicaError, ReplicaServer
 from replica.cli import replica_app
 from replica.model import StudyView
+from replica.site import http_date
 from scraper.records import StudyPage
 from scraper.urls import STUDY_PATH, study_id_from_url
 
@@ -445,6 +447,24 @@ def test_advance_changes_some_pages_and_keeps_the_rest() -> None:
             etag = before[path][1]["ETag"]
             assert replica.render(path, headers={"If-None-Match": etag})[0] == 200
     assert replica.render("/sitemaps/studies-1.xml")[2] != sitemap_before
+
+
+def test_kind_profile_revisions_are_midnights_and_sitemaps_give_dates() -> None:
+    """The kind world moves by whole days, so every page's last revision is a midnight: its
+    Last-Modified says 00:00:00 and its sitemap `<lastmod>` a date, as before instants."""
+    replica = Replica(pages=PAGES, seed=SEED)
+    done = replica.advance(30)
+    for path in replica.page_paths():
+        assert replica.render(path)[1]["Last-Modified"].endswith(" 00:00:00 GMT")
+    path = next(p for p in done.changed if p in replica.page_paths())
+    assert replica.render(path, headers={"If-Modified-Since": http_date(replica.now)})[0] == 304
+    a_second_before = http_date(replica.now - timedelta(seconds=1))
+    assert replica.render(path, headers={"If-Modified-Since": a_second_before})[0] == 200
+    sitemaps = replica.render("/sitemap.xml")[2] + replica.render("/sitemaps/studies-1.xml")[2]
+    lastmods = re.findall(rb"<lastmod>([^<]*)</lastmod>", sitemaps)
+    assert lastmods
+    assert all(re.fullmatch(rb"\d{4}-\d\d-\d\d", lastmod) for lastmod in lastmods)
+    assert b"<lastmod>2025-07-02</lastmod>" in sitemaps
 
 
 def test_advance_adds_removes_and_moves_studies() -> None:

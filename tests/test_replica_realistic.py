@@ -9,19 +9,23 @@ import dataclasses
 import gzip
 import re
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from replica import Replica, ReplicaError
+from replica.churn import DAY_S
 from replica.cli import replica_app
 from replica.live import MAX_PAGE_BYTES, MIN_PAGE_BYTES
 from replica.livesite import LiveSite
 from replica.model import StudyView
-from replica.site import EPOCH
+from replica.site import EPOCH, http_date
 from scraper.ages import consistent, estimate_age
+from scraper.discover import parse_sitemap
 from scraper.parse import parse_study
 from scraper.records import StudyPage
 
@@ -251,6 +255,60 @@ def test_views_of_untouched_pages_keep_their_revision() -> None:
     same = [p for p in kept if replica.render(p)[1]["Last-Modified"] == day0[p]]
     assert len(same) / len(kept) >= 0.6
     assert all(isinstance(replica.view(p), StudyView) for p in kept)
+
+
+POLL_S = 600  # a client that revalidates every study page every ten minutes
+
+
+def test_if_modified_since_alone_sees_every_change_made_later_the_same_day() -> None:
+    """Last-Modified is the instant of the page's last revision, to the second: a client that
+    sends back the Last-Modified it was given sees a page's second change of a day. A whole day's
+    Last-Modified (its midnight) answered that client 304 and hid the change."""
+    replica = Replica(150, SEED, profile="live", validators="strong", change_rates=8)
+    replica.advance(1)  # midnight of day 1: the whole day's changes lie ahead
+    midnight = replica.now
+    given = {p: replica.render(p)[1]["Last-Modified"] for p in replica.study_paths()}
+    changed_again_the_same_day = 0
+    for _ in range(DAY_S // POLL_S - 1):  # until 23:50, so no new day re-ages the pages
+        polled = replica.now
+        changed = set(replica.pass_time(POLL_S).changed)
+        for path, last_modified in given.items():
+            status, headers, _ = replica.render(path, headers={"If-Modified-Since": last_modified})
+            if status in (404, 410):  # removed today
+                continue
+            if path not in changed:
+                assert status == 304, path
+                continue
+            assert status == 200, path  # the change is not missed
+            instant = parsedate_to_datetime(headers["Last-Modified"])
+            assert polled < instant <= replica.now  # the change's own instant, to the second
+            changed_again_the_same_day += parsedate_to_datetime(last_modified) > midnight
+            for since in (headers["Last-Modified"], http_date(replica.now)):
+                assert replica.render(path, headers={"If-Modified-Since": since})[0] == 304
+            given[path] = headers["Last-Modified"]
+    assert changed_again_the_same_day > 0  # the case a day's midnight hid did happen
+
+
+def test_sitemap_lastmod_is_the_instant_of_the_page_last_revision() -> None:
+    """Where a page changed within the day its `<lastmod>` is a W3C datetime, which the
+    crawler's sitemap parsing reads as the same instant as the page's Last-Modified."""
+    replica = Replica(150, SEED, profile="live", validators="strong", change_rates=8)
+    replica.advance(1)
+    changed = [p for p in replica.pass_time(DAY_S // 2).changed if p in replica.study_paths()]
+    assert changed
+    lastmods: dict[str, datetime | None] = {}
+    index = parse_sitemap(replica.render("/sitemap.xml")[2], max_bytes=10_000_000)
+    for child in index.entries:
+        body = replica.render(urlsplit(child.loc).path)[2]
+        sitemap = parse_sitemap(body, max_bytes=10_000_000)
+        lastmods |= {urlsplit(e.loc).path: e.lastmod for e in sitemap.entries}
+    for path in replica.study_paths():
+        last_modified = parsedate_to_datetime(replica.render(path)[1]["Last-Modified"])
+        assert lastmods[path] == last_modified, path
+    assert all((lastmods[p] or EPOCH).time() != time() for p in changed)  # not midnights
+    assert max(e.lastmod or EPOCH for e in index.entries) == max(
+        at or EPOCH for at in lastmods.values()
+    )
 
 
 def test_change_rates_make_the_same_studies_change_more_often() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -41,8 +41,9 @@ def robots(
     return "\n".join(lines).encode()
 
 
-def urlset(base_url: str, entries: Iterable[tuple[str, date | None]]) -> bytes:
-    """A sitemap of `entries` (path, lastmod; None: the entry gives none)."""
+def urlset(base_url: str, entries: Iterable[tuple[str, date | datetime | None]]) -> bytes:
+    """A sitemap of `entries` (path, lastmod: a date, or a datetime written as a W3C datetime
+    such as `2025-06-03T15:00:00+00:00`; None: the entry gives none)."""
     rows = "".join(
         f"<url><loc>{escape(base_url + path)}</loc>"
         + (f"<lastmod>{day.isoformat()}</lastmod>" if day else "")
@@ -54,7 +55,7 @@ def urlset(base_url: str, entries: Iterable[tuple[str, date | None]]) -> bytes:
     ).encode()
 
 
-def sitemap_index(base_url: str, children: Iterable[tuple[str, date]]) -> bytes:
+def sitemap_index(base_url: str, children: Iterable[tuple[str, date | datetime]]) -> bytes:
     rows = "".join(
         f"<sitemap><loc>{escape(base_url)}/sitemaps/{name}</loc>"
         f"<lastmod>{day.isoformat()}</lastmod></sitemap>\n"

@@ -12,8 +12,10 @@ All noise comes after the deterministic bytes, so a page's gzip prefix is compre
 `VALIDATORS` are the three ways the live site may answer a conditional GET: `none` (no ETag nor
 Last-Modified), `weak` (`W/"..."` over the noisy bytes: new on every request, so never a 304) and
 `strong` (over the deterministic page, i.e. what a reader sees: 304 on If-None-Match). Its
-Last-Modified is the day of the page's last revision, which ages ticking over do not move, so an
-If-Modified-Since alone may earn a 304 while an age text changed (the record's estimate did not).
+Last-Modified is the instant of the page's last revision, to the second (a change at 15:00 says
+15:00, so a client that fetched at 10:00 and sends If-Modified-Since gets the new page). Ages
+ticking over do not move it, so an If-Modified-Since alone may earn a 304 while an age text
+changed (the record's estimate did not).
 
 `live_views` renders anew only the study pages the change process touched; `reage` gives a kept
 view the age texts ("3 weeks ago") of the replica's current day, so ages tick as simulated days

@@ -6,6 +6,11 @@ No network here: `render(path)` answers like the server would (status, headers, 
 `ReplicaServer` (server.py) only moves those answers over HTTP. Every HTML page keeps the bytes,
 ETag and Last-Modified it had until its view changes, so a recrawl of an unchanged replica sees
 304s, and after `advance` only the pages that really changed answer 200 to a conditional GET.
+Last-Modified is the instant of the page's last revision, to the second, as a real server's: a
+midnight in the kind profile (its world moves by whole days), the instant of the change in the
+live profile (changes happen within a day), so If-Modified-Since alone never hides a change made
+later the same day. Sitemap `<lastmod>`s give the date where that instant is a midnight and the
+W3C datetime otherwise.
 The live profile (`profile="live"`, see `live.py` and `churn.py`) instead adds per-request noise
 to every HTML page, sends the validators chosen, and changes studies at per-study rates.
 
@@ -28,7 +33,7 @@ import threading
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
 
@@ -64,7 +69,7 @@ Response = tuple[int, dict[str, str], bytes]
 @dataclass(slots=True)
 class _Page:
     view: PageView
-    changed_day: int
+    changed_at: datetime  # the instant of the page's last revision (UTC, whole seconds)
     markup: str
 
 
@@ -74,7 +79,7 @@ class _Body:
 
     data: bytes
     content_type: str
-    changed_day: int
+    changed_at: datetime  # Last-Modified: the instant the body's content last changed
     etag: str = ""
     compressed: bytes | None = None
 
@@ -106,8 +111,14 @@ class Advanced:
     moved: dict[str, str] = field(default_factory=dict)  # old study path -> new path
 
 
-def http_date(day: int) -> str:
-    return format_datetime(EPOCH + timedelta(days=day), usegmt=True)
+def http_date(instant: datetime) -> str:
+    """An HTTP date to the second (the kind profile's instants are midnights)."""
+    return format_datetime(instant, usegmt=True)
+
+
+def day_start(day: int) -> datetime:
+    """Midnight of the replica's `day` (days since `EPOCH`; negative before it)."""
+    return EPOCH + timedelta(days=day)
 
 
 def _clean_path(path: str) -> str:
@@ -239,7 +250,7 @@ class Replica:
     def break_layout(self, broken: bool = True) -> None:
         """Render every study page in the redesigned layout (`redesign`), or back again.
 
-        Either way each study page counts as changed today: new bytes, a new ETag, a new
+        Either way each study page counts as changed now: new bytes, a new ETag, a new
         Last-Modified and sitemap `<lastmod>`, so a recrawl refetches it. The truth is unchanged.
         """
         with self._lock:
@@ -248,7 +259,7 @@ class Replica:
             self._broken_layout = broken
             for page in self._pages.values():
                 if isinstance(page.view, StudyView):
-                    page.changed_day = self._world.day
+                    page.changed_at = self.now
             self._bodies.clear()
             self._feeds.clear()
 
@@ -381,7 +392,7 @@ class Replica:
         reply_headers = {
             "Content-Type": body.content_type,
             "ETag": body.etag,
-            "Last-Modified": http_date(body.changed_day),
+            "Last-Modified": http_date(body.changed_at),
             "Cache-Control": "no-cache",
             "Vary": "Accept-Encoding",
             **extra,
@@ -412,7 +423,7 @@ class Replica:
         }
         if self.validators == "strong":
             reply_headers["ETag"] = body.etag
-            reply_headers["Last-Modified"] = http_date(body.changed_day)
+            reply_headers["Last-Modified"] = http_date(body.changed_at)
             if status == 200 and _not_modified(lowered, body):
                 return 304, reply_headers, b""
         self._requests += 1
@@ -450,11 +461,11 @@ class Replica:
         """The page as it reads a moment later: always a 200 with new bytes and validators."""
         view = faults.flux_view(page.view, fault.n)
         html = render_view(view, markup or page.markup, Context(self._base_url))
-        body = _Body(f"{html}<!-- request {fault.n} -->\n".encode(), HTML_TYPE, self._world.day)
+        body = _Body(f"{html}<!-- request {fault.n} -->\n".encode(), HTML_TYPE, self.now)
         headers = {
             "Content-Type": body.content_type,
             "ETag": body.etag,
-            "Last-Modified": http_date(body.changed_day),
+            "Last-Modified": http_date(body.changed_at),
             "Cache-Control": "no-cache",
         }
         return Served(200, headers, body.data, fault="flux")
@@ -488,7 +499,7 @@ class Replica:
         status = self._gone_status(path)
         view = error_view(path, status)
         html = render_view(view, _markup_for(path), Context(self._base_url))
-        return status, {}, _Body(html.encode(), HTML_TYPE, self._world.day)
+        return status, {}, _Body(html.encode(), HTML_TYPE, self.now)
 
     def _html(self, path: str, page: _Page, markup: str | None) -> _Body:
         chosen = markup or page.markup
@@ -499,7 +510,7 @@ class Replica:
             html = redesign.render_broken(page.view, Context(self._base_url))
         else:
             html = render_view(page.view, chosen, Context(self._base_url))
-        body = _Body(html.encode("utf-8"), HTML_TYPE, page.changed_day)
+        body = _Body(html.encode("utf-8"), HTML_TYPE, page.changed_at)
         if chosen == page.markup:  # forced markups (the quality gate) are not worth the memory
             self._bodies[path, chosen] = (page.view, body)
         return body
@@ -531,39 +542,37 @@ class Replica:
             data = feeds.robots(
                 self._base_url, self.disallow, self.crawl_delay, sitemap=self.sitemap == "served"
             )
-            return _Body(data, "text/plain; charset=utf-8", -INITIAL_AGE_DAYS)
+            return _Body(data, "text/plain; charset=utf-8", day_start(-INITIAL_AGE_DAYS))
         children = self._sitemap_children()
         if path == "/sitemap.xml":
             index = [
-                (name, _date(max(d for _, d in rows) if rows else 0))
+                (name, _lastmod(max((at for _, at in rows), default=EPOCH)))
                 for name, rows in children.items()
             ]
-            return _Body(feeds.sitemap_index(self._base_url, index), XML_TYPE, self._world.day)
+            return _Body(feeds.sitemap_index(self._base_url, index), XML_TYPE, self.now)
         rows = children.get(path.removeprefix("/sitemaps/"))
         if rows is None:
             return None
-        last = max((d for _, d in rows), default=0)
+        last = max((at for _, at in rows), default=EPOCH)
         data = feeds.urlset(
-            self._base_url, [(p, _date(d) if self.lastmods else None) for p, d in rows]
+            self._base_url, [(p, _lastmod(at) if self.lastmods else None) for p, at in rows]
         )
         if path.endswith(".gz"):
             return _Body(feeds.gzipped(data), "application/gzip", last)
         return _Body(data, XML_TYPE, last)
 
-    def _sitemap_children(self) -> dict[str, list[tuple[str, int]]]:
-        """Child sitemap name -> [(path, changed_day)], in study-index order."""
+    def _sitemap_children(self) -> dict[str, list[tuple[str, datetime]]]:
+        """Child sitemap name -> [(path, changed_at)], in study-index order."""
         count = max(2, -(-len(self._world.studies) // self._chunk))
-        children: dict[str, list[tuple[str, int]]] = {
+        children: dict[str, list[tuple[str, datetime]]] = {
             feeds.child_name(n + 1): [] for n in range(count)
         }
         names = list(children)
         for path in self.study_paths():
             study_index = self._study_index(path)
-            children[names[study_index // self._chunk]].append(
-                (path, self._pages[path].changed_day)
-            )
+            children[names[study_index // self._chunk]].append((path, self._pages[path].changed_at))
         children["pages.xml"] = [
-            (p, page.changed_day)
+            (p, page.changed_at)
             for p, page in self._pages.items()
             if isinstance(page.view, PlainView) and "/community/posts/" not in p
         ]
@@ -671,7 +680,7 @@ class Replica:
             if old is not None and view == old.view:
                 continue
             markup = old.markup if old is not None else _markup_for(study.study_id)
-            self._pages[path] = _Page(view, world.day, markup)
+            self._pages[path] = _Page(view, self.now, markup)  # the instant of the event
             self._bodies = {k: v for k, v in self._bodies.items() if k[0] != path}
             self._rendered.append(path)
 
@@ -697,13 +706,12 @@ class Replica:
                 pages[path] = old
                 continue
             if old is not None and path in kept:  # only its ages ticked: the same revision
-                pages[path] = _Page(view, old.changed_day, old.markup)
+                pages[path] = _Page(view, old.changed_at, old.markup)
                 changed.append(path)
                 continue
-            day = -1 - zlib.crc32(path.encode()) % INITIAL_AGE_DAYS if initial else self._world.day
-            pages[path] = _Page(
-                view, day, _markup_for(view.study_id if isinstance(view, StudyView) else path)
-            )
+            changed_at = _initial_revision(path) if initial else self.now
+            markup = _markup_for(view.study_id if isinstance(view, StudyView) else path)
+            pages[path] = _Page(view, changed_at, markup)
             changed.append(path)
         self._pages = pages
         studies = self._world.studies
@@ -730,8 +738,16 @@ def _markup_for(key: str) -> str:
     return MARKUPS[zlib.crc32(key.encode()) % len(MARKUPS)]
 
 
-def _date(day: int) -> date:
-    return (EPOCH + timedelta(days=day)).date()
+def _initial_revision(path: str) -> datetime:
+    """A page's last revision before day 0: a midnight up to INITIAL_AGE_DAYS before, fixed by
+    its path."""
+    return day_start(-1 - zlib.crc32(path.encode()) % INITIAL_AGE_DAYS)
+
+
+def _lastmod(instant: datetime) -> date | datetime:
+    """A sitemap `<lastmod>`: the date where the instant is a midnight (every instant of the kind
+    profile, whose sitemaps stay as they were), else the W3C datetime to the second."""
+    return instant.date() if instant.time() == time() else instant
 
 
 def _valid_base(url: str) -> str:
@@ -749,7 +765,7 @@ def _not_modified(headers: Mapping[str, str], body: _Body) -> bool:
     if since is None:
         return False
     try:
-        return EPOCH + timedelta(days=body.changed_day) <= parsedate_to_datetime(since)
+        return body.changed_at <= parsedate_to_datetime(since)  # both to the second
     except (TypeError, ValueError):
         return False  # an unreadable date is ignored, as RFC 9110 asks
 
