@@ -239,6 +239,24 @@ def test_the_flow_takes_a_budget_and_completes(server: ReplicaServer, tmp_path: 
     assert run_row(tmp_path / "w.duckdb")[1:3] == ("budget", 40)
 
 
+def test_no_sweep_reaches_the_flow_and_its_settings(
+    server: ReplicaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scraper import flow_cli  # noqa: PLC0415
+    from scraper.flows.crawl import crawl_config  # noqa: PLC0415  # Prefect: on use
+
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(flow_cli, "_run_crawl", lambda **parameters: runs.append(parameters))
+    monkeypatch.setattr(flow_cli, "_check_reachable_soon", lambda config: None)
+    base = ["crawl", "--base-url", server.base_url, "--db", str(tmp_path / "w.duckdb")]
+    for extra in ([], ["--no-sweep"]):
+        result = CliRunner().invoke(app, [*base, "--budget", "500", *extra])
+        assert result.exit_code == 0, result.output
+    assert [run["sweep"] for run in runs] == [True, False]
+    settings = [crawl_config(server.base_url, 2, 1.0, 50, None, sweep=s) for s in (True, False)]
+    assert [c.sweep_after for c in settings] == [timedelta(days=1), None]
+
+
 def test_each_scheduled_run_fits_its_hour_at_the_polite_rate(tmp_path: Path) -> None:
     from scraper.flows.deployments import RUN_BUDGET, deployments  # noqa: PLC0415  # Prefect
 
@@ -310,6 +328,36 @@ def test_a_run_with_a_deadline_waits_for_pages_falling_due_before_it(
     assert waited.ended_by == "done"
     assert time_.slept_s > 0
     assert time_.now < deadline
+
+
+def test_a_run_with_a_deadline_waits_for_pages_coming_round_for_the_sweep(
+    server: ReplicaServer, tmp_path: Path
+) -> None:
+    """Pages not due for 10 days and under their floors come round for the sweep 6 hours after
+    their visit: a run whose deadline is 12 hours away waits for them (a daily run of a day's
+    length would otherwise end before the pages it read at its start a day before come round);
+    without a sweep it ends at once."""
+    fetched = {}
+    for sweep in (timedelta(hours=6), None):
+        db_path = tmp_path / f"{sweep}.duckdb"
+        time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
+        timed = {
+            "clock": time_.clock,
+            "sleep": time_.sleep,
+            "revisit_initial": timedelta(days=10),
+            "sweep_after": sweep,
+        }
+        first = crawl(config(server, **timed), db_path).report.summary
+        read_at = time_.now
+        time_.now += timedelta(minutes=30)
+        deadline = time_.now + timedelta(hours=12)
+        run = crawl(config(server, deadline=deadline, **timed), db_path).report.summary
+        fetched[sweep] = run.pages_fetched
+        assert run.ended_by == "done"
+        if sweep is not None:
+            assert run.pages_fetched == first.pages_fetched
+            assert read_at + sweep <= time_.now < deadline
+    assert fetched[None] == 0
 
 
 def test_a_waiting_run_looks_again_every_due_wait(

@@ -145,6 +145,14 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
             " are fetched as they do; no page is claimed after it.",
         ),
     ] = None,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            help="With --budget or --until: once nothing is due or likely changed, spend what is"
+            " left on the pages unread a day or more, longest unread first (--no-sweep: leave"
+            " it unspent).",
+        ),
+    ] = True,
     verbose: VerboseOption = False,
 ) -> None:
     """Crawl the site (the live one by default, politely) into the warehouse via the flow."""
@@ -182,6 +190,7 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         seed_keywords=seed_keywords,
         budget=requests_budget,
         until=until,
+        sweep=sweep,
     )
     if result is not None:
         fail(result, EXIT_FAILED)

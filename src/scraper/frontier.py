@@ -417,14 +417,26 @@ class Frontier:
         ]
 
     def next_due(self, crawl: Crawl, *, now: datetime | None = None) -> datetime | None:
-        """When the next page not claimable now falls due in `crawl` (None: none will)."""
+        """When the next page not claimable now falls due in `crawl` (None: none will), or, in a
+        run that spends ahead (`config.spend_ahead`) with a sweep (`config.sweep_after`), comes
+        to be unread that long (`long_unread`): a run of a day's length, one a day, would end
+        before the pages it read at its start a day before come round."""
         now = now or self.config.clock()
         rows = self.con.execute(
             "SELECT min(next_visit_at) FROM pages WHERE alias_of IS NULL"
             " AND last_crawl_id IS DISTINCT FROM ? AND next_visit_at > ?",
             [crawl.crawl_id, now],
         ).fetchall()  # to its end: a result left unread keeps the connection busy
-        return rows[0][0] if rows else None
+        due = rows[0][0] if rows else None
+        sweep = self.config.sweep_after
+        if sweep is None or not self.config.spend_ahead:
+            return due
+        rows = self.con.execute(
+            f"SELECT min(judged_at) FROM pages WHERE {_AHEAD} AND judged_at > ?",
+            [now - self.config.claim_timeout, crawl.crawl_id, now, now - sweep],
+        ).fetchall()
+        swept = rows[0][0] + sweep if rows and rows[0][0] is not None else None
+        return min((t for t in (due, swept) if t is not None), default=None)
 
     def release(self, crawl: Crawl, urls: Iterable[str]) -> None:
         """Give claimed URLs back unvisited (a batch that was abandoned)."""

@@ -142,10 +142,13 @@ def crawl_config(  # noqa: PLR0917  # one parameter per flow parameter, in the f
     until: str | None = None,
     priority: PriorityPolicy = "change-rate",
     seed_keywords: list[str] | None = None,
+    sweep: bool = True,
 ) -> CrawlConfig:
     """The flows' parameters as the library's settings; `until` (a duration such as "8h") is
     counted from now. Seed keywords given explicitly have their listings read on every
-    discovery; by default the config's own are read only when the site has no usable sitemap."""
+    discovery; by default the config's own are read only when the site has no usable sitemap.
+    `sweep` False: a budget left over the spend-ahead floors is not spent on the pages unread
+    longest (`CrawlConfig.sweep_after` None)."""
     config = CrawlConfig(
         base_url=base_url,
         concurrency=concurrency,
@@ -156,6 +159,8 @@ def crawl_config(  # noqa: PLR0917  # one parameter per flow parameter, in the f
         deadline=datetime.now(UTC) + parse_duration(until) if until else None,
         priority=priority,
     )
+    if not sweep:
+        config = config.with_options(sweep_after=None)
     if seed_keywords:
         config = config.with_options(seed_keywords=tuple(seed_keywords), seed_listings=True)
     return config
@@ -178,13 +183,15 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
     until: str | None = None,
     priority: PriorityPolicy = "change-rate",
     seed_keywords: list[str] | None = None,
+    sweep: bool = True,
 ) -> State:
     """Crawl `base_url` into the DuckDB file `db` (the live site by default, politely).
 
     `budget`: HTTP requests the run may make (robots.txt, sitemaps, pages, retries, redirects);
     `until`: how long it may claim pages (a duration: "8h", "90m", "1h30m"). A run that reaches
     either completes, and says what it left due. `priority`: the order due pages are fetched in
-    ("change-rate", or "due-order": longest overdue first).
+    ("change-rate", or "due-order": longest overdue first). `sweep`: whether a budget left once
+    nothing due or likely changed remains goes to the pages unread a day or more.
 
     `db_memory_limit` caps DuckDB's block cache (e.g. "512MB"; default: DuckDB's own, most of
     the machine's memory).
@@ -199,6 +206,7 @@ async def crawl(  # noqa: PLR0917  # a flow's parameters are its deployment form
         until,
         priority,
         seed_keywords,
+        sweep,
     )
     try:
         async with held_session(

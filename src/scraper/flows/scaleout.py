@@ -124,6 +124,7 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
     until: str | None = None,
     priority: PriorityPolicy = "change-rate",
     seed_keywords: list[str] | None = None,
+    sweep: bool = True,
 ) -> State:
     """Crawl `base_url` into `db` with `workers` shards per round (see the module docstring).
 
@@ -140,6 +141,7 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
         until,
         priority,
         seed_keywords,
+        sweep,
     )
     db_path = Path(db)
     staging = Path(staging_dir) if staging_dir else shards.default_staging_dir(db_path)
