@@ -189,6 +189,9 @@ class Settings:
     # with them every policy that reads sitemaps hourly is as good as an oracle.
     lastmods: bool = False
     change_rates: float = 1.0  # multiplies the changing studies' rates (`LiveSite`)
+    # The crawler's budget left over its floors goes to the pages unread a day or more
+    # (`CrawlConfig.sweep_after`); False: the floors alone (the policy before session 9).
+    sweep: bool = True
     workers: int = 0  # processes, one policy each; 0: as many as there are cores; 1: in this one
 
 
@@ -532,6 +535,13 @@ def _in_processes(
             raise
 
 
+def job_policy(settings: Settings, job: Job) -> Policy:
+    """The job's policy as `settings` have it: the crawler's without its sweep if asked."""
+    if settings.sweep or job.policy.name != "crawler":
+        return job.policy
+    return dataclasses.replace(job.policy, changes={**job.policy.changes, "sweep_after": None})
+
+
 def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False) -> list[DayRow]:
     """A policy's days on its own site, in its own warehouse."""
     name = f"{job.policy.name}-quiet" if job.quiet else job.policy.name
@@ -540,6 +550,7 @@ def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False)
     studies = settings.quiet_studies if job.quiet else settings.studies
     days = (settings.quiet_days or settings.days) if job.quiet else settings.days
     rows: list[DayRow] = []
+    policy = job_policy(settings, job)
     with LiveSite(
         studies=studies,
         seed=settings.seed + job.quiet,
@@ -552,11 +563,11 @@ def simulate(settings: Settings, job: Job, workdir: Path, *, echo: bool = False)
         arrivals = Arrivals(site.now)
         for day in range(days):
             budget = daily_budget(site, settings.ratio)
-            crawled, through_day = run_day(site, job.policy, budget, path)
+            crawled, through_day = run_day(site, policy, budget, path)
             row = measure(
                 site,
                 path,
-                policy=job.policy,
+                policy=policy,
                 day=day,
                 budget=budget,
                 crawled=crawled,
@@ -634,6 +645,12 @@ def parse_command(argv: Sequence[str] | None = None) -> Command:
         default=1.0,
         help="multiply the changing studies' rates of change (a busier site; default 1)",
     )
+    parser.add_argument(
+        "--no-sweep",
+        action="store_true",
+        help="the crawler's budget left over its floors goes unspent (no sweep of the pages"
+        " unread longest)",
+    )
     parser.add_argument("--quick", action="store_true", help="300 studies, 4 days")
     parser.add_argument(
         "--workers", type=int, default=0, help="processes (default: one per core; 1: none)"
@@ -666,6 +683,7 @@ def parse_command(argv: Sequence[str] | None = None) -> Command:
         seed=args.seed,
         quiet_studies=max(10, studies // 5),
         lastmods=args.lastmod and not args.no_lastmod,
+        sweep=not args.no_sweep,
         change_rates=args.change_rates,
         workers=args.workers,
     )

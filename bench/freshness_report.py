@@ -128,6 +128,7 @@ def markdown(outcome: Outcome) -> str:
         f" requests per live study a day, sitemap <lastmod>"
         f" {'given (true to each change)' if s.lastmods else 'not given'};"
         + (f" change rates x{s.change_rates:g};" if s.change_rates != 1 else "")
+        + ("" if s.sweep else " the crawler without its sweep of the pages unread longest;")
         + f" quiet site: {s.quiet_studies} studies. Wall time {outcome.seconds / 60:.1f} min.",
         *_one_run_a_day(outcome),
         "",

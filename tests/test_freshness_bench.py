@@ -329,6 +329,12 @@ def test_the_command_line_reads_into_settings() -> None:
     default = freshness.parse_command([])
     assert default.settings == freshness.Settings(quiet_studies=1000)
     assert (default.chart, default.markdown) == (None, None)
+    crawler = freshness.Job(freshness.POLICIES[0])
+    assert freshness.job_policy(default.settings, crawler) == crawler.policy
+    unswept = freshness.parse_command(["--no-sweep"]).settings
+    assert freshness.job_policy(unswept, crawler).changes["sweep_after"] is None
+    fixed = freshness.Job(freshness.POLICIES[1])
+    assert freshness.job_policy(unswept, fixed) == fixed.policy
     written = freshness.parse_command(["--chart", "c.png", "--markdown", "r.md", "--ratio", "0.5"])
     assert (written.chart, written.markdown) == (Path("c.png"), Path("r.md"))
     assert written.settings.ratio == 0.5
