@@ -65,6 +65,8 @@ def verdicts(outcome: Outcome) -> list[tuple[str, bool | None, str]]:
     waits = {name: max(r.new_wait_max_days for r in rows) for name, rows in policies.items()}
     quiet = list(outcome.quiet)
     grows = len(quiet) >= 2 and quiet[-1].mean_interval_days > quiet[1].mean_interval_days
+    # Judged a change on a site where nothing changes: noise taken for a change.
+    misjudged = sum(row.changed for row in quiet[1:])
     won = (lead_won(crawler, fixed, oracle), lead_won(*changing))
     stale = (stale_share(crawler, fixed), stale_share(changing[0], changing[1]))
     return [
@@ -95,9 +97,10 @@ def verdicts(outcome: Outcome) -> list[tuple[str, bool | None, str]]:
             ", ".join(f"{name}: {wait:.1f} d at most" for name, wait in waits.items()),
         ),
         (
-            "quiet site: the revisit interval grows",
-            grows,
-            f"{quiet[1].mean_interval_days:.2f} d on day 1 -> "
+            "quiet site: no revisit judged a change, and the revisit interval grows",
+            grows and not misjudged,
+            f"{misjudged} of {sum(row.pages_fetched for row in quiet[1:]):,} revisits judged a"
+            f" change; interval {quiet[1].mean_interval_days:.2f} d on day 1 -> "
             f"{quiet[-1].mean_interval_days:.2f} d on day {quiet[-1].day}"
             if len(quiet) >= 2
             else "n/a",
@@ -155,8 +158,8 @@ def markdown(outcome: Outcome) -> str:
         markdown_weeks(outcome.rows),
         "",
         "Read through the day instead (the mean of freshness at the end of each of the day's"
-        " runs, evenly spaced; read at the day's end alone, freshness favours a policy whose"
-        " visits drift late in the day):",
+        f" {_instants(outcome.rows)} runs, evenly spaced; read at the day's end alone, freshness"
+        " favours a policy whose visits drift late in the day):",
         "",
         markdown_weeks(outcome.rows, through_day=True),
         "",
@@ -194,6 +197,11 @@ def markdown_weeks(rows: Sequence[DayRow], *, through_day: bool = False) -> str:
             + f" | {_share(lead_won(*every))}; {_share(lead_won(*changing))} |"
         )
     return "\n".join(lines)
+
+
+def _instants(rows: Sequence[DayRow]) -> int:
+    """How many times a day freshness was read (the runs of a day after the first)."""
+    return max((len(row.through_day) for row in rows if row.day > 0), default=1)
 
 
 def _met(met: bool | None) -> str:

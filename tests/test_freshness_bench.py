@@ -99,6 +99,26 @@ def test_on_a_quiet_noisy_site_nothing_changes_and_intervals_grow(
     assert quiet[-1].mean_interval_days > quiet[1].mean_interval_days
 
 
+def test_freshness_is_read_at_the_end_of_every_run_of_the_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several runs a day (here 4 of 50 requests): each day's row holds the freshness read at
+    the end of each of them, the last one the day's end."""
+    monkeypatch.setattr(freshness, "RUN_BUDGET_FLOOR", 50)
+    settings = freshness.Settings(studies=40, days=2, ratio=5, quiet_studies=12, workers=1)
+    rows = freshness.simulate(settings, freshness.Job(freshness.POLICIES[0]), tmp_path)
+    for row in rows:
+        assert freshness.runs_per_day(row.budget) == 4
+        assert len(row.through_day) == 4
+        end = row.through_day[-1]
+        assert (end.live, end.fresh, end.changing, end.changing_fresh) == (
+            row.live, row.fresh, row.changing, row.changing_fresh,
+        )  # fmt: skip
+    # During the first crawl the studies not read yet are stale: day 0 fills up run by run.
+    first = [snapshot.fresh for snapshot in rows[0].through_day]
+    assert first[0] < first[-1]
+
+
 def test_the_report_has_its_verdicts_tables_and_chart(
     tiny_run: freshness.Outcome, tmp_path: Path
 ) -> None:
