@@ -120,6 +120,7 @@ class DayRow:
     requests: int
     pages_fetched: int
     changed: int  # visits the crawl judged new or changed
+    revisits_changed: int = 0  # of those, revisits judged changed (first fetches left out)
     live: int  # live studies in the truth
     fresh: int  # of those, stored exactly as the truth has them
     changing: int  # live studies that change after publication (where policies differ)
@@ -210,7 +211,8 @@ class Outcome:
 class Crawled:
     requests: int
     fetched: int
-    changed: int
+    changed: int  # visits judged new or changed
+    revisits_changed: int  # of those, revisits judged changed (first fetches left out)
     ended_by: str
 
     def __add__(self, other: Crawled) -> Crawled:
@@ -218,11 +220,12 @@ class Crawled:
             self.requests + other.requests,
             self.fetched + other.fetched,
             self.changed + other.changed,
+            self.revisits_changed + other.revisits_changed,
             other.ended_by,
         )
 
 
-NOTHING = Crawled(0, 0, 0, "done")
+NOTHING = Crawled(0, 0, 0, 0, "done")
 
 
 def crawl_day(config: CrawlConfig, db_path: Path) -> Crawled:
@@ -240,6 +243,7 @@ async def _crawl_day(config: CrawlConfig, db_path: Path) -> Crawled:
         requests=summary.requests_counted or 0,
         fetched=summary.pages_fetched,
         changed=summary.pages_new + summary.pages_changed,
+        revisits_changed=summary.pages_changed,
         ended_by=str(summary.ended_by),
     )
 
@@ -449,6 +453,7 @@ def measure(
         requests=crawled.requests,
         pages_fetched=crawled.fetched,
         changed=crawled.changed,
+        revisits_changed=crawled.revisits_changed,
         live=end.live,
         fresh=end.fresh,
         changing=end.changing,

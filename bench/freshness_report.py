@@ -66,7 +66,7 @@ def verdicts(outcome: Outcome) -> list[tuple[str, bool | None, str]]:
     quiet = list(outcome.quiet)
     grows = len(quiet) >= 2 and quiet[-1].mean_interval_days > quiet[1].mean_interval_days
     # Judged a change on a site where nothing changes: noise taken for a change.
-    misjudged = sum(row.changed for row in quiet[1:])
+    misjudged = sum(row.revisits_changed for row in quiet[1:])
     won = (lead_won(crawler, fixed, oracle), lead_won(*changing))
     stale = (stale_share(crawler, fixed), stale_share(changing[0], changing[1]))
     return [
@@ -99,7 +99,7 @@ def verdicts(outcome: Outcome) -> list[tuple[str, bool | None, str]]:
         (
             "quiet site: no revisit judged a change, and the revisit interval grows",
             grows and not misjudged,
-            f"{misjudged} of {sum(row.pages_fetched for row in quiet[1:]):,} revisits judged a"
+            f"{misjudged} of {sum(row.pages_fetched for row in quiet[1:]):,} visits judged a"
             f" change; interval {quiet[1].mean_interval_days:.2f} d on day 1 -> "
             f"{quiet[-1].mean_interval_days:.2f} d on day {quiet[-1].day}"
             if len(quiet) >= 2

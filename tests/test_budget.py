@@ -334,12 +334,17 @@ def test_a_run_with_a_deadline_waits_for_pages_coming_round_for_the_sweep(
     server: ReplicaServer, tmp_path: Path
 ) -> None:
     """Pages not due for 10 days and under their floors come round for the sweep 6 hours after
-    their visit: a run whose deadline is 12 hours away waits for them (a daily run of a day's
-    length would otherwise end before the pages it read at its start a day before come round);
-    without a sweep it ends at once."""
+    their visit: a run with a budget whose deadline is 12 hours away waits for them (a daily run
+    of a day's length would otherwise end before the pages it read at its start a day before come
+    round); without a sweep, or without a budget (a deadline bounds a run's length, it is no
+    allowance of requests to spend), it ends at once."""
     fetched = {}
-    for sweep in (timedelta(hours=6), None):
-        db_path = tmp_path / f"{sweep}.duckdb"
+    for name, sweep, budget in (
+        ("sweep", timedelta(hours=6), 1000),
+        ("no sweep", None, 1000),
+        ("deadline alone", timedelta(hours=6), None),
+    ):
+        db_path = tmp_path / f"{name}.duckdb"
         time_ = FakeTime(datetime(2026, 1, 5, 3, tzinfo=UTC))
         timed = {
             "clock": time_.clock,
@@ -351,13 +356,15 @@ def test_a_run_with_a_deadline_waits_for_pages_coming_round_for_the_sweep(
         read_at = time_.now
         time_.now += timedelta(minutes=30)
         deadline = time_.now + timedelta(hours=12)
-        run = crawl(config(server, deadline=deadline, **timed), db_path).report.summary
-        fetched[sweep] = run.pages_fetched
+        run = crawl(
+            config(server, deadline=deadline, max_requests=budget, **timed), db_path
+        ).report.summary
+        fetched[name] = run.pages_fetched
         assert run.ended_by == "done"
-        if sweep is not None:
+        if name == "sweep":
             assert run.pages_fetched == first.pages_fetched
-            assert read_at + sweep <= time_.now < deadline
-    assert fetched[None] == 0
+            assert read_at + timedelta(hours=6) <= time_.now < deadline
+    assert fetched["no sweep"] == fetched["deadline alone"] == 0
 
 
 def test_a_waiting_run_looks_again_every_due_wait(

@@ -172,6 +172,27 @@ def day_row(policy: str, day: int, fresh: int) -> freshness.DayRow:
     )
 
 
+def test_the_quiet_verdict_fails_on_a_revisit_judged_a_change_not_on_a_first_fetch() -> None:
+    def quiet(day: int, interval: float, changed: int = 0, revisits: int = 0) -> freshness.DayRow:
+        row = day_row("crawler", day, 100)
+        return dataclasses.replace(
+            row, mean_interval_days=interval, changed=changed, revisits_changed=revisits
+        )
+
+    def verdict(*days: freshness.DayRow) -> bool | None:
+        rows = tuple(day_row(name, day, 95) for day in range(3) for name in ("crawler", "fixed"))
+        rows += tuple(day_row("oracle", day, 99) for day in range(3))
+        outcome = freshness.Outcome(
+            settings=freshness.Settings(days=3), rows=rows, quiet=days, seconds=1.0
+        )
+        return next(v for v in freshness_report.verdicts(outcome) if "quiet" in v[0])[1]
+
+    day0 = quiet(0, 1.0, changed=100)
+    assert verdict(day0, quiet(1, 1.5, changed=3), quiet(2, 2.25)) is True  # 3 new pages
+    assert verdict(day0, quiet(1, 1.5, changed=1, revisits=1), quiet(2, 2.25)) is False
+    assert verdict(day0, quiet(1, 1.5), quiet(2, 1.5)) is False  # the interval did not grow
+
+
 def test_the_report_gives_the_lead_won_week_by_week() -> None:
     """A crawler that learns: level with the fixed policy in its first week, level with the
     oracle after; day 0 (the first crawl) is left out, as in the means."""

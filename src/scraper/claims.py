@@ -22,17 +22,19 @@ CLAIM_AHEAD_MAX_BATCHES = 100  # bounds the claim of a fast (replica, test) craw
 
 
 def claim(frontier: Frontier, crawl: Crawl, wanted: int) -> list[FetchTarget]:
-    """Claim up to `wanted` targets in the order a run spends its requests: what is due, and
-    then, in a run with a budget or a deadline (and `spend_ahead`), pages not due yet: the
-    likeliest changed since their last visit, then those unread longest. A run without either
-    ends when nothing is due."""
+    """Claim up to `wanted` targets in the order a run spends its requests: what is due, then,
+    in a run with a budget or a deadline (`CrawlConfig.spends_ahead`), pages not due yet, the
+    likeliest changed since their last visit, and then, with a request budget
+    (`CrawlConfig.sweeps`), those unread longest. A run without either ends when nothing is
+    due."""
     config = frontier.config
     targets = frontier.due(crawl, wanted)
-    budgeted = config.max_requests is not None or config.deadline is not None
-    if budgeted and config.spend_ahead:
-        for ahead in (frontier.likely_changed, frontier.long_unread):
-            if len(targets) < wanted:
-                targets.extend(ahead(crawl, wanted - len(targets)))
+    for spends, ahead in (
+        (config.spends_ahead, frontier.likely_changed),
+        (config.sweeps, frontier.long_unread),
+    ):
+        if spends and len(targets) < wanted:
+            targets.extend(ahead(crawl, wanted - len(targets)))
     return targets
 
 

@@ -136,13 +136,16 @@ class CrawlConfig:
     # A run with a budget or deadline and nothing due spends what is left on pages not due yet,
     # likeliest changed first (`Frontier.likely_changed`); off, it fetches only what is due.
     spend_ahead: bool = True
-    # What such a run has left after those (every page above its floor fetched) goes to the pages
-    # read longest ago, among those unread for at least this long (`Frontier.long_unread`): when
-    # the budget covers it, no page waits longer for a visit than a daily revisit of everything
-    # would make it wait. A page that never changes is still touched now and then (a new study
-    # listed on it); under the floors alone it waited out its 30-day interval while a third of the
-    # budget went unspent, and over six simulated weeks a daily revisit of everything overtook the
-    # crawler (bench/RESULTS.md). None: the floors alone, and a quiet site is read less and less.
+    # What a run with a request budget has left after those (every page above its floor fetched)
+    # goes to the pages read longest ago, among those unread for at least this long
+    # (`Frontier.long_unread`): when the budget covers it, no page waits longer for a visit than a
+    # daily revisit of everything would make it wait. A budget, not a deadline alone: a budget is
+    # requests the user gave to spend, whereas `--until 8h` bounds a run's length and would
+    # otherwise re-read the whole site at the polite rate for 8 hours. A page that never changes
+    # is still touched now and then (a new study listed on it); under the floors alone it waited
+    # out its 30-day interval while a third of the budget went unspent, and over six simulated
+    # weeks a daily revisit of everything overtook the crawler (bench/RESULTS.md). None: the
+    # floors alone, and a quiet site is read less and less.
     sweep_after: timedelta | None = timedelta(days=1)
     # How long a run with a deadline and nothing to claim waits before it looks again (if
     # something falls due before the deadline): what falls due meanwhile is fetched as one batch,
@@ -200,6 +203,19 @@ class CrawlConfig:
             raise ValueError(f"priority must be one of {', '.join(PRIORITY_POLICIES)}")
         if not urlsplit(self.base_url).hostname:
             raise ValueError(f"base_url has no host: {self.base_url!r}")
+
+    @property
+    def spends_ahead(self) -> bool:
+        """Whether a run reads pages not due yet once nothing is due: the likeliest changed, with
+        a budget or a deadline (`spend_ahead`)."""
+        budgeted = self.max_requests is not None or self.deadline is not None
+        return self.spend_ahead and budgeted
+
+    @property
+    def sweeps(self) -> bool:
+        """Whether such a run then reads the pages unread `sweep_after` or more: with a request
+        budget to spend."""
+        return self.spends_ahead and self.sweep_after is not None and self.max_requests is not None
 
     @property
     def hosts(self) -> frozenset[str]:

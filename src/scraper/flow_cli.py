@@ -148,9 +148,8 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
     sweep: Annotated[
         bool,
         typer.Option(
-            help="With --budget or --until: once nothing is due or likely changed, spend what is"
-            " left on the pages unread a day or more, longest unread first (--no-sweep: leave"
-            " it unspent).",
+            help="With --budget: once nothing is due or likely changed, spend what is left on the"
+            " pages unread a day or more, longest unread first (--no-sweep: leave it unspent).",
         ),
     ] = True,
     verbose: VerboseOption = False,

@@ -384,8 +384,8 @@ class Frontier:
         is due and nothing is over its floor (`likely_changed` first). Longest unread first, not
         likeliest changed: it is a sweep, bounding how long any page waits while the budget
         covers it, and by P(changed) a page with a long quiet history would wait behind every
-        younger one. Nothing when `sweep_after` is None."""
-        if self.config.sweep_after is None:
+        younger one. Nothing unless the run sweeps (`CrawlConfig.sweeps`: a request budget)."""
+        if not self.config.sweeps or self.config.sweep_after is None:
             return []
         now = now or self.config.clock()
         stale = now - self.config.claim_timeout
@@ -418,9 +418,9 @@ class Frontier:
 
     def next_due(self, crawl: Crawl, *, now: datetime | None = None) -> datetime | None:
         """When the next page not claimable now falls due in `crawl` (None: none will), or, in a
-        run that spends ahead (`config.spend_ahead`) with a sweep (`config.sweep_after`), comes
-        to be unread that long (`long_unread`): a run of a day's length, one a day, would end
-        before the pages it read at its start a day before come round."""
+        run that sweeps (`CrawlConfig.sweeps`), comes to be unread `sweep_after` (`long_unread`):
+        a run of a day's length, one a day, would end before the pages it read at its start a
+        day before come round."""
         now = now or self.config.clock()
         rows = self.con.execute(
             "SELECT min(next_visit_at) FROM pages WHERE alias_of IS NULL"
@@ -429,7 +429,7 @@ class Frontier:
         ).fetchall()  # to its end: a result left unread keeps the connection busy
         due = rows[0][0] if rows else None
         sweep = self.config.sweep_after
-        if sweep is None or not self.config.spend_ahead:
+        if not self.config.sweeps or sweep is None:
             return due
         rows = self.con.execute(
             f"SELECT min(judged_at) FROM pages WHERE {_AHEAD} AND judged_at > ?",

@@ -10,8 +10,9 @@
         report = session.finish()                    crawl_runs row, coverage, drift verdict
 
 The Prefect flows (`scraper.flows`), the tests and the scale-out all go through this session. The
-scale-out (`scraper.shards`) claims the due URLs here, has shards fetched, archived and parsed on
-other workers, and hands what they bring back to `merge`: the same load and record as a batch.
+scale-out (`scraper.shards`) claims its URLs here (`claims.claim`, as a batch does), has shards
+fetched, archived and parsed on other workers, and hands what they bring back to `merge`: the
+same load and record as a batch.
 
 A batch is loaded before it is recorded in the frontier, so a crash between the two refetches the
 batch and reloads it; the load is idempotent, so nothing is duplicated and nothing is lost.
@@ -315,7 +316,8 @@ class CrawlSession:
     # --- a batch: due -> fetch -> archive -> parse -> load -> record ----------------------------
     async def run_batch(self, limit: int | None = None) -> BatchReport | None:
         """Fetch, archive, parse, spool, then load and record one batch of at most `limit` pages
-        (a batch's worth by default); None when nothing is due.
+        (a batch's worth by default); None when there is nothing to claim (nothing due, and
+        nothing worth reading ahead in a budgeted run: `claims.claim`).
 
         The batch is loaded now if the warehouse is free; else its report says how many pages
         wait (`pending`) and a later batch, or `finish`, loads it. On a failure before the batch
@@ -366,9 +368,9 @@ class CrawlSession:
         page fetched at 09:40 with a day's interval is due at 09:40 tomorrow) rather than end
         and leave them to the next run: a run that lasts its hour visits each page about when it
         falls due. It waits `config.due_wait` at a time, then claims what fell due meanwhile (and
-        what became likely changed) as one batch: the warehouse is opened once per wait, not once
-        per page. False when nothing falls due before the deadline (the run ends), or when a
-        stop was asked for."""
+        what became likely changed, or came round for the sweep: `Frontier.next_due`) as one
+        batch: the warehouse is opened once per wait, not once per page. False when nothing
+        falls due before the deadline (the run ends), or when a stop was asked for."""
         deadline = self.config.deadline
         if deadline is None or _stop.is_set():
             return False

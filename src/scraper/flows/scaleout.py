@@ -4,7 +4,8 @@
     uv run scraper crawl --workers 4 --dask-address tcp://scheduler:8786   an existing cluster
 
 The flow process is the coordinator: it owns the DuckDB file (frontier and warehouse), runs
-discovery, and each round claims `workers x batch_size` due URLs, deals them into one shard per
+discovery, and each round claims `workers x batch_size` URLs (the due ones; with a budget, pages
+worth reading ahead too: `claims.claim`), deals them into one shard per
 worker and submits a `fetch-shard` task per shard to the flow's task runner (prefect-dask's
 `DaskTaskRunner`: a `LocalCluster` of worker processes, or the cluster at an address). A worker
 fetches its shard with its share of the host's politeness budget (`CrawlConfig.for_shard`),
@@ -162,7 +163,7 @@ async def _round(
     session: CrawlSession, number: int, limit: int | None, *, workers: int, staging: Path
 ) -> list[BatchReport]:
     """Plan a round of at most `limit` pages, fetch its shards on the workers, merge them; []
-    when nothing is due."""
+    when there is nothing to claim."""
     specs = shards.plan_round(session, workers, number, staging, limit=limit)
     if not specs:
         return []
