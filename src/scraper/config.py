@@ -89,7 +89,7 @@ class CrawlConfig:
     # --- politeness -----------------------------------------------------------------------------
     rate: float = 1.0  # requests per second per host, summed over all shards (see for_shard)
     concurrency: int = 2  # requests in flight per host; the rate still applies on top
-    # Fetchers sharing the host's budget (set by `for_shard`): each one waits `shards` times
+    # Fetchers sharing the host's rate limit (set by `for_shard`): each one waits `shards` times
     # robots.txt's Crawl-delay, so together they keep to it.
     shards: int = 1
     # While a host answers 5xx/429 or times out, its interval is multiplied by up to this factor;
@@ -240,7 +240,7 @@ class CrawlConfig:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def for_shard(self, shards: int) -> CrawlConfig:
-        """The settings of one of `shards` parallel fetchers: the host budget is split, never
+        """The settings of one of `shards` parallel fetchers: the host's rate limit is split, never
         multiplied, so all shards together stay within `rate` and `concurrency`."""
         if shards < 1:
             raise ValueError(f"shards must be at least 1, not {shards}")

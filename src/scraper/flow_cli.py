@@ -141,8 +141,9 @@ def crawl_command(  # noqa: PLR0917  # typer passes options by keyword; this is 
         str | None,
         typer.Option(
             metavar="DURATION",
-            help="Crawl for this long (8h, 90m, 1h30m, 45s, 2d): pages falling due meanwhile"
-            " are fetched as they do; no page is claimed after it.",
+            help="Crawl at most this long (8h, 90m, 1h30m, 45s, 2d): pages falling due meanwhile"
+            " are fetched as they do; no page is claimed after it; the run ends early when"
+            " nothing falls due before then.",
         ),
     ] = None,
     sweep: Annotated[

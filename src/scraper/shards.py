@@ -74,7 +74,7 @@ class ShardSpec:
     shards: int
     round: int
     crawl_id: str
-    config: CrawlConfig  # already `for_shard(shards)`: this shard's part of the host budget
+    config: CrawlConfig  # already `for_shard(shards)`: this shard's part of the host's rate limit
     targets: tuple[FetchTarget, ...]
     archive_dir: str  # WARC files go here (the archive the coordinator indexes)
     staging_dir: str  # the Parquet file goes here

@@ -129,7 +129,7 @@ async def scaleout_crawl(  # noqa: PLR0917  # a flow's parameters are its deploy
 ) -> State:
     """Crawl `base_url` into `db` with `workers` shards per round (see the module docstring).
 
-    `rate` and `concurrency` are the host's whole budget, shared by the shards. Run it with as
+    `rate` and `concurrency` are the host's whole rate limit, shared by the shards. Run it with as
     many Dask workers as shards (`dask_runner(workers)`).
     """
     config = crawl_config(
