@@ -22,6 +22,7 @@ from scraper.frontier import (
     SPEND_AHEAD_FLOOR,
     SPEND_AHEAD_FLOOR_SEEN_CHANGING,
 )
+from scraper.report import terminal_summary
 from scraper.schedule import change_rate, p_changed
 from scraper.session import CrawlSession
 from tests.crawling import crawl
@@ -117,9 +118,11 @@ def test_a_page_under_the_floor_is_never_claimed_ahead(
 ) -> None:
     db_path = copy_of(crawled_once, tmp_path)
     server.clear_log()
-    crawl(config(server, max_requests=500), db_path)  # a budget far above what is worth it
+    done = crawl(config(server, max_requests=500), db_path)  # far above what is worth it
     assert len(page_paths(server)) == len(CHANGES) - 1  # the rest: never seen changing, 0.025
     assert SPEND_AHEAD_FLOOR > 0
+    # The closing line says why most of the budget went unspent.
+    assert "nothing left due or worth reading ahead" in terminal_summary(done.report)
 
 
 def test_a_page_seen_changing_twice_clears_a_lower_floor_than_one_seen_once_or_never(

@@ -169,7 +169,10 @@ def left_due(s: runs.RunSummary) -> str:
     ended = {"budget": "; ended by its budget", "deadline": "; ended at its deadline"}
     head = f"{s.requests_counted}{budget} requests{ended.get(s.ended_by, '')}"
     if not s.pages_left_due or s.stalest_due_s is None:
-        return f"{head}; nothing left due"
+        # A budget left unspent is no fault: nothing else was likely changed or unread long
+        # enough for the sweep (`claims.claim`).
+        unspent = s.max_requests is not None and s.ended_by == "done"
+        return f"{head}; nothing left due{' or worth reading ahead' if unspent else ''}"
     # "unread for": since its last read, or since it was found if it was never read (a run cut
     # short by its budget may leave new pages behind).
     return (
