@@ -134,29 +134,31 @@ class DayRow:
     ended_by: str
     # Freshness read at the end of each of the day's runs (its end included), evenly spaced
     # through it: of every live study, and of the studies that change. Read at the day's end alone,
-    # freshness favours a policy whose visits drift late in the day.
+    # freshness depends on when in the day each policy's visits fall.
     through_day: tuple[Snapshot, ...] = ()
 
     @property
+    def end(self) -> Snapshot:
+        return Snapshot(self.live, self.fresh, self.changing, self.changing_fresh)
+
+    @property
     def freshness(self) -> float:
-        return self.fresh / self.live if self.live else 1.0
+        return self.end.freshness
 
     @property
     def changing_freshness(self) -> float:
-        return self.changing_fresh / self.changing if self.changing else 1.0
+        return self.end.changing_freshness
 
     @property
     def day_freshness(self) -> float:
         """Mean freshness over the day's instants (the day's end alone, without them)."""
-        if not self.through_day:
-            return self.freshness
-        return sum(s.freshness for s in self.through_day) / len(self.through_day)
+        instants = self.through_day or (self.end,)
+        return sum(s.freshness for s in instants) / len(instants)
 
     @property
     def day_changing_freshness(self) -> float:
-        if not self.through_day:
-            return self.changing_freshness
-        return sum(s.changing_freshness for s in self.through_day) / len(self.through_day)
+        instants = self.through_day or (self.end,)
+        return sum(s.changing_freshness for s in instants) / len(instants)
 
 
 @dataclass(frozen=True, slots=True)

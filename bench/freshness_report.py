@@ -159,7 +159,7 @@ def markdown(outcome: Outcome) -> str:
         "",
         "Read through the day instead (the mean of freshness at the end of each of the day's"
         f" {_instants(outcome.rows)} runs, evenly spaced; read at the day's end alone, freshness"
-        " favours a policy whose visits drift late in the day):",
+        " depends on when in the day each policy's visits fall):",
         "",
         markdown_weeks(outcome.rows, through_day=True),
         "",

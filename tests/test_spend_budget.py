@@ -89,11 +89,16 @@ def page_paths(server: ReplicaServer) -> list[str]:
 
 
 def likeliest(db_path: Path) -> list[str]:
+    """The pages seen changing, likeliest changed first, as request paths."""
+    return read_paths(db_path, "observed_changes > 0 ORDER BY observed_changes DESC, url")
+
+
+def read_paths(db_path: Path, which: str) -> list[str]:
+    """The request paths of the pages read so far that `which` (WHERE ... ORDER BY) selects."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         rows = con.execute(
-            "SELECT url FROM pages WHERE alias_of IS NULL AND judged_at IS NOT NULL"
-            " AND observed_changes > 0 ORDER BY observed_changes DESC, url"
+            f"SELECT url FROM pages WHERE alias_of IS NULL AND judged_at IS NOT NULL AND {which}"
         ).fetchall()
     finally:
         con.close()
@@ -226,22 +231,9 @@ def test_a_budgeted_scale_out_round_spends_ahead_too(
     assert asyncio.run(_round_paths(config(server), db_path, tmp_path)) == []
     # With a sweep of the pages unread 6 hours or more (all of them: read a day ago), every one.
     swept = config(server, max_requests=500, sweep_after=timedelta(hours=6))
-    everything = sorted(page_paths_of(db_path))
+    everything = sorted(read_paths(db_path, "url LIKE '%/research/%'"))
     assert len(everything) > len(expected)
     assert asyncio.run(_round_paths(swept, db_path, tmp_path)) == everything
-
-
-def page_paths_of(db_path: Path) -> list[str]:
-    """The study pages read so far, as request paths."""
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT url FROM pages WHERE alias_of IS NULL AND judged_at IS NOT NULL"
-            " AND url LIKE '%/research/%'"
-        ).fetchall()
-    finally:
-        con.close()
-    return [row[0].removeprefix(row[0].split("/research/")[0]) for row in rows]
 
 
 async def _round_paths(settings: CrawlConfig, db_path: Path, tmp_path: Path) -> list[str]:
