@@ -401,13 +401,19 @@ class Arrivals:
 
 def snapshot(site: LiveSite, db_path: Path) -> Snapshot:
     """Freshness now: the warehouse against its site's truth."""
-    truth = by_study(site.truth())
-    changing = site.changing() & set(truth)
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        stale = stale_studies(con, truth)
+        return freshness_of(con, site, by_study(site.truth()))
     finally:
         con.close()
+
+
+def freshness_of(
+    con: duckdb.DuckDBPyConnection, site: LiveSite, truth: dict[str, tuple[StudyPage, ...]]
+) -> Snapshot:
+    """The warehouse on `con` against `truth`, the site's now."""
+    changing = site.changing() & set(truth)
+    stale = stale_studies(con, truth)
     return Snapshot(len(truth), len(truth) - len(stale), len(changing), len(changing - stale))
 
 
@@ -425,10 +431,9 @@ def measure(
     """The end of one policy's day, read from its warehouse; `through_day`: the freshness
     read at the end of the day's earlier runs."""
     truth = by_study(site.truth())
-    changing = site.changing() & set(truth)
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        stale = stale_studies(con, truth)
+        end = freshness_of(con, site, truth)
         first_seen = dict(con.execute("SELECT study_id, first_seen_at FROM studies").fetchall())
         visits = dict(
             con.execute(
@@ -447,7 +452,6 @@ def measure(
         for sid, pages in truth.items()
     ]
     pending, longest_wait = arrivals.observe(site, truth, first_seen)
-    end = Snapshot(len(truth), len(truth) - len(stale), len(changing), len(changing - stale))
     return DayRow(
         policy=policy.name,
         day=day,
